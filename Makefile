@@ -1,0 +1,74 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# Out-of-tree build of the project's modules against the pinned kernel,
+# plus the developer entry points:
+#
+#   make run      build everything, boot a VM and show DAX at work
+#   make check    host unit tests and in-VM test suites (T=name: one suite)
+#   make          build the kernel (if needed) and the modules
+#
+# KDIR=/path/to/prepared/tree builds against a kernel of your own instead
+# of the cached one (it must have been built with the same toolchain and
+# a configuration that includes qemu/kernel.config).
+
+TOP := $(abspath $(dir $(lastword $(MAKEFILE_LIST))))
+
+ifneq ($(KERNELRELEASE),)
+# Invoked by Kbuild: the module list lives in Kbuild.
+include $(TOP)/Kbuild
+else
+
+KBUILD_CACHE ?= $(HOME)/.cache/rpmem
+CACHED_KDIR := $(KBUILD_CACHE)/build
+KDIR ?= $(CACHED_KDIR)
+
+# The kernel's Rust wants Debian's rustc-web toolchain, not rustup's.
+RUST_TOOLCHAIN := RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc \
+	RUSTFMT=/usr/bin/rustfmt CLIPPY_DRIVER=/usr/bin/clippy-driver \
+	BINDGEN=/usr/local/bin/bindgen \
+	RUST_LIB_SRC=/usr/lib/rustlib/src/rust/library \
+	LIBCLANG_PATH=/usr/lib/llvm-22/lib
+KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
+
+export KDIR KBUILD_CACHE
+
+.PHONY: all deps kernel modules run check clean rustfmt rustfmtcheck clippy
+
+all: modules
+
+deps:
+	@$(TOP)/scripts/install-deps
+
+ifeq ($(KDIR),$(CACHED_KDIR))
+kernel: deps
+	@KMAKE_ARGS="$(RUST_TOOLCHAIN)" $(TOP)/scripts/prepare-kernel $(KBUILD_CACHE)
+else
+kernel:
+	@test -f $(KDIR)/Module.symvers || \
+		{ echo "KDIR=$(KDIR) is not a built kernel tree" >&2; exit 1; }
+endif
+
+modules: kernel
+	+$(KMAKE) M=$(TOP) modules
+
+clippy: kernel
+	+$(KMAKE) M=$(TOP) CLIPPY=1 modules
+
+rustfmt:
+	find $(TOP)/drivers $(TOP)/fs $(TOP)/rust $(TOP)/tests -name '*.rs' | \
+		xargs -r /usr/bin/rustfmt --edition 2021 --config-path $(KBUILD_CACHE)/src/.rustfmt.toml
+
+rustfmtcheck:
+	find $(TOP)/drivers $(TOP)/fs $(TOP)/rust $(TOP)/tests -name '*.rs' | \
+		xargs -r /usr/bin/rustfmt --check --edition 2021 --config-path $(KBUILD_CACHE)/src/.rustfmt.toml
+
+run: modules
+	$(TOP)/qemu/run -- $(TOP)/tests/demo
+
+check: modules
+	$(TOP)/tests/check $(T)
+
+clean:
+	+$(KMAKE) M=$(TOP) clean
+
+endif
