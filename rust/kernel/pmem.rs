@@ -10,7 +10,7 @@
 //! C headers: [`include/linux/libnvdimm.h`](srctree/include/linux/libnvdimm.h),
 //! [`include/linux/uaccess.h`](srctree/include/linux/uaccess.h).
 
-use crate::bindings;
+use crate::{bindings, prelude::*};
 
 /// The copy hit poisoned memory: only `copied` bytes reached the destination.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,3 +81,117 @@ pub unsafe fn raw_copy_mc(dst: *mut u8, src: *const u8, len: usize) -> Result<()
     }
 }
 
+/// A range of persistent memory mapped in the kernel, valid for `'a`.
+///
+/// Reads use machine-check-safe copies; writes bypass the CPU caches, so a
+/// write fence (or `nvdimm_flush`) afterwards makes them durable. No Rust
+/// reference to the memory is ever created: others (DAX users) may access
+/// it concurrently, as with DMA.
+///
+/// # Invariants
+///
+/// `ptr` is valid for reads and writes of `len` bytes for `'a`.
+pub struct PmemRange<'a> {
+    ptr: *mut u8,
+    len: usize,
+    _mapping: core::marker::PhantomData<&'a ()>,
+}
+
+/// The largest single `copy_mc` call.
+const COPY_CHUNK: usize = 1 << 30;
+
+impl PmemRange<'_> {
+    /// # Safety
+    ///
+    /// `ptr` must be valid for reads and writes of `len` bytes for `'a`.
+    pub unsafe fn from_raw(ptr: *mut u8, len: usize) -> Self {
+        // INVARIANT: Guaranteed by the caller.
+        Self {
+            ptr,
+            len,
+            _mapping: core::marker::PhantomData,
+        }
+    }
+
+    /// Length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the range is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Writes `src` (of the range's length) with cache-bypassing stores.
+    pub fn write(&self, src: &[u8]) -> Result {
+        if src.len() != self.len {
+            return Err(EINVAL);
+        }
+        // SAFETY: `ptr` is valid for `len` bytes (type invariant) and cannot
+        // overlap `src`, which Rust owns.
+        unsafe { raw_copy_flushcache(self.ptr, src.as_ptr(), self.len) };
+        Ok(())
+    }
+
+    /// Reads the range into `dst` (of the range's length).
+    pub fn read(&self, dst: &mut [u8]) -> Result<(), Poisoned> {
+        if dst.len() != self.len {
+            return Err(Poisoned { copied: 0 });
+        }
+        // SAFETY: As in `write`.
+        unsafe { self.read_raw(dst.as_mut_ptr()) }
+    }
+
+    /// # Safety
+    ///
+    /// `dst` must be valid for writes of `len` bytes and not overlap the range.
+    unsafe fn read_raw(&self, dst: *mut u8) -> Result<(), Poisoned> {
+        let mut done = 0;
+        while done < self.len {
+            let n = (self.len - done).min(COPY_CHUNK);
+            // SAFETY: Both ranges are valid for `n` bytes from `done`.
+            unsafe { raw_copy_mc(dst.add(done), self.ptr.add(done), n) }.map_err(|p| Poisoned {
+                copied: done + p.copied,
+            })?;
+            done += n;
+        }
+        Ok(())
+    }
+
+    /// Zeroes the range with cache-bypassing stores.
+    pub fn zero(&self) {
+        static ZEROES: [u8; 4096] = [0; 4096];
+        let mut done = 0;
+        while done < self.len {
+            let n = (self.len - done).min(ZEROES.len());
+            // SAFETY: `ptr + done` is valid for `n` bytes (type invariant),
+            // and `ZEROES` is a distinct static.
+            unsafe { raw_copy_flushcache(self.ptr.add(done), ZEROES.as_ptr(), n) };
+            done += n;
+        }
+    }
+
+    /// Writes the data of a bio segment (of the range's length).
+    pub fn write_segment(&self, seg: &crate::block::bio::Segment<'_>) -> Result {
+        if seg.len() != self.len {
+            return Err(EINVAL);
+        }
+        seg.with_mapped(|src| {
+            // SAFETY: `src` is valid for `len` bytes during the call, `ptr`
+            // for `len` bytes by the type invariant; a bio page is never
+            // persistent memory of this range being written.
+            unsafe { raw_copy_flushcache(self.ptr, src, self.len) }
+        });
+        Ok(())
+    }
+
+    /// Reads the range into a bio segment (of the range's length).
+    pub fn read_segment(&self, seg: &crate::block::bio::Segment<'_>) -> Result<(), Poisoned> {
+        if seg.len() != self.len {
+            return Err(Poisoned { copied: 0 });
+        }
+        // SAFETY: `dst` is valid for `len` bytes during the call.
+        seg.with_mapped(|dst| unsafe { self.read_raw(dst) })
+    }
+}
