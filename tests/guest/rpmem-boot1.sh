@@ -1,0 +1,132 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of tests/suites/rpmem.sh, first boot.  $OUT is shared with
+# the host.
+. "$RPMEM_TOP/tests/lib.sh"
+RPMEM=$(module drivers/nvdimm/rpmem.ko)
+ND_PMEM=$KDIR/drivers/nvdimm/nd_pmem.ko
+MB=1048576
+
+wait_dev() {
+	local i
+	for i in $(seq 50); do
+		[ -b "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+ns_size() { cat "/sys/bus/nd/devices/namespace$1.0/size"; }
+
+mark_dmesg
+check "insmod rpmem.ko" insmod "$RPMEM"
+for i in 0 1; do
+	check "/dev/rpmem$i appears" wait_dev /dev/rpmem$i
+	check_eq "rpmem$i has the namespace's size" "$(ns_size $i)" "$(blockdev --getsize64 /dev/rpmem$i 2>&1)"
+	check_eq "rpmem$i queue/dax is 1" 1 "$(cat /sys/block/rpmem$i/queue/dax 2>&1)"
+done
+check "rpmem logged its namespaces" sh -c 'dmesg | grep -q "rpmem0: .* MiB at .*, DAX"'
+
+# O_DIRECT round trip; the host checks the backing file after power-off.
+head -c $((4 * MB)) /dev/urandom >/tmp/rand
+check "O_DIRECT write of 4 MiB at 8 MiB" \
+	dd if=/tmp/rand of=/dev/rpmem0 bs=1M seek=8 count=4 oflag=direct,dsync status=none
+check "O_DIRECT read back is identical" sh -c \
+	'dd if=/dev/rpmem0 bs=1M skip=8 count=4 iflag=direct status=none | cmp - /tmp/rand'
+
+# Bad input: past the end.
+size=$(blockdev --getsize64 /dev/rpmem0)
+if dd if=/dev/zero of=/dev/rpmem0 bs=4096 seek=$((size / 4096)) count=1 oflag=direct status=none 2>/tmp/err; then
+	not_ok "O_DIRECT write past the end fails"
+else
+	ok "O_DIRECT write past the end fails ($(tail -n1 /tmp/err | sed 's/.*: //'))"
+fi
+check_eq "read at the end returns nothing" 0 \
+	"$(dd if=/dev/rpmem0 bs=4096 skip=$((size / 4096)) count=1 iflag=direct status=none | wc -c)"
+
+# ext4 and XFS with DAX on rpmem0.
+dax_attr() {
+	# STATX_ATTR_DAX is 0x200000.
+	local a
+	a=$(xfs_io -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }')
+	[ -n "$a" ] && [ $((a & 0x200000)) != 0 ]
+}
+fs_round() {
+	local fs=$1 dir=/mnt/$1
+	mkdir -p "$dir"
+	case $fs in
+	ext4) check "mkfs.ext4 on rpmem0" mkfs.ext4 -q -F -b 4096 /dev/rpmem0 ;;
+	xfs) check "mkfs.xfs on rpmem0" mkfs.xfs -q -f /dev/rpmem0 ;;
+	esac
+	check "$fs mounts on rpmem0 with -o dax=always" mount -t "$fs" -o dax=always /dev/rpmem0 "$dir"
+	check "/proc/mounts shows dax=always for $fs" grep -q "rpmem0 $dir $fs .*dax=always" /proc/mounts
+	head -c $((64 * MB)) /dev/urandom >/tmp/data64
+	check "$fs: 64 MiB through write()" cp /tmp/data64 "$dir/written"
+	check "$fs: file shows STATX_ATTR_DAX" dax_attr "$dir/written"
+	check "$fs: 64 MiB through mmap" xfs_io -f -c "truncate $((64 * MB))" \
+		-c "mmap -rw 0 $((64 * MB))" -c "mwrite -S 0x5a 0 $((64 * MB))" \
+		-c "msync -s 0 $((64 * MB))" "$dir/mapped"
+	head -c $((64 * MB)) /dev/zero | tr '\0' '\132' >/tmp/pat64
+	check_eq "$fs: write() file checksums right" "$(sha256sum </tmp/data64)" "$(sha256sum <"$dir/written")"
+	check_eq "$fs: mmap file checksums right" "$(sha256sum </tmp/pat64)" "$(sha256sum <"$dir/mapped")"
+	if rmmod rpmem 2>/dev/null; then
+		not_ok "rmmod rpmem is refused while $fs is mounted"
+		insmod "$RPMEM"
+	else
+		ok "rmmod rpmem is refused while $fs is mounted"
+	fi
+	check "$fs: unmount" umount "$dir"
+	check "$fs: remount" mount -t "$fs" -o dax=always /dev/rpmem0 "$dir"
+	check_eq "$fs: write() file intact after remount" "$(sha256sum </tmp/data64)" "$(sha256sum <"$dir/written")"
+	check_eq "$fs: mmap file intact after remount" "$(sha256sum </tmp/pat64)" "$(sha256sum <"$dir/mapped")"
+	check "$fs: file still DAX after remount" dax_attr "$dir/mapped"
+	sha256sum </tmp/data64 >"$OUT/$fs.written.sha256"
+	sha256sum </tmp/pat64 >"$OUT/$fs.mapped.sha256"
+	check "$fs: unmount" umount "$dir"
+}
+fs_round ext4
+# Keep an XFS image for the reboot check: rpmem1 gets XFS, rpmem0 keeps ext4.
+fs_round xfs
+check "mkfs.ext4 on rpmem0 for the reboot check" mkfs.ext4 -q -F -b 4096 /dev/rpmem0
+mount -t ext4 -o dax=always /dev/rpmem0 /mnt/ext4 &&
+	cp /tmp/data64 /mnt/ext4/written && umount /mnt/ext4
+mkfs.xfs -q -f /dev/rpmem1 && mount -t xfs -o dax=always /dev/rpmem1 /mnt/xfs &&
+	cp /tmp/data64 /mnt/xfs/written && umount /mnt/xfs
+sha256sum </tmp/data64 >"$OUT/reboot.sha256"
+
+# Unbind/bind and rmmod/insmod while idle; kmemleak looks for leaks after.
+ok_cycles=0
+for i in $(seq 20); do
+	echo namespace0.0 >/sys/bus/nd/drivers/rpmem/unbind || break
+	echo namespace0.0 >/sys/bus/nd/drivers/rpmem/bind || break
+	wait_dev /dev/rpmem0 || break
+	ok_cycles=$i
+done
+check_eq "20 unbind/bind cycles" 20 "$ok_cycles"
+ok_cycles=0
+for i in $(seq 20); do
+	rmmod rpmem || break
+	insmod "$RPMEM" || break
+	wait_dev /dev/rpmem1 || break
+	ok_cycles=$i
+done
+check_eq "20 rmmod/insmod cycles" 20 "$ok_cycles"
+intact() {
+	mount -t "$1" -o ro,dax=always "$2" "$3" || return 1
+	cmp /tmp/data64 "$3/written"
+	local rc=$?
+	umount "$3"
+	return $rc
+}
+check "ext4 data on rpmem0 intact after the cycles" intact ext4 /dev/rpmem0 /mnt/ext4
+check "xfs data on rpmem1 intact after the cycles" intact xfs /dev/rpmem1 /mnt/xfs
+check "rmmod rpmem" rmmod rpmem
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+	check_eq "kmemleak finds no leak after the cycles" 0 "$leaks"
+	[ "$leaks" = 0 ] || head -40 /sys/kernel/debug/kmemleak >&2
+else
+	not_ok "kmemleak is available (boot with kmemleak=on)"
+fi
+
+finish
