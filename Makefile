@@ -54,13 +54,14 @@ modules: kernel
 clippy: kernel
 	+$(KMAKE) M=$(TOP) CLIPPY=1 modules
 
+RUST_SOURCES = $(shell cd $(TOP) && git ls-files -co --exclude-standard '*.rs')
+RUSTFMT := /usr/bin/rustfmt --edition 2021 --config-path $(KBUILD_CACHE)/src/.rustfmt.toml
+
 rustfmt:
-	find $(TOP)/drivers $(TOP)/fs $(TOP)/rust $(TOP)/tests -name '*.rs' | \
-		xargs -r /usr/bin/rustfmt --edition 2021 --config-path $(KBUILD_CACHE)/src/.rustfmt.toml
+	cd $(TOP) && $(RUSTFMT) $(RUST_SOURCES)
 
 rustfmtcheck:
-	find $(TOP)/drivers $(TOP)/fs $(TOP)/rust $(TOP)/tests -name '*.rs' | \
-		xargs -r /usr/bin/rustfmt --check --edition 2021 --config-path $(KBUILD_CACHE)/src/.rustfmt.toml
+	cd $(TOP) && $(RUSTFMT) --check $(RUST_SOURCES)
 
 run: modules
 	$(TOP)/qemu/run -- $(TOP)/tests/demo

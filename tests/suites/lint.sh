@@ -1,0 +1,57 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The kernel's rules, on the host: rustfmt, clippy (CLIPPY=1, with the
+# kernel's lint set, which includes undocumented_unsafe_blocks), checkpatch
+# --strict on the C helpers, and no bindings:: or unsafe in leaf code
+# (drivers/, fs/): they go through rust/kernel/ abstractions.
+
+. "$(dirname "$0")/../lib.sh"
+cd "$RPMEM_TOP" || exit 1
+SRC=$(cd "$KDIR" && cat source 2>/dev/null || readlink -f "$KDIR/source")
+[ -d "$SRC" ] || SRC=${KBUILD_CACHE:-$HOME/.cache/rpmem}/src
+
+mapfile -t rs < <(git ls-files -co --exclude-standard '*.rs')
+check "rustfmt --check on ${#rs[@]} Rust files" \
+	/usr/bin/rustfmt --check --edition 2021 --config-path "$SRC/.rustfmt.toml" "${rs[@]}"
+
+mapfile -t cs < <(git ls-files -co --exclude-standard 'rust/helpers/*.c')
+check "checkpatch --strict on the C helpers" \
+	"$SRC/scripts/checkpatch.pl" --strict --no-tree --quiet -f "${cs[@]}"
+
+leaf=$(git ls-files -co --exclude-standard 'drivers/*.rs' 'fs/*.rs')
+hits=$(grep -n 'bindings::' $leaf /dev/null)
+check_eq "no bindings:: in drivers/ and fs/" "" "$hits"
+hits=$(grep -nw 'unsafe' $leaf /dev/null)
+check_eq "no unsafe in drivers/ and fs/" "" "$hits"
+
+# Every unsafe fn documents its contract, every unsafe block its reasoning:
+# clippy checks blocks; this checks that `unsafe fn` has a `# Safety` doc.
+missing=$(awk 'FNR == 1 { doc = ""; timpl = 0 }
+	/^(unsafe )?impl.* for / { timpl = 1 }
+	/^}/ { timpl = 0 }
+	/^[ \t]*\/\/\// { doc = doc $0 "\n"; next }
+	/^[ \t]*#\[/ { next }
+	/unsafe (extern "C" )?fn / && !timpl && doc !~ /# Safety/ { print FILENAME ":" FNR ": " $0 }
+	{ doc = "" }' $(git ls-files -co --exclude-standard 'rust/*.rs' 'drivers/*.rs' 'fs/*.rs'))
+check_eq "every unsafe fn has a # Safety section" "" "$missing"
+
+out=$(make -s clippy 2>&1)
+rc=$?
+warn=$(printf '%s\n' "$out" | grep -E '^(warning|error)' | sort | uniq -c)
+if [ "$rc" = 0 ] && [ -z "$warn" ]; then
+	ok "modules are clippy clean (CLIPPY=1)"
+else
+	not_ok "modules are clippy clean (CLIPPY=1)"
+	printf '%s\n' "$out" | head -40 | sed 's/^/    /' >&2
+fi
+CACHE=${KBUILD_CACHE:-$HOME/.cache/rpmem}
+if [ "$(cd "$KDIR" && pwd)" = "$(cd "$CACHE/build" 2>/dev/null && pwd)" ]; then
+	check "the rust/ overlay is clippy clean (kernel crate, kernel lint set)" \
+		"$RPMEM_TOP/scripts/clippy-overlay" "$CACHE"
+else
+	echo "# skipped: overlay clippy needs the cached kernel (KDIR=$KDIR)"
+fi
+# Rebuild without clippy so the modules the VM suites load are ordinary.
+make -s modules >/dev/null 2>&1
+finish
