@@ -12,6 +12,8 @@
 use crate::{
     bindings,
     error::{from_err_ptr, to_result},
+    iov::IovIterSource,
+    pmem::PmemRange,
     prelude::*,
     sync::Arc,
     types::ForeignOwnable,
@@ -85,6 +87,20 @@ pub trait Operations: Send + Sync + Sized + 'static {
 
     /// Zeroes `nr_pages` pages from `pgoff`, durably.
     fn zero_page_range(this: &Self, pgoff: u64, nr_pages: u64) -> Result;
+
+    /// Writes `src` into `dst`, the range at `pgoff` that
+    /// [`Operations::direct_access`] returned in [`AccessMode::RecoveryWrite`]
+    /// mode, repairing poisoned media first. Returns the bytes written (0 if
+    /// the range cannot be repaired).
+    fn recovery_write(
+        this: &Self,
+        pgoff: u64,
+        dst: PmemRange<'_>,
+        src: &mut IovIterSource<'_>,
+    ) -> usize {
+        let _ = (this, pgoff, dst, src);
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
+    }
 }
 
 struct OperationsVTable<T: Operations>(PhantomData<T>);
@@ -167,10 +183,40 @@ impl<T: Operations> OperationsVTable<T> {
         }
     }
 
+    /// # Safety
+    ///
+    /// Called by the DAX core with a device of ours, `addr` as returned by
+    /// our `direct_access` for `pgoff` in recovery mode and valid for
+    /// `bytes`, and a valid source `iter`.
+    unsafe extern "C" fn recovery_write(
+        dax_dev: *mut bindings::dax_device,
+        pgoff: usize,
+        addr: *mut c_void,
+        bytes: usize,
+        iter: *mut bindings::iov_iter,
+    ) -> usize {
+        // SAFETY: The caller guarantees the device is ours.
+        let Some(this) = (unsafe { Self::this(dax_dev) }) else {
+            return 0;
+        };
+        // SAFETY: `addr` came from our `direct_access`, which only hands out
+        // addresses of a live mapping (`DirectAccess` invariant), valid for
+        // `bytes` bytes while the device is alive, as it is during this call.
+        let dst = unsafe { PmemRange::from_raw(addr.cast(), bytes) };
+        // SAFETY: The DAX core passes the write's source iterator, used only
+        // through this reference during the call.
+        let src = unsafe { IovIterSource::from_raw(iter) };
+        T::recovery_write(&this, pgoff as u64, dst, src)
+    }
+
     const VTABLE: bindings::dax_operations = bindings::dax_operations {
         direct_access: Some(Self::direct_access),
         zero_page_range: Some(Self::zero_page_range),
-        recovery_write: None,
+        recovery_write: if T::HAS_RECOVERY_WRITE {
+            Some(Self::recovery_write)
+        } else {
+            None
+        },
     };
 }
 

@@ -302,6 +302,16 @@ unsafe impl<Ctx: device::DeviceContext> device::AsBusDevice<Ctx> for Namespace<C
     const OFFSET: usize = offset_of!(bindings::nd_namespace_common, dev);
 }
 
+/// Asks the platform to clear poison in `len` bytes of persistent memory at
+/// physical address `phys`, for the nvdimm bus `dev` is on. Returns how many
+/// bytes, from `phys`, were cleared.
+pub fn clear_poison(dev: &device::Device, phys: u64, len: u32) -> Result<u64> {
+    // SAFETY: `dev` is a valid device; a device that is not on an nvdimm
+    // bus makes this fail with an error.
+    let rc = unsafe { bindings::nvdimm_clear_poison(dev.as_raw(), phys, len) };
+    u64::try_from(rc).map_err(|_| Error::from_errno(rc as i32))
+}
+
 /// A persistent memory region (`struct nd_region`).
 ///
 /// # Invariants

@@ -172,6 +172,25 @@ impl PmemRange<'_> {
         }
     }
 
+    /// Offset of the range's start within its page.
+    pub fn page_offset(&self) -> usize {
+        self.ptr as usize % bindings::PAGE_SIZE
+    }
+
+    /// Copies up to the range's length from `src` with cache-bypassing
+    /// stores; returns the bytes copied (fewer on a fault in user memory).
+    pub fn write_from_iter(&self, src: &mut crate::iov::IovIterSource<'_>) -> usize {
+        // SAFETY: `ptr` is valid for `len` bytes (type invariant) and `src`
+        // is a valid source iterator.
+        unsafe { bindings::_copy_from_iter_flushcache(self.ptr.cast(), self.len, src.as_raw()) }
+    }
+
+    /// Drops any cached copy of the range, after its media was repaired.
+    pub fn invalidate_cache(&self) {
+        // SAFETY: `ptr` is valid for `len` bytes (type invariant).
+        unsafe { bindings::arch_invalidate_pmem(self.ptr.cast(), self.len) }
+    }
+
     /// Writes the data of a bio segment (of the range's length).
     pub fn write_segment(&self, seg: &crate::block::bio::Segment<'_>) -> Result {
         if seg.len() != self.len {
