@@ -19,8 +19,10 @@ use kernel::{
     },
     dax::{self, AccessMode, DaxDevice, DirectAccess},
     device,
+    iov::IovIterSource,
     memremap::DevPagemap,
     nvdimm::{self, Namespace, NamespaceTypes, Region},
+    pmem::PmemRange,
     prelude::*,
     sync::{aref::ARef, Arc},
 };
@@ -46,7 +48,7 @@ const INFO_SIGNATURES: [(&[u8], &str); 3] = [
     (b"NVDIMM_DAX_INFO\0", "devdax"),
 ];
 
-/// One bound namespace: its mapping, bad blocks and region.
+/// One bound namespace: its mapping, bad blocks, region and device.
 #[pin_data]
 struct Pmem {
     #[pin]
@@ -54,9 +56,39 @@ struct Pmem {
     #[pin]
     bb: BadBlocks,
     region: ARef<Region>,
+    dev: ARef<device::Device>,
 }
 
 impl Pmem {
+    /// Asks the platform to clear poison in `len` bytes at device offset
+    /// `off`; returns the bytes cleared from `off` (page granular).
+    fn clear_media_poison(&self, off: u64, len: u64) -> Result<u64> {
+        let len32 = u32::try_from(len).map_err(|_| EIO)?;
+        let cleared = nvdimm::clear_poison(&self.dev, self.map.phys_start() + off, len32)?;
+        if cleared > 0 {
+            self.map.range(off, cleared as usize)?.invalidate_cache();
+        }
+        Ok(cleared)
+    }
+
+    /// Forgets the bad sectors of the first `cleared` bytes at `off`.
+    fn clear_badblocks(&self, off: u64, cleared: u64) {
+        if cleared >= 1 << SECTOR_SHIFT {
+            self.bb.clear(off >> SECTOR_SHIFT, cleared >> SECTOR_SHIFT);
+        }
+    }
+
+    /// Repairs `len` bad bytes at `off` before they are overwritten, as
+    /// pmem.c does on writes: fails unless all of them were cleared.
+    fn clear_poison(&self, off: u64, len: u64) -> Result {
+        let cleared = self.clear_media_poison(off, len).map_err(|_| EIO)?;
+        self.clear_badblocks(off, cleared);
+        if cleared < len {
+            return Err(EIO);
+        }
+        Ok(())
+    }
+
     /// Device offset of `sector`, if the `len` bytes from there are mapped.
     fn offset(&self, sector: u64, len: u64) -> Result<u64> {
         let off = sector.checked_shl(SECTOR_SHIFT).ok_or(EIO)?;
@@ -82,10 +114,13 @@ impl bio::Operations for Pmem {
             for seg in bio.segments() {
                 let len = seg.len() as u64;
                 let off = this.offset(seg.sector(), len)?;
-                // Poison is not cleared here (no `nvdimm_clear_poison` yet):
-                // both directions fail on a known bad sector.
                 if this.bb.check(seg.sector(), len >> SECTOR_SHIFT).is_some() {
-                    return Err(EIO);
+                    // Reads of known-bad sectors fail; writes repair them
+                    // first, or fail.
+                    if !write {
+                        return Err(EIO);
+                    }
+                    this.clear_poison(off, len)?;
                 }
                 let range = this.map.range(off, seg.len())?;
                 if write {
@@ -147,6 +182,53 @@ impl dax::Operations for Pmem {
         this.map.range(off, usize::try_from(len)?)?.zero();
         Ok(())
     }
+
+    fn recovery_write(
+        this: &Self,
+        pgoff: u64,
+        dst: PmemRange<'_>,
+        src: &mut IovIterSource<'_>,
+    ) -> usize {
+        let Some(off) = pgoff.checked_mul(PAGE_SIZE) else {
+            return 0;
+        };
+        let in_page = dst.page_offset() as u64;
+        let len = (in_page + dst.len() as u64).next_multiple_of(PAGE_SIZE);
+        if this
+            .bb
+            .check(off >> SECTOR_SHIFT, len >> SECTOR_SHIFT)
+            .is_none()
+        {
+            return dst.write_from_iter(src);
+        }
+        // Poison is cleared a page at a time: a partial page cannot be
+        // recovered (the DAX core does not ask for one).
+        if in_page != 0 || dst.len() as u64 % PAGE_SIZE != 0 {
+            dev_dbg!(this.dev, "poison in a range that is not page aligned\n");
+            return 0;
+        }
+        match this.clear_media_poison(off, len) {
+            Ok(cleared) if cleared == len => {
+                let written = dst.write_from_iter(src);
+                // Only now may readers see the sectors as good again.
+                this.clear_badblocks(off, cleared);
+                written
+            }
+            Ok(cleared) => {
+                dev_dbg!(
+                    this.dev,
+                    "poison cleared only {} of {} bytes\n",
+                    cleared,
+                    len
+                );
+                0
+            }
+            Err(e) => {
+                dev_dbg!(this.dev, "poison clear failed: {:?}\n", e);
+                0
+            }
+        }
+    }
 }
 
 /// Refuses namespaces that carry a btt, pfn or dax info block: their data
@@ -198,6 +280,7 @@ impl Rpmem {
                 map <- DevPagemap::new_fsdax(res.start, res.len, nid),
                 bb <- BadBlocks::new(),
                 region: region.to_owned(),
+                dev: ARef::from(&**ns.as_ref()),
             }),
             GFP_KERNEL,
         )?;
