@@ -303,11 +303,49 @@ impl<T: Operations> DaxDevice<T> {
         unsafe { bindings::dax_synchronous(self.dax) }
     }
 
-    /// Tells the holder (a mounted file system) that `len` bytes at `offset`
-    /// on the device are lost.
+    /// A counted handle for telling the device's holder about memory
+    /// failures, which may outlive this [`DaxDevice`].
+    pub fn holder_notifier(&self) -> HolderNotifier {
+        // SAFETY: By the type invariant `dax` is valid; `ihold` takes a
+        // reference on its inode, which `put_dax` drops.
+        unsafe { bindings::ihold(bindings::dax_inode(self.dax)) };
+        // INVARIANT: We took a reference above.
+        HolderNotifier { dax: self.dax }
+    }
+}
+
+/// A counted reference to a DAX device, for forwarding memory failures to
+/// whoever holds the device (a file system mounted on its disk).
+///
+/// Once the device is killed, notifications fail with `ENXIO`.
+///
+/// # Invariants
+///
+/// `dax` is a DAX device on which this value owns a reference.
+pub struct HolderNotifier {
+    dax: *mut bindings::dax_device,
+}
+
+// SAFETY: The reference may be dropped on any thread, and
+// `dax_holder_notify_failure` synchronises with `kill_dax` itself.
+unsafe impl Send for HolderNotifier {}
+// SAFETY: See `Send`.
+unsafe impl Sync for HolderNotifier {}
+
+impl HolderNotifier {
+    /// Tells the holder that `len` bytes at `offset` on the device are
+    /// lost (`mf_flags` are the memory-failure flags, `MF_*`).
     pub fn notify_failure(&self, offset: u64, len: u64, mf_flags: i32) -> Result {
-        // SAFETY: By the type invariant `dax` is valid.
+        // SAFETY: By the type invariant `dax` is valid; the C side checks
+        // that the device is alive and has a holder.
         to_result(unsafe { bindings::dax_holder_notify_failure(self.dax, offset, len, mf_flags) })
+    }
+}
+
+impl Drop for HolderNotifier {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we own a reference.
+        unsafe { bindings::put_dax(self.dax) };
     }
 }
 

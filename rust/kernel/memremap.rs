@@ -11,12 +11,23 @@
 //! C header: [`include/linux/memremap.h`](srctree/include/linux/memremap.h)
 
 use crate::{
-    bindings, dax::DirectAccess, error::from_err_ptr, pmem::PmemRange, prelude::*, types::Opaque,
+    bindings,
+    dax::{DirectAccess, HolderNotifier},
+    error::from_err_ptr,
+    pmem::PmemRange,
+    prelude::*,
+    sync::SetOnce,
+    types::Opaque,
 };
 
 const PAGE_SHIFT: u32 = bindings::PAGE_SHIFT;
 
 /// A range of device memory mapped with struct pages, for file-system DAX.
+///
+/// A memory failure in the range (a machine check, or `MADV_HWPOISON`) is
+/// forwarded to the DAX holder set with [`DevPagemap::set_failure_notifier`],
+/// so that the file system can kill the processes that map the lost data;
+/// without one the kernel's generic handling applies.
 ///
 /// # Invariants
 ///
@@ -30,6 +41,7 @@ pub struct DevPagemap {
     kaddr: *mut u8,
     start: u64,
     len: u64,
+    notifier: SetOnce<HolderNotifier>,
 }
 
 // SAFETY: The mapping is plain memory shared by design; the C side
@@ -61,7 +73,11 @@ impl DevPagemap {
                 let range = (&raw mut (*pgmap).__bindgen_anon_1).cast::<bindings::range>();
                 (*range).start = start;
                 (*range).end = end;
+                (*pgmap).ops = &FSDAX_OPS;
             }
+            // SAFETY: `slot` is valid for writes; the notifier must be set
+            // before `memremap_pages` makes the hook reachable.
+            unsafe { (&raw mut (*slot).notifier).write(SetOnce::new()) };
             // SAFETY: `pgmap` is initialised for one range; it stays at this
             // address (pinned) until `memunmap_pages` in drop.
             let addr = from_err_ptr(unsafe { bindings::memremap_pages(pgmap, nid) })?;
@@ -74,8 +90,51 @@ impl DevPagemap {
             Ok(())
         };
         // SAFETY: On success every field of `*slot` is initialised; on error
-        // nothing was mapped and nothing needs dropping.
+        // nothing was mapped, and the empty notifier needs no dropping.
         unsafe { pin_init::pin_init_from_closure(init) }
+    }
+
+    /// Sets where memory failures in the range are reported; only once
+    /// (`EBUSY` after that).
+    pub fn set_failure_notifier(&self, notifier: HolderNotifier) -> Result {
+        if self.notifier.populate(notifier) {
+            Ok(())
+        } else {
+            Err(EBUSY)
+        }
+    }
+
+    /// # Safety
+    ///
+    /// Called by the memory-failure code with the `pgmap` of a live
+    /// [`DevPagemap`] (it holds a reference on the pagemap, which
+    /// `memunmap_pages` waits for).
+    unsafe extern "C" fn memory_failure(
+        pgmap: *mut bindings::dev_pagemap,
+        pfn: usize,
+        nr_pages: usize,
+        mf_flags: c_int,
+    ) -> c_int {
+        // SAFETY: `pgmap` is the `pgmap` field of a live `DevPagemap`
+        // (caller), so the container is valid for the call.
+        let this = unsafe { &*crate::container_of!(Opaque::cast_from(pgmap), DevPagemap, pgmap) };
+        let Some(notifier) = this.notifier.as_ref() else {
+            return EOPNOTSUPP.to_errno();
+        };
+        let phys = (pfn as u64) << PAGE_SHIFT;
+        let Some(offset) = phys.checked_sub(this.start).filter(|&o| o < this.len) else {
+            return EINVAL.to_errno();
+        };
+        let len = (nr_pages as u64) << PAGE_SHIFT;
+        pr_warn!(
+            "memory failure in device memory at {:#x}+{:#x}: telling the DAX holder\n",
+            phys,
+            len
+        );
+        match notifier.notify_failure(offset, len, mf_flags) {
+            Ok(()) => 0,
+            Err(e) => e.to_errno(),
+        }
     }
 
     /// Physical address of the start of the range.
@@ -119,11 +178,19 @@ impl DevPagemap {
     }
 }
 
+/// Pagemap operations: only the memory-failure hook.
+static FSDAX_OPS: bindings::dev_pagemap_ops = bindings::dev_pagemap_ops {
+    memory_failure: Some(DevPagemap::memory_failure),
+    ..pin_init::zeroed()
+};
+
 #[pinned_drop]
 impl PinnedDrop for DevPagemap {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: By the type invariant `memremap_pages` succeeded on
-        // `pgmap`; this waits for all page references to go and unmaps.
+        // `pgmap`; this waits for all page (and pagemap) references to go
+        // and unmaps, so the failure hook cannot run any more when the
+        // notifier is dropped after this.
         unsafe { bindings::memunmap_pages(self.pgmap.get()) };
     }
 }
