@@ -305,6 +305,8 @@ impl Rpmem {
             dax.set_synchronous();
         }
         dax.set_write_cache(region.has_cache());
+        // Memory failures in the mapping go to whoever mounts the disk.
+        pmem.map.set_failure_notifier(dax.holder_notifier())?;
 
         let name = ns.disk_name()?;
         let disk = bio::Builder::new(limits, res.len >> SECTOR_SHIFT)

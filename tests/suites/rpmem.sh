@@ -10,6 +10,8 @@
 # Boot 2: same images: the files written in boot 1 read back; then an
 #         O_DIRECT write, and one block workload through the C nd_pmem on
 #         namespace0.0 and through rpmem on namespace1.0.
+# Boot 3: a memory failure (MADV_HWPOISON) in a DAX-mapped XFS file goes
+#         through rpmem's pagemap hook to XFS, which kills the mapper.
 # Host:   the O_DIRECT bytes are in the backing file; both images are
 #         identical where the workload wrote.
 
@@ -26,6 +28,9 @@ check_eq "boot 1: guest checks ran, no kernel splat" 0 "$?"
 "$RUN" --keep-images "$WORK/img" --timeout 1200 -- \
 	env OUT="$WORK" bash "$RPMEM_TOP/tests/guest/rpmem-boot2.sh"
 check_eq "boot 2: guest checks ran, no kernel splat" 0 "$?"
+
+"$RUN" --nvdimms 1 --timeout 600 -- bash "$RPMEM_TOP/tests/guest/rpmem-hwpoison.sh"
+check_eq "boot 3 (memory failure): guest checks ran, no kernel splat" 0 "$?"
 
 if [ -s "$WORK/odirect.sha256" ]; then
 	got=$(dd if="$WORK/img/nvdimm0.img" bs=1M skip=8 count=4 status=none | sha256sum | cut -d' ' -f1)
