@@ -1,0 +1,515 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Directory entries (`ext2_dir_entry_2`) in a directory block.
+//!
+//! An entry is a 32-bit inode number, a 16-bit record length, the name
+//! length and, with the `filetype` feature, a file type byte, followed by the
+//! name. Without `filetype` the name length is a 16-bit field
+//! (`ext2_dir_entry`). Entries with inode 0 are free space.
+//!
+//! Blocks are validated exactly like `ext2_check_folio()` in
+//! `fs/ext2/dir.c`; the editing functions ([`insert`], [`remove`], ...)
+//! validate the whole block first, so they never write outside it.
+
+use super::ondisk::{
+    read_u16, read_u32, sat_u32, write_u16, write_u32, Corrupt, FileType, Geometry,
+};
+
+/// File type code: unknown.
+pub const FT_UNKNOWN: u8 = 0;
+/// File type code: regular file.
+pub const FT_REG_FILE: u8 = 1;
+/// File type code: directory.
+pub const FT_DIR: u8 = 2;
+/// File type code: character device.
+pub const FT_CHRDEV: u8 = 3;
+/// File type code: block device.
+pub const FT_BLKDEV: u8 = 4;
+/// File type code: FIFO.
+pub const FT_FIFO: u8 = 5;
+/// File type code: socket.
+pub const FT_SOCK: u8 = 6;
+/// File type code: symbolic link.
+pub const FT_SYMLINK: u8 = 7;
+
+/// Size of the fixed part of an entry.
+pub const DIRENT_HEADER: usize = 8;
+/// Smallest valid `rec_len` (`EXT2_DIR_REC_LEN(1)`).
+pub const MIN_REC_LEN: usize = 12;
+/// Longest name.
+pub const NAME_MAX: usize = 255;
+
+/// Record length an entry with a name of `name_len` bytes needs:
+/// `(8 + name_len + 3) & !3` (`EXT2_DIR_REC_LEN`).
+pub fn rec_len_for(name_len: usize) -> usize {
+    name_len.saturating_add(DIRENT_HEADER + 3) & !3
+}
+
+/// The directory entry file type code for an inode mode (0 if unknown).
+pub fn ft_from_mode(mode: u16) -> u8 {
+    FileType::from_mode(mode).map_or(FT_UNKNOWN, FileType::dirent_code)
+}
+
+/// How directory blocks of a file system are laid out and checked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirFormat {
+    /// `s_inodes_count`: entries may not name a larger inode.
+    pub inodes_count: u32,
+    /// The `filetype` feature: entries have an 8-bit name length and a file
+    /// type byte (else a 16-bit name length and no type).
+    pub filetype: bool,
+}
+
+impl DirFormat {
+    /// The format of the file system described by `geo`.
+    pub fn from_geometry(geo: &Geometry) -> Self {
+        DirFormat {
+            inodes_count: geo.inodes_count,
+            filetype: geo.filetype,
+        }
+    }
+}
+
+/// One directory entry, borrowed from its block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirEntry<'a> {
+    /// Byte offset of the entry in the block.
+    pub offset: usize,
+    /// Inode number (0 for a free entry).
+    pub inode: u32,
+    /// Record length.
+    pub rec_len: usize,
+    /// File type code (`FT_*`; always 0 without the `filetype` feature).
+    pub file_type: u8,
+    /// The name.
+    pub name: &'a [u8],
+}
+
+/// Iterator over the entries of a directory block; see [`entries`] and
+/// [`all_entries`]. It yields `Err` once on the first invalid entry, then
+/// stops.
+#[derive(Debug, Clone)]
+pub struct DirIter<'a> {
+    block: &'a [u8],
+    fmt: DirFormat,
+    offset: usize,
+    include_free: bool,
+    done: bool,
+}
+
+/// Iterates over the in-use entries of `block` (free entries are validated
+/// but skipped).
+pub fn entries(block: &[u8], fmt: DirFormat) -> DirIter<'_> {
+    DirIter {
+        block,
+        fmt,
+        offset: 0,
+        include_free: false,
+        done: false,
+    }
+}
+
+/// Iterates over all entries of `block`, free ones (inode 0) included.
+pub fn all_entries(block: &[u8], fmt: DirFormat) -> DirIter<'_> {
+    DirIter {
+        include_free: true,
+        ..entries(block, fmt)
+    }
+}
+
+/// Decodes and checks the entry at `offs`, like one round of the loop in
+/// `ext2_check_folio()`.
+fn parse_entry(block: &[u8], offs: usize, fmt: DirFormat) -> Result<DirEntry<'_>, Corrupt> {
+    let offset = sat_u32(offs);
+    let short = Corrupt::DirBadTail { offset };
+    let inode = read_u32(block, offs).ok_or(short)?;
+    let rec_len = usize::from(read_u16(block, offs + 4).ok_or(short)?);
+    let (name_len, file_type) = if fmt.filetype {
+        let nl = block.get(offs + 6).copied().ok_or(short)?;
+        let ft = block.get(offs + 7).copied().ok_or(short)?;
+        (usize::from(nl), ft)
+    } else {
+        (usize::from(read_u16(block, offs + 6).ok_or(short)?), 0)
+    };
+    let rl = sat_u32(rec_len);
+    if rec_len < MIN_REC_LEN {
+        return Err(Corrupt::DirRecLenTooSmall {
+            offset,
+            rec_len: rl,
+        });
+    }
+    if rec_len % 4 != 0 {
+        return Err(Corrupt::DirRecLenUnaligned {
+            offset,
+            rec_len: rl,
+        });
+    }
+    if rec_len < rec_len_for(name_len) || name_len > NAME_MAX {
+        return Err(Corrupt::DirNameLenTooBig {
+            offset,
+            name_len: sat_u32(name_len),
+        });
+    }
+    if offs
+        .checked_add(rec_len)
+        .is_none_or(|end| end > block.len())
+    {
+        return Err(Corrupt::DirEntrySpansBlock {
+            offset,
+            rec_len: rl,
+        });
+    }
+    if inode > fmt.inodes_count {
+        return Err(Corrupt::DirInodeOutOfRange { offset, inode });
+    }
+    let start = offs + DIRENT_HEADER;
+    let name = block
+        .get(start..start + name_len)
+        .ok_or(Corrupt::DirNameLenTooBig {
+            offset,
+            name_len: sat_u32(name_len),
+        })?;
+    Ok(DirEntry {
+        offset: offs,
+        inode,
+        rec_len,
+        file_type,
+        name,
+    })
+}
+
+impl<'a> Iterator for DirIter<'a> {
+    type Item = Result<DirEntry<'a>, Corrupt>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while !self.done {
+            let offs = self.offset;
+            if offs.saturating_add(MIN_REC_LEN) > self.block.len() {
+                self.done = true;
+                if offs != self.block.len() {
+                    return Some(Err(Corrupt::DirBadTail {
+                        offset: sat_u32(offs),
+                    }));
+                }
+                return None;
+            }
+            match parse_entry(self.block, offs, self.fmt) {
+                Err(e) => {
+                    self.done = true;
+                    return Some(Err(e));
+                }
+                Ok(e) => {
+                    self.offset = offs + e.rec_len;
+                    if e.inode != 0 || self.include_free {
+                        return Some(Ok(e));
+                    }
+                }
+            }
+        }
+        None
+    }
+}
+
+/// Checks every entry of `block` like `ext2_check_folio()`.
+pub fn check_block(block: &[u8], fmt: DirFormat) -> Result<(), Corrupt> {
+    for e in all_entries(block, fmt) {
+        e?;
+    }
+    Ok(())
+}
+
+/// Finds the in-use entry called `name` in `block`.
+pub fn find_entry<'a>(
+    block: &'a [u8],
+    name: &[u8],
+    fmt: DirFormat,
+) -> Result<Option<DirEntry<'a>>, Corrupt> {
+    for e in entries(block, fmt) {
+        let e = e?;
+        if e.name == name {
+            return Ok(Some(e));
+        }
+    }
+    Ok(None)
+}
+
+/// Why a directory block could not be changed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DirError {
+    /// The block is corrupt.
+    Corrupt(Corrupt),
+    /// An entry with the name already exists.
+    Exists {
+        /// Its offset.
+        offset: usize,
+    },
+    /// The entry at the offset has no room for the name.
+    NoSpace,
+    /// The name is empty or longer than 255 bytes.
+    BadName,
+    /// The inode number is 0 or above `s_inodes_count`.
+    BadInode,
+    /// The block size cannot hold the requested layout.
+    BadBlockSize,
+    /// No (in-use, where required) entry starts at the offset.
+    NotAnEntry {
+        /// The offset.
+        offset: usize,
+    },
+}
+
+impl DirError {
+    /// A message naming the problem.
+    pub fn describe(&self) -> &'static str {
+        match self {
+            DirError::Corrupt(c) => c.describe(),
+            DirError::Exists { .. } => "directory entry already exists",
+            DirError::NoSpace => "no room for the directory entry",
+            DirError::BadName => "invalid name length",
+            DirError::BadInode => "invalid inode number for a directory entry",
+            DirError::BadBlockSize => "invalid directory block size",
+            DirError::NotAnEntry { .. } => "no directory entry at this offset",
+        }
+    }
+}
+
+impl From<Corrupt> for DirError {
+    fn from(c: Corrupt) -> Self {
+        DirError::Corrupt(c)
+    }
+}
+
+fn check_name(name: &[u8]) -> Result<(), DirError> {
+    if name.is_empty() || name.len() > NAME_MAX {
+        return Err(DirError::BadName);
+    }
+    Ok(())
+}
+
+/// Finds room for an entry called `name` the way `ext2_add_link()` does:
+/// the first free entry long enough, or the first in-use entry whose slack
+/// (`rec_len` minus what its own name needs) is long enough. Returns the
+/// offset of that entry (to pass to [`insert`]), `None` if the block is
+/// full, or [`DirError::Exists`] if the name is already there.
+pub fn find_slot(block: &[u8], name: &[u8], fmt: DirFormat) -> Result<Option<usize>, DirError> {
+    check_name(name)?;
+    check_block(block, fmt)?;
+    let need = rec_len_for(name.len());
+    let mut slot = None;
+    for e in all_entries(block, fmt) {
+        let e = e?;
+        if e.inode != 0 && e.name == name {
+            return Err(DirError::Exists { offset: e.offset });
+        }
+        if slot.is_none() && fits(&e, need) {
+            slot = Some(e.offset);
+        }
+    }
+    Ok(slot)
+}
+
+/// Bytes an in-use entry keeps when it is split: what its name needs, but
+/// never less than [`MIN_REC_LEN`] (an entry with an empty name would
+/// otherwise be left with an invalid `rec_len` of 8).
+fn used_len(e: &DirEntry<'_>) -> usize {
+    rec_len_for(e.name.len()).max(MIN_REC_LEN)
+}
+
+/// Whether an entry of `need` bytes can go in `e` (reusing or splitting it).
+fn fits(e: &DirEntry<'_>, need: usize) -> bool {
+    if e.inode == 0 {
+        e.rec_len >= need
+    } else {
+        e.rec_len >= used_len(e).saturating_add(need)
+    }
+}
+
+/// Writes the header and name of an entry at `offs` (the caller has checked
+/// that `rec_len_for(name.len())` bytes fit there), keeping its `rec_len`.
+fn write_entry(block: &mut [u8], offs: usize, inode: u32, ftype: u8, name: &[u8], fmt: DirFormat) {
+    write_u32(block, offs, inode);
+    if fmt.filetype {
+        if let Some(b) = block.get_mut(offs + 6..offs + 8) {
+            b.copy_from_slice(&[name.len() as u8, ftype]);
+        }
+    } else {
+        write_u16(block, offs + 6, name.len() as u16);
+    }
+    let start = offs + DIRENT_HEADER;
+    let end = offs + rec_len_for(name.len());
+    if let Some(area) = block.get_mut(start..end) {
+        let (dst, pad) = area.split_at_mut(name.len().min(area.len()));
+        dst.copy_from_slice(name.get(..dst.len()).unwrap_or(&[]));
+        pad.fill(0);
+    }
+}
+
+/// An entry found by [`locate`].
+struct Located {
+    /// Offset of the entry before it, if any.
+    prev: Option<usize>,
+    /// Its record length.
+    rec_len: usize,
+    /// Its inode.
+    inode: u32,
+}
+
+/// The entry starting exactly at `offset`, and the one before it.
+fn locate(block: &[u8], offset: usize, fmt: DirFormat) -> Result<Located, DirError> {
+    let mut prev = None;
+    for e in all_entries(block, fmt) {
+        let e = e?;
+        if e.offset == offset {
+            return Ok(Located {
+                prev,
+                rec_len: e.rec_len,
+                inode: e.inode,
+            });
+        }
+        if e.offset > offset {
+            break;
+        }
+        prev = Some(e.offset);
+    }
+    Err(DirError::NotAnEntry { offset })
+}
+
+/// Adds an entry for `inode` called `name` with type `ftype` (ignored
+/// without `filetype`) in the entry at `offset` (from [`find_slot`]): a free
+/// entry is reused whole, an in-use one is split after its own name like
+/// `ext2_add_link()`. Returns the offset of the new entry.
+pub fn insert(
+    block: &mut [u8],
+    offset: usize,
+    inode: u32,
+    ftype: u8,
+    name: &[u8],
+    fmt: DirFormat,
+) -> Result<usize, DirError> {
+    check_name(name)?;
+    if inode == 0 || inode > fmt.inodes_count {
+        return Err(DirError::BadInode);
+    }
+    let need = rec_len_for(name.len());
+    let mut target = None;
+    for e in all_entries(block, fmt) {
+        let e = e?;
+        if e.inode != 0 && e.name == name {
+            return Err(DirError::Exists { offset: e.offset });
+        }
+        if e.offset == offset {
+            if !fits(&e, need) {
+                return Err(DirError::NoSpace);
+            }
+            target = Some((e.inode, e.rec_len, used_len(&e)));
+        }
+    }
+    let (old_inode, rec_len, used) = target.ok_or(DirError::NotAnEntry { offset })?;
+    let ftype = if fmt.filetype { ftype } else { 0 };
+    if old_inode == 0 {
+        write_entry(block, offset, inode, ftype, name, fmt);
+        return Ok(offset);
+    }
+    let new = offset + used;
+    write_u16(block, offset + 4, used as u16);
+    write_u16(block, new + 4, (rec_len - used) as u16);
+    write_entry(block, new, inode, ftype, name, fmt);
+    Ok(new)
+}
+
+/// Removes the in-use entry at `offset` like `ext2_delete_entry()`: it is
+/// merged into the previous entry, or marked free (inode 0) if it is the
+/// first of the block.
+pub fn remove(block: &mut [u8], offset: usize, fmt: DirFormat) -> Result<(), DirError> {
+    let found = locate(block, offset, fmt)?;
+    if found.inode == 0 {
+        return Err(DirError::NotAnEntry { offset });
+    }
+    if let Some(poffs) = found.prev {
+        let merged =
+            u16::try_from(offset + found.rec_len - poffs).map_err(|_| DirError::BadBlockSize)?;
+        write_u16(block, poffs + 4, merged);
+    }
+    write_u32(block, offset, 0);
+    Ok(())
+}
+
+/// Points the in-use entry at `offset` to `inode` with type `ftype`, like
+/// `ext2_set_link()` (used by rename).
+pub fn set_inode(
+    block: &mut [u8],
+    offset: usize,
+    inode: u32,
+    ftype: u8,
+    fmt: DirFormat,
+) -> Result<(), DirError> {
+    if inode == 0 || inode > fmt.inodes_count {
+        return Err(DirError::BadInode);
+    }
+    if locate(block, offset, fmt)?.inode == 0 {
+        return Err(DirError::NotAnEntry { offset });
+    }
+    write_u32(block, offset, inode);
+    if fmt.filetype {
+        if let Some(b) = block.get_mut(offset + 7) {
+            *b = ftype;
+        }
+    }
+    Ok(())
+}
+
+/// Checks that `len` can be a directory block holding entries of at least
+/// `min` bytes.
+fn check_block_len(len: usize, min: usize) -> Result<u16, DirError> {
+    if len < min || len % 4 != 0 {
+        return Err(DirError::BadBlockSize);
+    }
+    u16::try_from(len).map_err(|_| DirError::BadBlockSize)
+}
+
+/// Makes `block` an empty directory block: one free entry spanning it.
+pub fn init_empty(block: &mut [u8]) -> Result<(), DirError> {
+    let len = check_block_len(block.len(), MIN_REC_LEN)?;
+    block.fill(0);
+    write_u16(block, 4, len);
+    Ok(())
+}
+
+/// Makes `block` the first block of a new directory: "." (`self_ino`,
+/// `rec_len` 12) and ".." (`parent_ino`, the rest), like `ext2_make_empty()`.
+pub fn make_empty_dir(
+    block: &mut [u8],
+    self_ino: u32,
+    parent_ino: u32,
+    fmt: DirFormat,
+) -> Result<(), DirError> {
+    let len = check_block_len(block.len(), 2 * MIN_REC_LEN)?;
+    for ino in [self_ino, parent_ino] {
+        if ino == 0 || ino > fmt.inodes_count {
+            return Err(DirError::BadInode);
+        }
+    }
+    block.fill(0);
+    write_u16(block, 4, MIN_REC_LEN as u16);
+    write_entry(block, 0, self_ino, FT_DIR, b".", fmt);
+    write_u16(block, MIN_REC_LEN + 4, len - MIN_REC_LEN as u16);
+    write_entry(block, MIN_REC_LEN, parent_ino, FT_DIR, b"..", fmt);
+    Ok(())
+}
+
+/// Whether `block` holds no in-use entries but "." and "..", checked like
+/// `ext2_empty_dir()` (a "." naming another inode counts as not empty).
+pub fn is_empty_dir_block(block: &[u8], self_ino: u32, fmt: DirFormat) -> Result<bool, Corrupt> {
+    for e in entries(block, fmt) {
+        let e = e?;
+        let empty = match e.name {
+            b"." => e.inode == self_ino,
+            b".." => true,
+            _ => false,
+        };
+        if !empty {
+            return Ok(false);
+        }
+    }
+    Ok(true)
+}

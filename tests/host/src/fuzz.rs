@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The fuzz entry point: feeds arbitrary bytes to every parser and editor
+//! and checks a few invariants. It must never panic except on a broken
+//! invariant; `fuzz/fuzz_targets/parse.rs` and `tests/fuzz.rs` call it.
+
+use crate::bitmap;
+use crate::bmap::{self, Run};
+use crate::dirent::{self, DirFormat};
+use crate::ondisk::{
+    check_block_ptr, group_desc_location, inode_location, Geometry, GroupDesc, Inode, Superblock,
+    GROUP_DESC_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
+};
+use crate::sample;
+
+/// Reads numbers from the input, cycling, for the parameters of the calls.
+struct Knobs<'a> {
+    data: &'a [u8],
+    pos: usize,
+}
+
+impl Knobs<'_> {
+    fn u8(&mut self) -> u8 {
+        if self.data.is_empty() {
+            return 0;
+        }
+        let b = self.data[self.pos % self.data.len()];
+        self.pos = self.pos.wrapping_add(7);
+        b
+    }
+
+    fn u32(&mut self) -> u32 {
+        u32::from_le_bytes([self.u8(), self.u8(), self.u8(), self.u8()])
+    }
+
+    fn u64(&mut self) -> u64 {
+        (u64::from(self.u32()) << 32) | u64::from(self.u32())
+    }
+}
+
+/// Runs every parser of the shared modules on `data`.
+pub fn parse_all(data: &[u8]) {
+    let mut k = Knobs { data, pos: 3 };
+    // A superblock at the start of the input, and where an image has it.
+    check_superblock(data, &mut k);
+    if let Some(at) = data.get(SUPERBLOCK_OFFSET as usize..) {
+        check_superblock(at, &mut k);
+    }
+    // Everything else against the sample geometry too.
+    exercise(&sample::geometry(), data, &mut k);
+}
+
+fn check_superblock(data: &[u8], k: &mut Knobs<'_>) {
+    let Ok(sb) = Superblock::parse(data) else {
+        return;
+    };
+    let mut out = [0u8; SUPERBLOCK_SIZE];
+    sb.write_to(&mut out).expect("1024 bytes");
+    assert_eq!(&out[..], &data[..SUPERBLOCK_SIZE], "superblock round trip");
+    let _ = sb.check_features();
+    let _ = sb.hash_seed();
+    let _ = format!("{sb:?}");
+    for dev in [
+        data.len() as u64,
+        0,
+        u64::MAX,
+        k.u64(),
+        u64::from(sb.blocks_count()) << 12,
+    ] {
+        match sb.validate(dev) {
+            Ok(geo) => {
+                assert!(geo.groups >= 1 && geo.inodes_count >= geo.first_ino);
+                exercise(&geo, data, k);
+            }
+            Err(e) => assert!(!e.describe().is_empty()),
+        }
+    }
+}
+
+fn exercise(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
+    // Group descriptors.
+    for (i, chunk) in data.chunks(GROUP_DESC_SIZE).take(8).enumerate() {
+        let group = if i < 4 { i as u32 } else { k.u32() };
+        let _ = group_desc_location(geo, group);
+        let _ = geo.group_first_block(group);
+        let _ = geo.group_last_block(group);
+        let _ = geo.group_blocks(group);
+        let _ = geo.super_and_gdt_blocks(group);
+        if let Ok(gd) = GroupDesc::parse(chunk) {
+            let mut out = [0u8; GROUP_DESC_SIZE];
+            gd.write_to(&mut out).expect("32 bytes");
+            assert_eq!(&out[..], chunk, "group descriptor round trip");
+            if let Err(e) = gd.validate(geo, group) {
+                assert!(!e.describe().is_empty());
+            }
+        }
+    }
+    let _ = geo.group_of_block(k.u32());
+
+    // Inodes, at every inode-size slot of the input (a few).
+    let isz = (geo.inode_size as usize).max(128);
+    for slot in data.chunks(isz).take(8) {
+        let Ok(ino) = Inode::parse(slot) else {
+            continue;
+        };
+        let mut out = vec![0u8; slot.len()];
+        ino.write_to(&mut out).expect("long enough");
+        let kept = slot.len().min(256);
+        assert_eq!(&out[..kept], &slot[..kept], "inode round trip");
+        assert_eq!(Inode::parse(&out).expect("reparse"), ino);
+        let _ = ino.file_type();
+        let _ = ino.size();
+        let _ = (ino.uid(), ino.gid(), ino.extra_isize());
+        let _ = ino.device_numbers();
+        let _ = ino.check_root();
+        if ino.is_fast_symlink(geo.block_size) {
+            if let Ok(t) = ino.fast_symlink_target() {
+                assert!(!t.as_bytes().is_empty() && t.as_bytes().len() < 60);
+            }
+        }
+        match ino.validate(geo) {
+            Ok(_) => {
+                if let Ok(ft) = ino.file_type() {
+                    assert!(matches!(ino.validate(geo), Ok(t) if t == ft));
+                }
+            }
+            Err(e) => assert!(!e.describe().is_empty()),
+        }
+        let mut m = ino;
+        let _ = m.set_size(k.u64());
+        m.set_device_numbers(k.u32(), k.u32());
+        let _ = m.set_fast_symlink_target(slot.get(..usize::from(k.u8() % 64)).unwrap_or(&[]));
+    }
+    let _ = inode_location(geo, k.u32());
+    for ino in [0, 1, 2, geo.inodes_count, geo.inodes_count.wrapping_add(1)] {
+        if let Ok(loc) = inode_location(geo, ino) {
+            assert!(loc.offset + geo.inode_size as usize <= geo.block_size as usize);
+            let _ = loc.block(k.u32());
+        }
+    }
+    let _ = check_block_ptr(k.u32(), geo);
+
+    exercise_dirents(geo, data, k);
+    exercise_bmap(data, k);
+    exercise_bitmap(data, k);
+}
+
+fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
+    for filetype in [true, false] {
+        let fmt = DirFormat {
+            inodes_count: geo.inodes_count,
+            filetype,
+        };
+        let mut n = 0;
+        for e in dirent::all_entries(data, fmt) {
+            match e {
+                Ok(e) => {
+                    assert!(e.offset + e.rec_len <= data.len());
+                    assert!(e.name.len() + 8 <= e.rec_len);
+                    n += 1;
+                }
+                Err(c) => assert!(!c.describe().is_empty()),
+            }
+        }
+        assert!(n <= data.len() / dirent::MIN_REC_LEN);
+        let valid = dirent::check_block(data, fmt).is_ok();
+        let _ = dirent::find_entry(data, b"name-3", fmt);
+        let _ = dirent::is_empty_dir_block(data, 2, fmt);
+
+        // Edits on a copy: a valid block must stay valid.
+        let mut block = data.to_vec();
+        let name_len = 1 + usize::from(k.u8()) % 40;
+        let name: Vec<u8> = (0..name_len).map(|i| b'a' + (i % 26) as u8).collect();
+        let ino = 1 + k.u32() % geo.inodes_count.max(1);
+        match dirent::find_slot(&block, &name, fmt) {
+            Ok(Some(slot)) => {
+                assert!(valid);
+                let at = dirent::insert(&mut block, slot, ino, 1, &name, fmt).expect("slot fits");
+                dirent::check_block(&block, fmt).expect("valid after insert");
+                let e = dirent::find_entry(&block, &name, fmt)
+                    .expect("valid")
+                    .expect("inserted");
+                assert_eq!((e.offset, e.inode), (at, ino));
+                dirent::set_inode(&mut block, at, ino, 2, fmt).expect("in use");
+                dirent::remove(&mut block, at, fmt).expect("remove");
+                dirent::check_block(&block, fmt).expect("valid after remove");
+                assert!(dirent::find_entry(&block, &name, fmt)
+                    .expect("valid")
+                    .is_none());
+            }
+            Ok(None) => assert!(valid),
+            Err(e) => assert!(!e.describe().is_empty()),
+        }
+        // Arbitrary offsets: errors, never panics, never invalid results.
+        let off = k.u32() as usize % (data.len() + 8);
+        let was_valid = dirent::check_block(&block, fmt).is_ok();
+        let _ = dirent::insert(&mut block, off, ino, 7, &name, fmt);
+        let _ = dirent::remove(&mut block, k.u32() as usize % (data.len() + 8), fmt);
+        let _ = dirent::set_inode(&mut block, off, ino, 3, fmt);
+        if was_valid {
+            dirent::check_block(&block, fmt).expect("edits keep a block valid");
+        }
+    }
+    let mut scratch = data.to_vec();
+    let _ = dirent::init_empty(&mut scratch);
+    let mut scratch = data.to_vec();
+    let fmt = DirFormat::from_geometry(geo);
+    if dirent::make_empty_dir(&mut scratch, 2, 2, fmt).is_ok() {
+        assert_eq!(dirent::is_empty_dir_block(&scratch, 2, fmt), Ok(true));
+    }
+}
+
+fn exercise_bmap(data: &[u8], k: &mut Knobs<'_>) {
+    for lblk in [
+        k.u64(),
+        k.u64() % bmap::MAX_FILE_BLOCKS,
+        u64::from(k.u32() % 2_000_000),
+    ] {
+        match bmap::path(lblk) {
+            Ok(p) => {
+                let o = p.offsets();
+                assert_eq!(o.len(), p.depth() + 1);
+                let tail = o[1..]
+                    .iter()
+                    .fold(0u64, |acc, x| acc * 1024 + u64::from(*x));
+                let back = match p.depth() {
+                    0 => u64::from(o[0]),
+                    1 => 12 + tail,
+                    2 => 12 + 1024 + tail,
+                    _ => 12 + 1024 + (1 << 20) + tail,
+                };
+                assert_eq!(back, lblk);
+            }
+            Err(_) => assert!(lblk >= bmap::MAX_FILE_BLOCKS),
+        }
+    }
+    let _ = bmap::blocks_for_size(k.u64());
+    let _ = bmap::max_file_size(k.u32());
+    let idx = k.u32() as usize % 1100;
+    let max = k.u32() % 2048;
+    for run in [
+        bmap::contiguous_run_le(data, idx, max),
+        bmap::contiguous_run(&[k.u32(), k.u32(), k.u32()], idx % 4, max),
+    ] {
+        match run {
+            Run::Hole { count } | Run::Mapped { count, .. } => assert!(count <= max),
+        }
+    }
+    let _ = bmap::pmd_mappable(k.u64(), k.u32(), k.u64());
+    let mut copy = data.to_vec();
+    let _ = bmap::write_ptr(&mut copy, idx, 7);
+    let _ = bmap::read_ptr(&copy, idx);
+}
+
+fn exercise_bitmap(data: &[u8], k: &mut Knobs<'_>) {
+    let nbits = k.u32() as usize % (data.len() * 8 + 64);
+    let start = k.u32() as usize % (nbits + 16);
+    if let Some(z) = bitmap::find_next_zero(data, nbits, start) {
+        assert!(z < nbits);
+        assert_eq!(bitmap::test_bit(data, z), Some(false));
+    }
+    let zeros = bitmap::count_zeros(data, nbits);
+    assert_eq!(
+        zeros + bitmap::count_ones(data, nbits),
+        nbits.min(data.len() * 8)
+    );
+    let len = 1 + k.u32() as usize % 600;
+    let align = [1, 8, 64, 512][usize::from(k.u8() % 4)];
+    if let Some(s) = bitmap::find_zero_run(data, nbits, start, len, align) {
+        assert_eq!(s % align, 0);
+        assert!(s + len <= nbits);
+        assert_eq!(bitmap::find_next_set_in(data, s, s + len), None);
+    }
+    let mut copy = data.to_vec();
+    let nr = k.u32() as usize % (data.len() * 8 + 8);
+    let _ = bitmap::set_bit(&mut copy, nr);
+    let _ = bitmap::clear_bit(&mut copy, nr);
+    let _ = bitmap::set_range(&mut copy, start, len);
+    let _ = bitmap::clear_range(&mut copy, nr, len);
+}

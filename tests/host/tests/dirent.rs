@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Tests of `fs/rext2/dirent.rs`.
+
+use rext2_host::dirent::*;
+use rext2_host::ondisk::{Corrupt, S_IFDIR, S_IFLNK, S_IFREG};
+use rext2_host::sample;
+
+const FMT: DirFormat = DirFormat {
+    inodes_count: 1000,
+    filetype: true,
+};
+const OLD: DirFormat = DirFormat {
+    inodes_count: 1000,
+    filetype: false,
+};
+
+/// Writes a raw entry (filetype layout).
+fn put(block: &mut [u8], off: usize, inode: u32, rec_len: u16, name_len: u8, ft: u8) {
+    block[off..off + 4].copy_from_slice(&inode.to_le_bytes());
+    block[off + 4..off + 6].copy_from_slice(&rec_len.to_le_bytes());
+    block[off + 6] = name_len;
+    block[off + 7] = ft;
+}
+
+fn names(block: &[u8], fmt: DirFormat) -> Vec<(usize, u32, u8, String)> {
+    entries(block, fmt)
+        .map(|e| {
+            let e = e.unwrap();
+            (
+                e.offset,
+                e.inode,
+                e.file_type,
+                String::from_utf8(e.name.to_vec()).unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn rec_lens() {
+    assert_eq!(rec_len_for(1), 12);
+    assert_eq!(rec_len_for(2), 12);
+    assert_eq!(rec_len_for(4), 12);
+    assert_eq!(rec_len_for(5), 16);
+    assert_eq!(rec_len_for(255), 264);
+    assert_eq!(rec_len_for(usize::MAX) % 4, 0);
+    assert_eq!(ft_from_mode(S_IFREG | 0o644), FT_REG_FILE);
+    assert_eq!(ft_from_mode(S_IFDIR), FT_DIR);
+    assert_eq!(ft_from_mode(S_IFLNK), FT_SYMLINK);
+    assert_eq!(ft_from_mode(0), FT_UNKNOWN);
+    assert_eq!([FT_CHRDEV, FT_BLKDEV, FT_FIFO, FT_SOCK], [3, 4, 5, 6]);
+    let geo = sample::geometry();
+    assert_eq!(
+        DirFormat::from_geometry(&geo),
+        DirFormat {
+            inodes_count: 3 * 8192,
+            filetype: true
+        }
+    );
+}
+
+#[test]
+fn iterate() {
+    let mut b = vec![0u8; 4096];
+    put(&mut b, 0, 2, 12, 1, FT_DIR);
+    b[8] = b'.';
+    put(&mut b, 12, 2, 12, 2, FT_DIR);
+    b[20..22].copy_from_slice(b"..");
+    put(&mut b, 24, 0, 20, 3, FT_REG_FILE); // free, stale name
+    b[32..35].copy_from_slice(b"old");
+    put(&mut b, 44, 11, 4096 - 44, 10, FT_DIR);
+    b[52..62].copy_from_slice(b"lost+found");
+    assert_eq!(
+        names(&b, FMT),
+        vec![
+            (0, 2, 2, ".".into()),
+            (12, 2, 2, "..".into()),
+            (44, 11, 2, "lost+found".into())
+        ]
+    );
+    let all: Vec<_> = all_entries(&b, FMT).map(|e| e.unwrap()).collect();
+    assert_eq!(all.len(), 4);
+    assert_eq!(
+        (all[2].inode, all[2].name, all[2].rec_len),
+        (0, &b"old"[..], 20)
+    );
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    let e = find_entry(&b, b"lost+found", FMT).unwrap().unwrap();
+    assert_eq!((e.offset, e.inode, e.rec_len), (44, 11, 4052));
+    assert_eq!(find_entry(&b, b"old", FMT), Ok(None));
+    assert_eq!(find_entry(&b, b"lost+foun", FMT), Ok(None));
+    assert_eq!(is_empty_dir_block(&b, 2, FMT), Ok(false));
+    // An empty slice is an empty (valid) block.
+    assert_eq!(check_block(&[], FMT), Ok(()));
+    assert_eq!(entries(&[], FMT).count(), 0);
+}
+
+#[test]
+fn old_format_without_filetype() {
+    let mut b = vec![0u8; 4096];
+    make_empty_dir(&mut b, 5, 2, OLD).unwrap();
+    // name_len is 16 bits, no type byte.
+    assert_eq!(&b[6..8], &[1, 0]);
+    assert_eq!(&b[18..20], &[2, 0]);
+    let slot = find_slot(&b, b"file", OLD).unwrap().unwrap();
+    let at = insert(&mut b, slot, 7, FT_REG_FILE, b"file", OLD).unwrap();
+    assert_eq!(&b[at + 6..at + 8], &[4, 0]);
+    assert_eq!(
+        names(&b, OLD),
+        vec![
+            (0, 5, 0, ".".into()),
+            (12, 2, 0, "..".into()),
+            (24, 7, 0, "file".into())
+        ]
+    );
+    // A 16-bit name length beyond 255 is corrupt even if rec_len allows it.
+    let mut c = vec![0u8; 4096];
+    c[4..6].copy_from_slice(&4096u16.to_le_bytes());
+    c[6..8].copy_from_slice(&300u16.to_le_bytes());
+    c[0] = 1;
+    assert_eq!(
+        check_block(&c, OLD),
+        Err(Corrupt::DirNameLenTooBig {
+            offset: 0,
+            name_len: 300
+        })
+    );
+    // The same bytes read with filetype: name_len 44, type 1: fine.
+    assert_eq!(check_block(&c, FMT), Ok(()));
+}
+
+/// A block holding ".", ".." and "x" at 24 with the rest of the block.
+fn simple() -> Vec<u8> {
+    let mut b = vec![0u8; 4096];
+    make_empty_dir(&mut b, 2, 2, FMT).unwrap();
+    let s = find_slot(&b, b"x", FMT).unwrap().unwrap();
+    assert_eq!(s, 12);
+    assert_eq!(insert(&mut b, s, 20, FT_REG_FILE, b"x", FMT), Ok(24));
+    b
+}
+
+#[test]
+fn corrupt_entries() {
+    let first_err = |b: &[u8]| check_block(b, FMT).unwrap_err();
+    let mut b = simple();
+    b[28..30].copy_from_slice(&0u16.to_le_bytes());
+    assert_eq!(
+        first_err(&b),
+        Corrupt::DirRecLenTooSmall {
+            offset: 24,
+            rec_len: 0
+        }
+    );
+    b[28..30].copy_from_slice(&8u16.to_le_bytes());
+    assert_eq!(
+        first_err(&b),
+        Corrupt::DirRecLenTooSmall {
+            offset: 24,
+            rec_len: 8
+        }
+    );
+    b[28..30].copy_from_slice(&14u16.to_le_bytes());
+    assert_eq!(
+        first_err(&b),
+        Corrupt::DirRecLenUnaligned {
+            offset: 24,
+            rec_len: 14
+        }
+    );
+    b[28..30].copy_from_slice(&4076u16.to_le_bytes());
+    assert_eq!(
+        first_err(&b),
+        Corrupt::DirEntrySpansBlock {
+            offset: 24,
+            rec_len: 4076
+        }
+    );
+    b[28..30].copy_from_slice(&4072u16.to_le_bytes());
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    // name_len larger than rec_len allows: ".." (rec_len 12) with 5 bytes.
+    b[18] = 5;
+    assert_eq!(
+        first_err(&b),
+        Corrupt::DirNameLenTooBig {
+            offset: 12,
+            name_len: 5
+        }
+    );
+    b[18] = 2;
+    b[30] = 255;
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    // rec_len exactly what name_len needs is fine, one less is not.
+    b[28..30].copy_from_slice(&(rec_len_for(200) as u16).to_le_bytes());
+    b[30] = 200;
+    put(
+        &mut b,
+        24 + rec_len_for(200),
+        0,
+        (4072 - rec_len_for(200)) as u16,
+        0,
+        0,
+    );
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    b[30] = 201;
+    assert_eq!(
+        first_err(&b),
+        Corrupt::DirNameLenTooBig {
+            offset: 24,
+            name_len: 201
+        }
+    );
+    let mut b = simple();
+    b[24..28].copy_from_slice(&1001u32.to_le_bytes());
+    assert_eq!(
+        first_err(&b),
+        Corrupt::DirInodeOutOfRange {
+            offset: 24,
+            inode: 1001
+        }
+    );
+    // Free entries are validated too.
+    let mut b = simple();
+    b[24..28].copy_from_slice(&0u32.to_le_bytes());
+    b[28..30].copy_from_slice(&13u16.to_le_bytes());
+    assert!(matches!(
+        entries(&b, FMT).last(),
+        Some(Err(Corrupt::DirRecLenUnaligned { offset: 24, .. }))
+    ));
+    // Entries that stop short of the block end.
+    let mut b = simple();
+    b[28..30].copy_from_slice(&4064u16.to_le_bytes());
+    assert_eq!(first_err(&b), Corrupt::DirBadTail { offset: 4088 });
+    // A block whose size is not a multiple of 4.
+    let b = simple();
+    let mut odd = b.clone();
+    odd.push(0);
+    assert_eq!(first_err(&odd), Corrupt::DirBadTail { offset: 4096 });
+    // A block too short for a header.
+    assert_eq!(first_err(&b[..11]), Corrupt::DirBadTail { offset: 0 });
+    // The iterator stops after the first error.
+    let mut b = simple();
+    b[16..18].copy_from_slice(&0u16.to_le_bytes());
+    let v: Vec<_> = all_entries(&b, FMT).collect();
+    assert_eq!(v.len(), 2);
+    assert!(v[1].is_err());
+}
+
+#[test]
+fn insert_and_remove() {
+    let mut b = simple();
+    // Slot in the slack of "x" (the last entry).
+    let s = find_slot(&b, b"hello", FMT).unwrap().unwrap();
+    assert_eq!(s, 24);
+    let at = insert(&mut b, s, 21, FT_SYMLINK, b"hello", FMT).unwrap();
+    assert_eq!(at, 36);
+    assert_eq!(
+        names(&b, FMT),
+        vec![
+            (0, 2, 2, ".".into()),
+            (12, 2, 2, "..".into()),
+            (24, 20, 1, "x".into()),
+            (36, 21, 7, "hello".into())
+        ]
+    );
+    let e = find_entry(&b, b"x", FMT).unwrap().unwrap();
+    assert_eq!(e.rec_len, 12);
+    assert_eq!(
+        find_slot(&b, b"hello", FMT),
+        Err(DirError::Exists { offset: 36 })
+    );
+    assert_eq!(
+        insert(&mut b, 36, 30, 1, b"x", FMT),
+        Err(DirError::Exists { offset: 24 })
+    );
+    // Remove "x": merged into "..".
+    remove(&mut b, 24, FMT).unwrap();
+    assert_eq!(all_entries(&b, FMT).count(), 3);
+    assert_eq!(find_entry(&b, b"..", FMT).unwrap().unwrap().rec_len, 24);
+    assert_eq!(find_entry(&b, b"x", FMT), Ok(None));
+    // Its space is found again (in the slack of "..").
+    assert_eq!(find_slot(&b, b"y", FMT), Ok(Some(12)));
+    assert_eq!(insert(&mut b, 12, 22, 1, b"y", FMT), Ok(24));
+    // Remove the first entry: it becomes free, not merged.
+    remove(&mut b, 0, FMT).unwrap();
+    let first = all_entries(&b, FMT).next().unwrap().unwrap();
+    assert_eq!((first.offset, first.inode, first.rec_len), (0, 0, 12));
+    // A free entry is reused whole.
+    assert_eq!(find_slot(&b, b"z", FMT), Ok(Some(0)));
+    assert_eq!(insert(&mut b, 0, 23, 1, b"z", FMT), Ok(0));
+    assert_eq!(find_entry(&b, b"z", FMT).unwrap().unwrap().rec_len, 12);
+    assert_eq!(check_block(&b, FMT), Ok(()));
+
+    // set_inode (rename over).
+    set_inode(&mut b, 0, 99, FT_DIR, FMT).unwrap();
+    let z = find_entry(&b, b"z", FMT).unwrap().unwrap();
+    assert_eq!((z.inode, z.file_type), (99, FT_DIR));
+
+    // Errors.
+    assert_eq!(
+        remove(&mut b, 4, FMT),
+        Err(DirError::NotAnEntry { offset: 4 })
+    );
+    assert_eq!(
+        remove(&mut b, 9999, FMT),
+        Err(DirError::NotAnEntry { offset: 9999 })
+    );
+    assert_eq!(
+        insert(&mut b, 5, 3, 1, b"q", FMT),
+        Err(DirError::NotAnEntry { offset: 5 })
+    );
+    assert_eq!(
+        set_inode(&mut b, 5, 3, 1, FMT),
+        Err(DirError::NotAnEntry { offset: 5 })
+    );
+    assert_eq!(insert(&mut b, 0, 3, 1, b"q", FMT), Err(DirError::NoSpace));
+    assert_eq!(insert(&mut b, 0, 0, 1, b"q", FMT), Err(DirError::BadInode));
+    assert_eq!(
+        insert(&mut b, 0, 1001, 1, b"q", FMT),
+        Err(DirError::BadInode)
+    );
+    assert_eq!(set_inode(&mut b, 0, 0, 1, FMT), Err(DirError::BadInode));
+    assert_eq!(insert(&mut b, 0, 3, 1, b"", FMT), Err(DirError::BadName));
+    assert_eq!(find_slot(&b, &[b'a'; 256], FMT), Err(DirError::BadName));
+    assert!(find_slot(&b, &[b'a'; 255], FMT).unwrap().is_some());
+    // Removing a free entry is refused.
+    let mut c = simple();
+    remove(&mut c, 0, FMT).unwrap();
+    assert_eq!(
+        remove(&mut c, 0, FMT),
+        Err(DirError::NotAnEntry { offset: 0 })
+    );
+    assert_eq!(
+        set_inode(&mut c, 0, 5, 1, FMT),
+        Err(DirError::NotAnEntry { offset: 0 })
+    );
+    // Corrupt blocks are refused by every editor.
+    let mut bad = simple();
+    bad[28] = 3;
+    let corrupt = Err(DirError::Corrupt(Corrupt::DirRecLenUnaligned {
+        offset: 24,
+        rec_len: 0x0f03,
+    }));
+    assert_eq!(find_slot(&bad, b"n", FMT).map(|_| ()), corrupt);
+    assert_eq!(insert(&mut bad, 24, 3, 1, b"n", FMT).map(|_| ()), corrupt);
+    assert_eq!(remove(&mut bad, 24, FMT), corrupt);
+    assert_eq!(set_inode(&mut bad, 24, 3, 1, FMT), corrupt);
+    for e in [
+        DirError::Corrupt(Corrupt::BadRootInode),
+        DirError::Exists { offset: 0 },
+        DirError::NoSpace,
+        DirError::BadName,
+        DirError::BadInode,
+        DirError::BadBlockSize,
+        DirError::NotAnEntry { offset: 0 },
+    ] {
+        assert!(!e.describe().is_empty());
+    }
+}
+
+#[test]
+fn split_entry_with_empty_name() {
+    // A live entry with name_len 0 is accepted by ext2_check_folio; when
+    // split it must keep a valid rec_len (12, not EXT2_DIR_REC_LEN(0) = 8).
+    let mut b = vec![0u8; 4096];
+    put(&mut b, 0, 5, 4096, 0, FT_REG_FILE);
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    assert_eq!(find_slot(&b, b"n", FMT), Ok(Some(0)));
+    assert_eq!(insert(&mut b, 0, 6, 1, b"n", FMT), Ok(12));
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    assert_eq!(all_entries(&b, FMT).next().unwrap().unwrap().rec_len, 12);
+}
+
+#[test]
+fn fill_a_block() {
+    let mut b = vec![0u8; 4096];
+    make_empty_dir(&mut b, 2, 2, FMT).unwrap();
+    let mut n = 0;
+    loop {
+        let name = format!("entry-with-a-longish-name-{n:04}");
+        match find_slot(&b, name.as_bytes(), FMT).unwrap() {
+            Some(s) => {
+                insert(&mut b, s, 11 + n % 900, FT_REG_FILE, name.as_bytes(), FMT).unwrap();
+                n += 1;
+            }
+            None => break,
+        }
+    }
+    // 24 bytes of dots, then 40-byte entries.
+    assert_eq!(n, (4096 - 24) / 40);
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    for i in 0..n {
+        let name = format!("entry-with-a-longish-name-{i:04}");
+        assert!(find_entry(&b, name.as_bytes(), FMT).unwrap().is_some());
+    }
+    // Remove every other entry, then refill: the freed space is reused.
+    let offs: Vec<usize> = entries(&b, FMT)
+        .map(|e| e.unwrap().offset)
+        .skip(2)
+        .step_by(2)
+        .collect();
+    for o in offs.iter().rev() {
+        remove(&mut b, *o, FMT).unwrap();
+    }
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    let mut m = 0;
+    while let Some(s) = find_slot(&b, format!("again-{m:024}").as_bytes(), FMT).unwrap() {
+        insert(&mut b, s, 5, 1, format!("again-{m:024}").as_bytes(), FMT).unwrap();
+        m += 1;
+    }
+    assert_eq!(m, offs.len());
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    // The sample helper builds valid blocks too.
+    assert_eq!(
+        check_block(&sample::dir_block(50), sample::dir_format()),
+        Ok(())
+    );
+}
+
+#[test]
+fn empty_blocks() {
+    let mut b = vec![0xffu8; 4096];
+    init_empty(&mut b).unwrap();
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    assert_eq!(entries(&b, FMT).count(), 0);
+    let all: Vec<_> = all_entries(&b, FMT).map(|e| e.unwrap()).collect();
+    assert_eq!((all.len(), all[0].rec_len), (1, 4096));
+    assert_eq!(find_slot(&b, &[b'n'; 255], FMT), Ok(Some(0)));
+    assert_eq!(init_empty(&mut [0u8; 10]), Err(DirError::BadBlockSize));
+    assert_eq!(init_empty(&mut [0u8; 14]), Err(DirError::BadBlockSize));
+    assert_eq!(
+        init_empty(&mut vec![0u8; 65536]),
+        Err(DirError::BadBlockSize)
+    );
+
+    let mut d = vec![0xffu8; 4096];
+    make_empty_dir(&mut d, 12, 2, FMT).unwrap();
+    assert_eq!(
+        names(&d, FMT),
+        vec![(0, 12, 2, ".".into()), (12, 2, 2, "..".into())]
+    );
+    assert_eq!(is_empty_dir_block(&d, 12, FMT), Ok(true));
+    assert_eq!(is_empty_dir_block(&d, 13, FMT), Ok(false));
+    assert_eq!(
+        make_empty_dir(&mut [0u8; 20], 12, 2, FMT),
+        Err(DirError::BadBlockSize)
+    );
+    assert_eq!(make_empty_dir(&mut d, 0, 2, FMT), Err(DirError::BadInode));
+    assert_eq!(
+        make_empty_dir(&mut d, 12, 1001, FMT),
+        Err(DirError::BadInode)
+    );
+    let s = find_slot(&d, b".x", FMT).unwrap().unwrap();
+    let at = insert(&mut d, s, 40, 1, b".x", FMT).unwrap();
+    assert_eq!(is_empty_dir_block(&d, 12, FMT), Ok(false));
+    remove(&mut d, at, FMT).unwrap();
+    assert_eq!(is_empty_dir_block(&d, 12, FMT), Ok(true));
+    // A later block of a directory: only free entries is empty.
+    assert_eq!(is_empty_dir_block(&b, 12, FMT), Ok(true));
+    d[4] = 1;
+    assert!(is_empty_dir_block(&d, 12, FMT).is_err());
+}
