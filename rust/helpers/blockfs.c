@@ -1,0 +1,116 @@
+// SPDX-License-Identifier: GPL-2.0
+
+#include <linux/buffer_head.h>
+#include <linux/dax.h>
+#include <linux/fs.h>
+#include <linux/mm.h>
+#include <linux/pagemap.h>
+#include <linux/seq_file.h>
+#include <linux/uio.h>
+
+__rust_helper struct buffer_head *
+rust_helper_sb_bread(struct super_block *sb, sector_t block)
+{
+	return sb_bread(sb, block);
+}
+
+__rust_helper void rust_helper_brelse(struct buffer_head *bh)
+{
+	brelse(bh);
+}
+
+__rust_helper bool rust_helper_inode_is_new(struct inode *inode)
+{
+	return inode_state_read_once(inode) & I_NEW;
+}
+
+__rust_helper void rust_helper_i_size_write(struct inode *inode, loff_t size)
+{
+	i_size_write(inode, size);
+}
+
+__rust_helper void rust_helper_i_uid_write(struct inode *inode, uid_t uid)
+{
+	i_uid_write(inode, uid);
+}
+
+__rust_helper void rust_helper_i_gid_write(struct inode *inode, gid_t gid)
+{
+	i_gid_write(inode, gid);
+}
+
+__rust_helper void rust_helper_inode_set_times(struct inode *inode,
+					       time64_t atime, time64_t mtime,
+					       time64_t ctime)
+{
+	inode_set_atime(inode, atime, 0);
+	inode_set_mtime(inode, mtime, 0);
+	inode_set_ctime(inode, ctime, 0);
+}
+
+__rust_helper void rust_helper_inode_lock_shared(struct inode *inode)
+{
+	inode_lock_shared(inode);
+}
+
+__rust_helper void rust_helper_inode_unlock_shared(struct inode *inode)
+{
+	inode_unlock_shared(inode);
+}
+
+__rust_helper void
+rust_helper_filemap_invalidate_lock_shared(struct address_space *mapping)
+{
+	filemap_invalidate_lock_shared(mapping);
+}
+
+__rust_helper void
+rust_helper_filemap_invalidate_unlock_shared(struct address_space *mapping)
+{
+	filemap_invalidate_unlock_shared(mapping);
+}
+
+__rust_helper bool rust_helper_dir_emit(struct dir_context *ctx,
+					const char *name, int namelen,
+					u64 ino, unsigned int type)
+{
+	return dir_emit(ctx, name, namelen, ino, type);
+}
+
+__rust_helper size_t rust_helper_iov_iter_count(const struct iov_iter *i)
+{
+	return iov_iter_count(i);
+}
+
+__rust_helper struct inode *rust_helper_file_inode(const struct file *f)
+{
+	return file_inode(f);
+}
+
+__rust_helper bool
+rust_helper_daxdev_mapping_supported(const struct vm_area_desc *desc,
+				     const struct inode *inode,
+				     struct dax_device *dax_dev)
+{
+	return daxdev_mapping_supported(desc, inode, dax_dev);
+}
+
+__rust_helper void rust_helper_vma_desc_set_hugepage(struct vm_area_desc *desc)
+{
+	vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+}
+
+__rust_helper void rust_helper_file_accessed(struct file *file)
+{
+	file_accessed(file);
+}
+
+__rust_helper loff_t rust_helper_bdev_nr_bytes(struct block_device *bdev)
+{
+	return bdev_nr_bytes(bdev);
+}
+
+__rust_helper void rust_helper_seq_puts(struct seq_file *m, const char *s)
+{
+	seq_puts(m, s);
+}
