@@ -1,0 +1,440 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! rext2: an ext2-compatible file system for persistent memory, with DAX.
+//!
+//! The on-disk format is ext2 revision 1 with 4 KiB blocks, so e2fsprogs
+//! make and check its images. File data is read and mapped with DAX: no
+//! page cache, and 2 MiB mappings where a file's blocks allow them.
+//!
+//! This is part 1: read-only mounts (`mount -o ro`). Metadata is read
+//! through the buffer cache and checked before use: a corrupt image is
+//! refused at mount, or gives `EUCLEAN` on access, with a message naming
+//! the problem. See `Documentation/filesystems/rext2.rst`.
+
+use kernel::{
+    fs::blockfs::{
+        self, DirEmitter, DirEntryType, GetINode, INode, INodeParams, INodeType, Mapping,
+        MountOptions, NewSuperBlock, Stat, SuperBlock,
+    },
+    prelude::*,
+    sync::aref::ARef,
+};
+
+// The on-disk layer is shared with the host tests and also serves the
+// write paths of part 2, which this read-only module does not use yet.
+#[allow(dead_code, unreachable_pub)]
+mod bmap;
+#[allow(dead_code, unreachable_pub)]
+mod dirent;
+#[allow(dead_code, unreachable_pub)]
+mod ondisk;
+
+use dirent::DirFormat;
+use ondisk::{Corrupt, FeatureVerdict, FileType, Geometry, GroupDesc, Inode, Superblock};
+
+kernel::module_blockfs! {
+    type: Rext2,
+    name: "rext2",
+    authors: ["rpmem developers"],
+    description: "ext2-compatible file system with DAX for persistent memory",
+    license: "GPL",
+}
+
+struct Rext2;
+
+/// What a mounted file system keeps.
+struct SbData {
+    geo: Geometry,
+    groups: KVec<GroupDesc>,
+    fmt: DirFormat,
+    free_blocks: u32,
+    free_inodes: u32,
+    r_blocks: u32,
+    fsid: u64,
+}
+
+/// What an inode keeps besides the VFS inode.
+struct INodeData {
+    block: [u32; ondisk::N_BLOCKS],
+}
+
+/// Logs a corruption found at mount and turns it into `EINVAL`.
+fn refuse(c: Corrupt) -> Error {
+    pr_err!("refusing to mount: {}\n", c.describe());
+    EINVAL
+}
+
+/// Logs a corruption found on access and turns it into `EUCLEAN`.
+fn corrupt(sb: &SuperBlock<Rext2>, ino: u64, c: Corrupt) -> Error {
+    report(sb, ino, format_args!("{}", c.describe()))
+}
+
+/// Logs a problem with inode `ino` and returns `EUCLEAN`.
+fn report(sb: &SuperBlock<Rext2>, ino: u64, what: core::fmt::Arguments<'_>) -> Error {
+    pr_err!(
+        "{}: inode {}: {}\n",
+        sb.id().to_str().unwrap_or("?"),
+        ino,
+        what
+    );
+    EUCLEAN
+}
+
+fn block_size(geo: &Geometry) -> u64 {
+    u64::from(geo.block_size)
+}
+
+impl Rext2 {
+    /// Reads inode `ino` from disk (or the cache).
+    fn iget(sb: &SuperBlock<Self>, ino: u64) -> Result<ARef<INode<Self>>> {
+        let new = match sb.iget(ino)? {
+            GetINode::Cached(i) => return Ok(i),
+            GetINode::New(n) => n,
+        };
+        let d = sb.data();
+        let geo = &d.geo;
+        let ino32 = u32::try_from(ino).map_err(|_| EUCLEAN)?;
+        let loc = ondisk::inode_location(geo, ino32).map_err(|c| corrupt(sb, ino, c))?;
+        let gd = d.groups.get(loc.group as usize).ok_or(EUCLEAN)?;
+        let blk = loc.block(gd.inode_table).ok_or(EUCLEAN)?;
+        let buf = sb.bread(blk.into())?;
+        let raw = buf
+            .data()
+            .get(loc.offset..loc.offset + geo.inode_size as usize)
+            .ok_or(EUCLEAN)?;
+        let di = Inode::parse(raw).map_err(|c| corrupt(sb, ino, c))?;
+        let ft = di.validate(geo).map_err(|c| corrupt(sb, ino, c))?;
+        let typ = match ft {
+            FileType::Regular => INodeType::Reg,
+            FileType::Directory => INodeType::Dir,
+            FileType::Symlink => INodeType::Symlink(Self::symlink_target(sb, ino, &di)?),
+            FileType::CharDevice | FileType::BlockDevice => {
+                let (ma, mi) = di.device_numbers().unwrap_or((0, 0));
+                if ft == FileType::CharDevice {
+                    INodeType::Chr(ma, mi)
+                } else {
+                    INodeType::Blk(ma, mi)
+                }
+            }
+            FileType::Fifo => INodeType::Fifo,
+            FileType::Socket => INodeType::Sock,
+        };
+        let params = INodeParams {
+            typ,
+            mode: di.mode & 0o7777,
+            size: di.size(),
+            nlink: di.links_count.into(),
+            uid: di.uid(),
+            gid: di.gid(),
+            atime: di.atime.into(),
+            mtime: di.mtime.into(),
+            ctime: di.ctime.into(),
+            blocks: di.blocks.into(),
+        };
+        new.init(params, INodeData { block: di.block })
+    }
+
+    /// A symlink's target: in the inode (fast) or in its one block (slow).
+    fn symlink_target(sb: &SuperBlock<Self>, ino: u64, di: &Inode) -> Result<KVec<u8>> {
+        let geo = &sb.data().geo;
+        let mut v = KVec::new();
+        if di.is_fast_symlink(geo.block_size) {
+            let t = di.fast_symlink_target().map_err(|c| corrupt(sb, ino, c))?;
+            v.extend_from_slice(t.as_bytes(), GFP_KERNEL)?;
+            return Ok(v);
+        }
+        let size = di.size();
+        let bad = |sb| corrupt(sb, ino, Corrupt::BadSymlinkSize { size });
+        if size == 0 || size >= block_size(geo) {
+            return Err(bad(sb));
+        }
+        let blk = ondisk::check_block_ptr(di.block[0], geo)
+            .map_err(|c| corrupt(sb, ino, c))?
+            .ok_or_else(|| bad(sb))?;
+        let buf = sb.bread(blk.into())?;
+        let t = buf.data().get(..size as usize).ok_or(EUCLEAN)?;
+        if t.contains(&0) {
+            return Err(bad(sb));
+        }
+        v.extend_from_slice(t, GFP_KERNEL)?;
+        Ok(v)
+    }
+
+    /// Maps logical block `lblk` of `inode`, for at most `want` blocks:
+    /// `Ok((Some(start), n))` for `n` contiguous blocks at `start`, or
+    /// `Ok((None, n))` for a hole of `n` blocks.
+    fn map_blocks(inode: &INode<Self>, lblk: u64, want: u64) -> Result<(Option<u32>, u64)> {
+        let sb = inode.super_block();
+        let geo = &sb.data().geo;
+        let err = |c| corrupt(sb, inode.ino(), c);
+        let path = bmap::path(lblk).map_err(err)?;
+        let offs = path.offsets();
+        let depth = path.depth();
+        let want32 = u32::try_from(want.max(1)).unwrap_or(u32::MAX);
+        let addr_per_block = u64::from(geo.addr_per_block);
+
+        // Direct blocks: runs within `i_block`.
+        if depth == 0 {
+            let max = want32.min(path.remaining_in_block() + 1);
+            return Self::run(
+                sb,
+                inode.ino(),
+                bmap::contiguous_run(&inode.data().block, offs[0] as usize, max),
+            );
+        }
+
+        let mut ptr = inode.data().block[offs[0] as usize];
+        for level in 1..=depth {
+            match ondisk::check_block_ptr(ptr, geo).map_err(err)? {
+                None => {
+                    // A hole in an indirect pointer: everything below it.
+                    let mut within = 0u64;
+                    let mut span = 1u64;
+                    for k in (level..=depth).rev() {
+                        within += u64::from(offs[k]) * span;
+                        span *= addr_per_block;
+                    }
+                    return Ok((None, (span - within).min(want.max(1))));
+                }
+                Some(b) => {
+                    let buf = sb.bread(b.into())?;
+                    if level == depth {
+                        let max = want32.min(path.remaining_in_block() + 1);
+                        let run = bmap::contiguous_run_le(buf.data(), offs[level] as usize, max);
+                        return Self::run(sb, inode.ino(), run);
+                    }
+                    ptr = bmap::read_ptr(buf.data(), offs[level] as usize).ok_or(EUCLEAN)?;
+                }
+            }
+        }
+        Err(EUCLEAN)
+    }
+
+    fn run(sb: &SuperBlock<Self>, ino: u64, run: bmap::Run) -> Result<(Option<u32>, u64)> {
+        let geo = &sb.data().geo;
+        match run {
+            bmap::Run::Hole { count } => Ok((None, u64::from(count.max(1)))),
+            bmap::Run::Mapped { start, count } => {
+                ondisk::check_block_ptr(start, geo).map_err(|c| corrupt(sb, ino, c))?;
+                let last = start.checked_add(count - 1).ok_or(EUCLEAN)?;
+                ondisk::check_block_ptr(last, geo).map_err(|c| corrupt(sb, ino, c))?;
+                Ok((Some(start), count.into()))
+            }
+        }
+    }
+
+    /// Reads directory block `lblk` of `dir`.
+    fn dir_block(dir: &INode<Self>, lblk: u64) -> Result<blockfs::Buffer> {
+        let sb = dir.super_block();
+        let (blk, _) = Self::map_blocks(dir, lblk, 1)?;
+        let Some(blk) = blk else {
+            return Err(report(
+                sb,
+                dir.ino(),
+                format_args!("hole in a directory, at block {}", lblk),
+            ));
+        };
+        // Entries are checked as the iterators reach them.
+        sb.bread(blk.into())
+    }
+
+    fn dir_blocks(dir: &INode<Self>) -> u64 {
+        dir.size()
+            .div_ceil(block_size(&dir.super_block().data().geo))
+    }
+}
+
+fn dtype(code: u8) -> DirEntryType {
+    match code {
+        dirent::FT_REG_FILE => DirEntryType::Reg,
+        dirent::FT_DIR => DirEntryType::Dir,
+        dirent::FT_CHRDEV => DirEntryType::Chr,
+        dirent::FT_BLKDEV => DirEntryType::Blk,
+        dirent::FT_FIFO => DirEntryType::Fifo,
+        dirent::FT_SOCK => DirEntryType::Sock,
+        dirent::FT_SYMLINK => DirEntryType::Lnk,
+        _ => DirEntryType::Unknown,
+    }
+}
+
+impl blockfs::FileSystem for Rext2 {
+    const NAME: &'static CStr = c"rext2";
+    const MAGIC: u32 = ondisk::EXT2_MAGIC as u32;
+
+    type Data = SbData;
+    type INodeData = INodeData;
+
+    fn fill_super(sb: &NewSuperBlock<'_, Self>, opts: &MountOptions) -> Result<SbData> {
+        if sb.set_block_size(ondisk::BLOCK_SIZE).is_err() {
+            pr_err!("refusing to mount: the device cannot use 4096-byte blocks\n");
+            return Err(EINVAL);
+        }
+        let b0 = sb.bread(0)?;
+        let start = ondisk::SUPERBLOCK_OFFSET as usize;
+        let raw = b0
+            .data()
+            .get(start..start + ondisk::SUPERBLOCK_SIZE)
+            .ok_or(EINVAL)?;
+        let s = Superblock::parse(raw).map_err(refuse)?;
+        match s.check_features() {
+            FeatureVerdict::Ok => {}
+            FeatureVerdict::Refuse { unknown_incompat } => {
+                pr_err!(
+                    "refusing to mount: unsupported incompat features {:#x}\n",
+                    unknown_incompat
+                );
+                return Err(EINVAL);
+            }
+            FeatureVerdict::ReadOnly { unknown_ro_compat } => {
+                if !opts.read_only {
+                    pr_err!(
+                        "refusing to mount read-write: unsupported ro_compat features {:#x}\n",
+                        unknown_ro_compat
+                    );
+                    return Err(EROFS);
+                }
+            }
+        }
+        let geo = s.validate(sb.device_size()).map_err(refuse)?;
+
+        let mut groups = KVec::with_capacity(geo.groups as usize, GFP_KERNEL)?;
+        let mut cached: Option<(u32, blockfs::Buffer)> = None;
+        for g in 0..geo.groups {
+            let (blk, off) = ondisk::group_desc_location(&geo, g).map_err(refuse)?;
+            if cached.as_ref().map(|(b, _)| *b) != Some(blk) {
+                cached = Some((blk, sb.bread(blk.into())?));
+            }
+            let Some((_, buf)) = &cached else {
+                return Err(EINVAL);
+            };
+            let raw = buf
+                .data()
+                .get(off..off + ondisk::GROUP_DESC_SIZE)
+                .ok_or(EINVAL)?;
+            let gd = GroupDesc::parse(raw).map_err(refuse)?;
+            gd.validate(&geo, g).map_err(refuse)?;
+            groups.push(gd, GFP_KERNEL)?;
+        }
+        sb.set_max_bytes(geo.max_file_size);
+        let uuid = s.uuid();
+        let mut fsid = 0u64;
+        for (i, b) in uuid.iter().enumerate() {
+            fsid ^= u64::from(*b) << ((i % 8) * 8);
+        }
+        Ok(SbData {
+            fmt: DirFormat::from_geometry(&geo),
+            geo,
+            groups,
+            free_blocks: s.free_blocks_count(),
+            free_inodes: s.free_inodes_count(),
+            r_blocks: s.r_blocks_count(),
+            fsid,
+        })
+    }
+
+    fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<Self>>> {
+        let root = Self::iget(sb, ondisk::ROOT_INO.into())?;
+        if Self::dir_blocks(&root) == 0 {
+            return Err(report(
+                sb,
+                root.ino(),
+                format_args!("the root directory is empty"),
+            ));
+        }
+        Ok(root)
+    }
+
+    fn lookup(dir: &INode<Self>, name: &[u8]) -> Result<Option<ARef<INode<Self>>>> {
+        if name.len() > 255 {
+            return Err(ENAMETOOLONG);
+        }
+        let sb = dir.super_block();
+        for lblk in 0..Self::dir_blocks(dir) {
+            let buf = Self::dir_block(dir, lblk)?;
+            if let Some(e) = dirent::find_entry(buf.data(), name, sb.data().fmt)
+                .map_err(|c| corrupt(sb, dir.ino(), c))?
+            {
+                if e.inode == dir.ino() as u32 && name != b"." {
+                    return Err(report(
+                        sb,
+                        dir.ino(),
+                        format_args!("entry loops to its directory"),
+                    ));
+                }
+                return Self::iget(sb, e.inode.into()).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    fn read_dir(dir: &INode<Self>, emitter: &mut DirEmitter<'_>) -> Result {
+        let sb = dir.super_block();
+        let bs = block_size(&sb.data().geo);
+        let Ok(mut pos) = u64::try_from(emitter.pos()) else {
+            return Ok(());
+        };
+        while pos < dir.size() {
+            let lblk = pos / bs;
+            let base = lblk * bs;
+            let buf = Self::dir_block(dir, lblk)?;
+            for e in dirent::entries(buf.data(), sb.data().fmt) {
+                let e = e.map_err(|c| corrupt(sb, dir.ino(), c))?;
+                if (e.offset as u64) < pos - base {
+                    continue;
+                }
+                if !emitter.emit(e.name, e.inode.into(), dtype(e.file_type)) {
+                    return Ok(());
+                }
+                emitter.set_pos((base + (e.offset + e.rec_len) as u64) as i64);
+            }
+            pos = base + bs;
+            emitter.set_pos(pos as i64);
+        }
+        Ok(())
+    }
+
+    fn map(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
+        let bs = block_size(&inode.super_block().data().geo);
+        let lblk = pos / bs;
+        let end = pos.saturating_add(len.max(1)).div_ceil(bs);
+        let want = end - lblk;
+        let (start, mut count) = Self::map_blocks(inode, lblk, want)?;
+        // Runs stop where a pointer block ends; carry on while the next
+        // one continues the same extent, so that 2 MiB faults see 2 MiB.
+        while count < want {
+            let (next, n) = Self::map_blocks(inode, lblk + count, want - count)?;
+            let continues = match (start, next) {
+                (Some(a), Some(b)) => u64::from(a) + count == u64::from(b),
+                (None, None) => true,
+                _ => false,
+            };
+            if !continues {
+                break;
+            }
+            count += n;
+        }
+        let offset = lblk * bs;
+        let len = count * bs;
+        Ok(match start {
+            Some(b) => Mapping::Mapped {
+                offset,
+                addr: u64::from(b) * bs,
+                len,
+            },
+            None => Mapping::Hole { offset, len },
+        })
+    }
+
+    fn statfs(sb: &SuperBlock<Self>) -> Result<Stat> {
+        let d = sb.data();
+        Ok(Stat {
+            blocks: d.geo.blocks_count.into(),
+            free_blocks: d.free_blocks.into(),
+            avail_blocks: d.free_blocks.saturating_sub(d.r_blocks).into(),
+            files: d.geo.inodes_count.into(),
+            free_files: d.free_inodes.into(),
+            name_len: 255,
+            fsid: d.fsid,
+        })
+    }
+}

@@ -1,0 +1,89 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of tests/suites/rext2.sh: compare the rext2 mount with $TREE,
+# and with the listings the host made of it in $OUT.
+. "$RPMEM_TOP/tests/lib.sh"
+M=/mnt/r
+MB=1048576
+check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
+check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
+for _ in $(seq 50); do [ -b /dev/rpmem0 ] && break; sleep 0.1; done
+mkdir -p $M
+# -w: without it mount(8) quietly retries read-only after EROFS.
+if mount -w -t rext2 /dev/rpmem0 $M 2>/tmp/err; then
+	not_ok "a read-write mount is refused (part 1 is read-only)"
+	umount $M
+else
+	ok "a read-write mount is refused (part 1 is read-only)"
+fi
+check "the refusal says why" sh -c 'dmesg | grep -q "rext2: read-write mounts are not supported yet"'
+check "mount -t rext2 -o ro" mount -t rext2 -o ro /dev/rpmem0 $M
+check "/proc/mounts shows dax=always" grep -q "rpmem0 $M rext2 ro.*dax=always" /proc/mounts
+
+# Every path: type, mode, owner, link count, size, mtime, device numbers
+# (the host listed the source tree the same way, into $OUT/meta.src).
+(cd $M && find . \( -path ./lost+found -o -path ./big-dir \) -prune -o -print0 | sort -z |
+	xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
+	awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }') >/tmp/meta.dst
+if cmp -s "$OUT/meta.src" /tmp/meta.dst; then
+	ok "metadata of all $(wc -l </tmp/meta.dst) paths matches"
+else
+	not_ok "metadata of all paths matches"
+	diff "$OUT/meta.src" /tmp/meta.dst | head -20 >&2
+fi
+check_eq "directory link counts are 2 + subdirectories" "3 3" \
+	"$(stat -c %h $M/a/b) $(stat -c %h $M/a/b/c/d/..)"
+check_eq "symlink targets (fast and slow) match" "$(cat "$OUT/links.src")" \
+	"$(cd $M && find . -type l -printf '%p -> %l\n' | sort)"
+
+# Data through read(): every regular file but the 5 GiB sparse one in
+# full (checksums of the source made on the host, into $OUT/sums.src);
+# that one at its data blocks, in a hole, and at its end.
+(cd $M && find . \( -path ./lost+found -o -path ./big-dir \) -prune -o -type f ! -name sparse-5g -print0 |
+	sort -z | xargs -0 sha256sum) >/tmp/sums.dst
+if cmp -s "$OUT/sums.src" /tmp/sums.dst; then
+	ok "read() of all $(wc -l </tmp/sums.dst) regular files matches"
+else
+	not_ok "read() of every regular file matches"
+	diff "$OUT/sums.src" /tmp/sums.dst | head -10 >&2
+fi
+part() { dd if="$1" bs=4096 skip="$2" count="$3" status=none | sha256sum; }
+for at in "20 1" "$((4608 * 256)) 1" "$((4608 * 256 - 1)) 3" "5000 4" "$((5 * 256 * 1024 - 1)) 1"; do
+	set -- $at
+	check_eq "sparse-5g: blocks $1..+$2 match" "$(part "$TREE/sparse-5g" $1 $2)" "$(part $M/sparse-5g $1 $2)"
+done
+check_eq "read past the end returns nothing" 0 "$(dd if=$M/one-byte bs=1 skip=1 count=10 status=none | wc -c)"
+check_eq "zero-length read" 0 "$(head -c 0 $M/three-mb | wc -c)"
+
+# Data through mmap.
+mm() {
+	python3 -c 'import mmap, sys, hashlib
+f = open(sys.argv[1], "rb")
+m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+print(hashlib.sha256(m[:]).hexdigest())' "$1"
+}
+for f in four-mb three-mb holes a/b/c/d/deep-file; do
+	check_eq "mmap read of $f matches" "$(sha256sum <"$TREE/$f" | cut -d' ' -f1)" "$(mm $M/$f)"
+done
+dax_attr() {
+	local a
+	a=$(xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }')
+	[ -n "$a" ] && [ $((a & 0x200000)) != 0 ]
+}
+check "files show STATX_ATTR_DAX" dax_attr $M/four-mb
+
+# Directories.
+check_eq "10000 entries in big-dir" 10000 "$(ls $M/big-dir | wc -l)"
+for e in 1 2 5000 9999 10000; do
+	check "big-dir/entry-$e: lookup and metadata" sh -c \
+		"[ \"\$(stat -c '%F %s %h' $M/big-dir/entry-$e)\" = 'regular empty file 0 1' ]"
+done
+check_eq "big-dir lists every name once" "$(seq 1 10000 | sed 's/^/entry-/' | sort)" "$(ls $M/big-dir | sort)"
+check "lookup of a 255-byte name" test -f "$M/$(printf 'L%.0s' $(seq 255))"
+if [ -e $M/nonexistent ]; then not_ok "missing names are not found"; else ok "missing names are not found"; fi
+
+st=$(stat -f -c '%t %S %b %f %c %d %l' $M)
+check_eq "statfs: ext2 magic and 4 KiB blocks" "ef53 4096" "$(echo "$st" | cut -d' ' -f1-2)"
+check "unmount" umount $M
+check "rmmod rext2" rmmod rext2
+check "rmmod rpmem" rmmod rpmem
+finish
