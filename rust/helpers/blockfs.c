@@ -3,6 +3,7 @@
 #include <linux/buffer_head.h>
 #include <linux/dax.h>
 #include <linux/fs.h>
+#include <linux/iomap.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/seq_file.h>
@@ -113,4 +114,16 @@ __rust_helper loff_t rust_helper_bdev_nr_bytes(struct block_device *bdev)
 __rust_helper void rust_helper_seq_puts(struct seq_file *m, const char *s)
 {
 	seq_puts(m, s);
+}
+
+__rust_helper void rust_helper_iomap_bio_read_folio(struct folio *folio,
+						    const struct iomap_ops *ops)
+{
+	iomap_bio_read_folio(folio, ops);
+}
+
+__rust_helper void rust_helper_iomap_bio_readahead(struct readahead_control *rac,
+						   const struct iomap_ops *ops)
+{
+	iomap_bio_readahead(rac, ops);
 }

@@ -9,7 +9,9 @@
 //! inodes embedded with the file system's own per-inode data, directory and
 //! file operations, and the DAX paths (`dax_iomap_rw` for `read()`,
 //! `dax_iomap_fault` for mmap faults, PTE and PMD sized) through `iomap_ops`
-//! built from [`FileSystem::map`].
+//! built from [`FileSystem::map`]. Without DAX (`-o dax=never`, or a device
+//! without it) file data goes through the page cache, read by iomap's bio
+//! helpers from the same `iomap_ops`.
 //!
 //! Locking follows ext4: reads take the inode lock shared, faults take the
 //! mapping's invalidate lock shared.
@@ -212,7 +214,8 @@ impl<T: FileSystem> NewSuperBlock<'_, T> {
         unsafe { Buffer::read(self.sb, block) }
     }
 
-    /// Whether file data will be accessed with DAX.
+    /// Whether file data will be accessed with DAX (otherwise it goes
+    /// through the page cache).
     pub fn dax(&self) -> bool {
         // SAFETY: By the type invariant `s_fs_info` is our `SbInfo<T>`.
         unsafe { !(*(*self.sb).s_fs_info.cast::<SbInfo<T>>()).dax.is_null() }
@@ -492,7 +495,9 @@ impl<T: FileSystem> NewINode<T> {
                 unsafe {
                     (*inode).i_op = &sb.file_iops;
                     (*inode).__bindgen_anon_3.i_fop = &sb.file_fops;
-                    if !sbi.dax.is_null() {
+                    if sbi.dax.is_null() {
+                        (*(*inode).i_mapping).a_ops = &sb.aops;
+                    } else {
                         (*inode).i_flags |= bindings::S_DAX;
                         (*(*inode).i_mapping).a_ops = &sb.dax_aops;
                     }
@@ -610,6 +615,7 @@ pub struct Tables<T: FileSystem> {
     file_iops: bindings::inode_operations,
     file_fops: bindings::file_operations,
     dax_aops: bindings::address_space_operations,
+    aops: bindings::address_space_operations,
     dax_vm_ops: bindings::vm_operations_struct,
     iomap_ops: bindings::iomap_ops,
     ctx_ops: bindings::fs_context_operations,
@@ -649,6 +655,11 @@ impl<T: FileSystem> Tables<T> {
         },
         dax_aops: bindings::address_space_operations {
             dirty_folio: Some(bindings::noop_dirty_folio),
+            ..pin_init::zeroed()
+        },
+        aops: bindings::address_space_operations {
+            read_folio: Some(Self::read_folio),
+            readahead: Some(Self::readahead),
             ..pin_init::zeroed()
         },
         dax_vm_ops: bindings::vm_operations_struct {
@@ -781,12 +792,9 @@ impl<T: FileSystem> Tables<T> {
                     return Err(EINVAL);
                 }
             }
-            if dax.is_null() {
-                pr_err!("{}: only DAX mounts are supported so far\n", name);
-                return Err(EINVAL);
-            }
             if !opts.read_only {
-                // SAFETY: `dax` came from `fs_dax_get_by_bdev` with this holder.
+                // SAFETY: `dax` is NULL or came from `fs_dax_get_by_bdev`
+                // with this holder; `fs_put_dax` accepts both.
                 unsafe { bindings::fs_put_dax(dax, sb.cast()) };
                 pr_err!(
                     "{}: read-write mounts are not supported yet: mount with -o ro\n",
@@ -988,6 +996,10 @@ impl<T: FileSystem> Tables<T> {
                 return 0;
             }
             let inode = bindings::file_inode((*iocb).ki_filp);
+            if (*inode).i_flags & bindings::S_DAX == 0 {
+                // Through the page cache, filled by `read_folio`.
+                return bindings::generic_file_read_iter(iocb, to);
+            }
             bindings::inode_lock_shared(inode);
             let ret = bindings::dax_iomap_rw(iocb, to, &Self::TABLES.iomap_ops);
             bindings::inode_unlock_shared(inode);
@@ -1001,6 +1013,9 @@ impl<T: FileSystem> Tables<T> {
         unsafe {
             let file = (*desc).file;
             let inode = bindings::file_inode(file);
+            if (*inode).i_flags & bindings::S_DAX == 0 {
+                return bindings::generic_file_readonly_mmap_prepare(desc);
+            }
             let sbi = &*(*(*inode).i_sb).s_fs_info.cast::<SbInfo<T>>();
             if !bindings::daxdev_mapping_supported(desc, inode, sbi.dax) {
                 return EOPNOTSUPP.to_errno();
@@ -1010,6 +1025,22 @@ impl<T: FileSystem> Tables<T> {
             bindings::vma_desc_set_hugepage(desc);
         }
         0
+    }
+
+    unsafe extern "C" fn read_folio(
+        _file: *mut bindings::file,
+        folio: *mut bindings::folio,
+    ) -> c_int {
+        // SAFETY: The page cache passes a locked folio of one of our
+        // non-DAX files; the iomap code reads it through our `iomap_ops`
+        // and unlocks it.
+        unsafe { bindings::iomap_bio_read_folio(folio, &Self::TABLES.iomap_ops) };
+        0
+    }
+
+    unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
+        // SAFETY: As for `read_folio`, for a readahead batch.
+        unsafe { bindings::iomap_bio_readahead(rac, &Self::TABLES.iomap_ops) };
     }
 
     unsafe extern "C" fn huge_fault(
