@@ -84,6 +84,18 @@ if [ -e $M/nonexistent ]; then not_ok "missing names are not found"; else ok "mi
 st=$(stat -f -c '%t %S %b %f %c %d %l' $M)
 check_eq "statfs: ext2 magic and 4 KiB blocks" "ef53 4096" "$(echo "$st" | cut -d' ' -f1-2)"
 check "unmount" umount $M
+
+# Without DAX: the same data through the page cache.
+check "mount -o ro,dax=never" mount -t rext2 -o ro,dax=never /dev/rpmem0 $M
+check "/proc/mounts shows no dax option with dax=never" sh -c "! grep -q 'rpmem0 $M rext2 .*dax' /proc/mounts"
+(cd $M && find . \( -path ./lost+found -o -path ./big-dir \) -prune -o -type f ! -name sparse-5g -print0 |
+	sort -z | xargs -0 sha256sum) >/tmp/sums.pc
+check "dax=never: read() of every regular file matches" cmp -s "$OUT/sums.src" /tmp/sums.pc
+check_eq "dax=never: sparse-5g past 4 GiB matches" "$(part "$TREE/sparse-5g" $((4608 * 256)) 1)" \
+	"$(part $M/sparse-5g $((4608 * 256)) 1)"
+check_eq "dax=never: mmap read of four-mb matches" "$(sha256sum <"$TREE/four-mb" | cut -d' ' -f1)" "$(mm $M/four-mb)"
+if dax_attr $M/four-mb; then not_ok "dax=never: no STATX_ATTR_DAX"; else ok "dax=never: no STATX_ATTR_DAX"; fi
+check "unmount" umount $M
 check "rmmod rext2" rmmod rext2
 check "rmmod rpmem" rmmod rpmem
 finish
