@@ -127,3 +127,9 @@ __rust_helper void rust_helper_iomap_bio_readahead(struct readahead_control *rac
 {
 	iomap_bio_readahead(rac, ops);
 }
+
+__rust_helper bool
+rust_helper_vma_desc_is_shared_maywrite(struct vm_area_desc *desc)
+{
+	return vma_desc_test_all(desc, VMA_SHARED_BIT, VMA_MAYWRITE_BIT);
+}

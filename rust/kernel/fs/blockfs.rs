@@ -171,6 +171,8 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 struct SbInfo<T: FileSystem> {
     data: Option<T::Data>,
     dax: *mut bindings::dax_device,
+    /// Offset of the partition on the DAX device, added to device addresses.
+    part_off: u64,
 }
 
 /// A superblock being set up: its data does not exist yet.
@@ -631,6 +633,7 @@ impl<T: FileSystem> Tables<T> {
             alloc_inode: Some(Self::alloc_inode),
             free_inode: Some(Self::free_inode),
             evict_inode: Some(Self::evict_inode),
+            put_super: Some(Self::put_super),
             statfs: Some(Self::statfs),
             show_options: Some(Self::show_options),
             ..pin_init::zeroed()
@@ -651,6 +654,7 @@ impl<T: FileSystem> Tables<T> {
             read_iter: Some(Self::read_iter),
             mmap_prepare: Some(Self::mmap_prepare),
             get_unmapped_area: Some(bindings::thp_get_unmapped_area),
+            splice_read: Some(bindings::copy_splice_read),
             ..pin_init::zeroed()
         },
         dax_aops: bindings::address_space_operations {
@@ -675,6 +679,7 @@ impl<T: FileSystem> Tables<T> {
             free: Some(Self::ctx_free),
             parse_param: Some(Self::parse_param),
             get_tree: Some(Self::get_tree),
+            reconfigure: Some(Self::reconfigure),
             ..pin_init::zeroed()
         },
         _p: PhantomData,
@@ -731,11 +736,13 @@ impl<T: FileSystem> Tables<T> {
         // SAFETY: For a string parameter `string` is a NUL-terminated value;
         // for a flag it is NULL.
         let value = unsafe {
-            if (*param).type_() == bindings::fs_value_type_fs_value_is_string {
-                let s = (*param).__bindgen_anon_1.string;
-                (!s.is_null()).then(|| CStr::from_char_ptr(s))
-            } else {
-                None
+            match (*param).type_() {
+                bindings::fs_value_type_fs_value_is_flag => None,
+                bindings::fs_value_type_fs_value_is_string => {
+                    let s = (*param).__bindgen_anon_1.string;
+                    (!s.is_null()).then(|| CStr::from_char_ptr(s))
+                }
+                _ => return EINVAL.to_errno(),
             }
         };
         let mode = match value.map(|v| v.to_bytes()) {
@@ -752,6 +759,19 @@ impl<T: FileSystem> Tables<T> {
         };
         // SAFETY: Our context.
         unsafe { Self::opts(fc) }.dax = mode;
+        0
+    }
+
+    /// Remounts: read-only file systems stay read-only.
+    unsafe extern "C" fn reconfigure(fc: *mut bindings::fs_context) -> c_int {
+        // SAFETY: The VFS passes a valid reconfiguration context.
+        if unsafe { (*fc).sb_flags } & bindings::SB_RDONLY == 0 {
+            pr_err!(
+                "{}: read-write mounts are not supported yet\n",
+                T::NAME.to_str().unwrap_or("?")
+            );
+            return EROFS.to_errno();
+        }
         0
     }
 
@@ -775,15 +795,16 @@ impl<T: FileSystem> Tables<T> {
                 return Err(EINVAL);
             }
             let mut dax = core::ptr::null_mut();
+            let mut part_off = 0u64;
             if opts.dax != DaxMode::Never {
-                let mut off = 0u64;
-                // SAFETY: `s_bdev` is the device being mounted; the holder is
-                // the superblock, released with `fs_put_dax` in `kill_sb`.
+                // SAFETY: `s_bdev` is the device being mounted. As ext4, no
+                // holder: memory failures take the kernel's generic path.
+                // Released with `fs_put_dax` in `kill_sb`.
                 dax = unsafe {
                     bindings::fs_dax_get_by_bdev(
                         (*sb).s_bdev,
-                        &mut off,
-                        sb.cast(),
+                        &mut part_off,
+                        core::ptr::null_mut(),
                         core::ptr::null(),
                     )
                 };
@@ -795,18 +816,25 @@ impl<T: FileSystem> Tables<T> {
             if !opts.read_only {
                 // SAFETY: `dax` is NULL or came from `fs_dax_get_by_bdev`
                 // with this holder; `fs_put_dax` accepts both.
-                unsafe { bindings::fs_put_dax(dax, sb.cast()) };
+                unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
                 pr_err!(
                     "{}: read-write mounts are not supported yet: mount with -o ro\n",
                     name
                 );
                 return Err(EROFS);
             }
-            let info =
-                KBox::new(SbInfo::<T> { data: None, dax }, GFP_KERNEL).inspect_err(|_| {
-                    // SAFETY: As above.
-                    unsafe { bindings::fs_put_dax(dax, sb.cast()) };
-                })?;
+            let info = KBox::new(
+                SbInfo::<T> {
+                    data: None,
+                    dax,
+                    part_off,
+                },
+                GFP_KERNEL,
+            )
+            .inspect_err(|_| {
+                // SAFETY: As above.
+                unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
+            })?;
             // SAFETY: The new superblock is ours to set up; `kill_sb` frees
             // `s_fs_info` (also when this fails).
             unsafe {
@@ -822,6 +850,21 @@ impl<T: FileSystem> Tables<T> {
                 _p: PhantomData,
             };
             let data = T::fill_super(&new, &opts)?;
+            // DAX maps device pages one to one with file pages.
+            // SAFETY: The new superblock is ours to set up, with our
+            // `SbInfo` in `s_fs_info`.
+            let info = unsafe { &mut *(*sb).s_fs_info.cast::<SbInfo<T>>() };
+            // SAFETY: As above.
+            let page_blocks = unsafe { (*sb).s_blocksize } == bindings::PAGE_SIZE;
+            if !info.dax.is_null() && !page_blocks {
+                if opts.dax == DaxMode::Always {
+                    pr_err!("{}: DAX needs the block size to be the page size\n", name);
+                    return Err(EINVAL);
+                }
+                // SAFETY: Taken above, with no holder.
+                unsafe { bindings::fs_put_dax(info.dax, core::ptr::null_mut()) };
+                info.dax = core::ptr::null_mut();
+            }
             // SAFETY: Set above.
             unsafe { (*(*sb).s_fs_info.cast::<SbInfo<T>>()).data = Some(data) };
             // SAFETY: The data is set: a full superblock of `T` now.
@@ -850,7 +893,7 @@ impl<T: FileSystem> Tables<T> {
             let info = unsafe { KBox::from_raw(info.cast::<SbInfo<T>>()) };
             if !info.dax.is_null() {
                 // SAFETY: Taken in `fill_super` with this holder.
-                unsafe { bindings::fs_put_dax(info.dax, sb.cast()) };
+                unsafe { bindings::fs_put_dax(info.dax, core::ptr::null_mut()) };
             }
         }
     }
@@ -897,13 +940,36 @@ impl<T: FileSystem> Tables<T> {
     }
 
     unsafe extern "C" fn evict_inode(inode: *mut bindings::inode) {
-        // SAFETY: The VFS evicts each inode once, when nothing uses it. As
-        // in ext4: DAX entries (and pinned DAX pages) must be gone before
-        // the mapping is truncated, or truncation finds them and warns.
+        // SAFETY: The VFS evicts each inode once, when nothing uses it, in
+        // process context. As in ext4: DAX entries (and pinned DAX pages)
+        // must be gone before the mapping is truncated, or truncation finds
+        // them and warns. The file system's data is dropped here, where it
+        // may sleep, rather than in the RCU callback that frees the inode.
         unsafe {
             bindings::dax_break_layout_final(inode);
             bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
             bindings::clear_inode(inode);
+            let c = crate::container_of!(
+                inode.cast_const().cast::<Opaque<bindings::inode>>(),
+                INodeWithData<T>,
+                inode
+            )
+            .cast_mut();
+            if (*c).data_init {
+                (*c).data_init = false;
+                (*c).data.assume_init_drop();
+            }
+        }
+    }
+
+    unsafe extern "C" fn put_super(sb: *mut bindings::super_block) {
+        // SAFETY: Called once by `generic_shutdown_super` for our mounted
+        // superblock, after every inode was evicted and while the device is
+        // still open: the file system's data (which may hold buffers) goes
+        // here; `kill_sb` frees the rest.
+        unsafe {
+            let info = &mut *(*sb).s_fs_info.cast::<SbInfo<T>>();
+            drop(info.data.take());
         }
     }
 
@@ -1020,6 +1086,10 @@ impl<T: FileSystem> Tables<T> {
             if !bindings::daxdev_mapping_supported(desc, inode, sbi.dax) {
                 return EOPNOTSUPP.to_errno();
             }
+            // Read-only: no shared writable mapping of the image (as erofs).
+            if bindings::vma_desc_is_shared_maywrite(desc) {
+                return EINVAL.to_errno();
+            }
             bindings::file_accessed(file);
             (*desc).vm_ops = &Self::TABLES.dax_vm_ops;
             bindings::vma_desc_set_hugepage(desc);
@@ -1048,7 +1118,9 @@ impl<T: FileSystem> Tables<T> {
         order: c_uint,
     ) -> bindings::vm_fault_t {
         // SAFETY: The fault handler passes a valid fault on a mapping of one
-        // of our DAX files; read-only mounts take no write faults.
+        // of our DAX files. Shared mappings are never writable
+        // (`mmap_prepare`); write faults on private ones copy into anonymous
+        // memory inside `dax_iomap_fault`.
         unsafe {
             let mapping = (*(*(*vmf).__bindgen_anon_1.vma).vm_file).f_mapping;
             bindings::filemap_invalidate_lock_shared(mapping);
@@ -1095,7 +1167,7 @@ impl<T: FileSystem> Tables<T> {
                     Mapping::Mapped { offset, addr, len } => {
                         (*iomap).type_ = bindings::IOMAP_MAPPED as u16;
                         (*iomap).offset = offset as i64;
-                        (*iomap).addr = addr;
+                        (*iomap).addr = addr.checked_add(sbi.part_off).ok_or(EIO)?;
                         (*iomap).length = len;
                     }
                     Mapping::Hole { offset, len } => {
@@ -1105,8 +1177,10 @@ impl<T: FileSystem> Tables<T> {
                         (*iomap).length = len;
                     }
                 }
-                // The range must contain `pos`.
-                if (*iomap).length == 0 || (*iomap).offset as u64 > pos {
+                // The extent must contain `pos`.
+                let start = (*iomap).offset as u64;
+                let end = start.checked_add((*iomap).length).ok_or(EIO)?;
+                if start > pos || end <= pos {
                     return Err(EIO);
                 }
             }
