@@ -148,7 +148,7 @@ impl dax::Operations for Pmem {
         pgoff: u64,
         nr_pages: u64,
         mode: AccessMode,
-    ) -> Result<DirectAccess> {
+    ) -> Result<DirectAccess<'_>> {
         let off = pgoff.checked_mul(PAGE_SIZE).ok_or(ENXIO)?;
         let da = this.map.direct_access(off).map_err(|_| ENXIO)?;
         let sector = off >> SECTOR_SHIFT;

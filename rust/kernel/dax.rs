@@ -35,16 +35,17 @@ pub enum AccessMode {
 /// # Invariants
 ///
 /// `kaddr` and `pfn` designate the same page of memory that stays mapped, with
-/// struct pages, for as long as the DAX device that returns it is alive, and
+/// struct pages, for `'a` (the borrow of the mapping it came from), and
 /// `nr_pages` pages from there are valid too.
 #[derive(Debug, Clone, Copy)]
-pub struct DirectAccess {
+pub struct DirectAccess<'a> {
     kaddr: *mut u8,
     pfn: u64,
     nr_pages: u64,
+    _mapping: PhantomData<&'a ()>,
 }
 
-impl DirectAccess {
+impl DirectAccess<'_> {
     /// # Safety
     ///
     /// The type invariants must hold for the device that returns the value.
@@ -53,6 +54,7 @@ impl DirectAccess {
             kaddr,
             pfn,
             nr_pages,
+            _mapping: PhantomData,
         }
     }
 
@@ -77,13 +79,14 @@ impl DirectAccess {
 #[vtable]
 pub trait Operations: Send + Sync + Sized + 'static {
     /// Translates `pgoff` (in pages from the start of the device) for up to
-    /// `nr_pages` pages.
+    /// `nr_pages` pages. The answer borrows `this`, which the device keeps
+    /// until it is killed, so it can only come from a mapping `this` owns.
     fn direct_access(
         this: &Self,
         pgoff: u64,
         nr_pages: u64,
         mode: AccessMode,
-    ) -> Result<DirectAccess>;
+    ) -> Result<DirectAccess<'_>>;
 
     /// Zeroes `nr_pages` pages from `pgoff`, durably.
     fn zero_page_range(this: &Self, pgoff: u64, nr_pages: u64) -> Result;

@@ -78,14 +78,20 @@ impl DevPagemap {
             // SAFETY: `slot` is valid for writes; the notifier must be set
             // before `memremap_pages` makes the hook reachable.
             unsafe { (&raw mut (*slot).notifier).write(SetOnce::new()) };
+            // The failure hook may run as soon as `memremap_pages` publishes
+            // the pagemap: what it reads must be in place first.
+            // SAFETY: `slot` is valid for writes.
+            unsafe {
+                (&raw mut (*slot).kaddr).write(core::ptr::null_mut());
+                (&raw mut (*slot).start).write(start);
+                (&raw mut (*slot).len).write(len);
+            }
             // SAFETY: `pgmap` is initialised for one range; it stays at this
             // address (pinned) until `memunmap_pages` in drop.
             let addr = from_err_ptr(unsafe { bindings::memremap_pages(pgmap, nid) })?;
             // SAFETY: `slot` is valid for writes.
             unsafe {
                 (&raw mut (*slot).kaddr).write(addr.cast::<u8>());
-                (&raw mut (*slot).start).write(start);
-                (&raw mut (*slot).len).write(len);
             }
             Ok(())
         };
@@ -165,7 +171,7 @@ impl DevPagemap {
 
     /// Direct access to the pages from `offset` (page aligned) to the end of
     /// the range: the kernel address, PFN and number of pages.
-    pub fn direct_access(&self, offset: u64) -> Result<DirectAccess> {
+    pub fn direct_access(&self, offset: u64) -> Result<DirectAccess<'_>> {
         let page_mask = (1u64 << PAGE_SHIFT) - 1;
         if offset & page_mask != 0 || offset >= self.len {
             return Err(EINVAL);
