@@ -36,8 +36,7 @@ kernel::module_nd_driver! {
 }
 
 const SECTOR_SHIFT: u32 = 9;
-const PAGE_SHIFT: u32 = 12;
-const PAGE_SIZE: u64 = 1 << PAGE_SHIFT;
+const PAGE_SIZE: u64 = kernel::page::PAGE_SIZE as u64;
 
 /// Signatures of the info blocks that btt, pfn (fsdax) and dax (devdax)
 /// personalities write 4 KiB into a namespace.
@@ -158,7 +157,8 @@ impl dax::Operations for Pmem {
                 return Err(kernel::error::code::EHWPOISON);
             }
             // Up to the first bad page, in page-sized recovery strides.
-            let good = ((bad.first - sector) << SECTOR_SHIFT).div_ceil(PAGE_SIZE);
+            // (A bad range may start before `sector`: then nothing is good.)
+            let good = (bad.first.saturating_sub(sector) << SECTOR_SHIFT).div_ceil(PAGE_SIZE);
             return Ok(da.limit(good.max(1)));
         }
         if this.bb.count() > 0 {

@@ -247,14 +247,15 @@ impl<Ctx: device::DeviceContext> Namespace<Ctx> {
         // SAFETY: A namespace's parent is its region, which outlives it.
         unsafe { &*bindings::to_nd_region((*self.dev_raw()).parent).cast::<Region>() }
     }
+}
 
+impl Namespace<device::Core<'_>> {
     /// Reads `buf.len()` bytes at `offset` through the namespace's raw
     /// access path, temporarily enabling it (as nd_pmem does to look for
     /// info blocks before it attaches a disk).
-    pub fn read_bytes(&self, offset: u64, buf: &mut [u8]) -> Result
-    where
-        Ctx: device::DeviceContext,
-    {
+    ///
+    /// Only while probing: the enable is device-managed.
+    pub fn read_bytes(&self, offset: u64, buf: &mut [u8]) -> Result {
         let dev = self.dev_raw();
         // Only the first `size` bytes are claimed and mapped.
         let size = offset
