@@ -38,6 +38,7 @@ kernel::module_blockfs! {
     authors: ["rpmem developers"],
     description: "ext2-compatible file system with DAX for persistent memory",
     license: "GPL",
+    alias: ["fs-rext2"],
 }
 
 struct Rext2;
@@ -80,9 +81,10 @@ fn report(sb: &SuperBlock<Rext2>, ino: u64, what: core::fmt::Arguments<'_>) -> E
     EUCLEAN
 }
 
-fn block_size(geo: &Geometry) -> u64 {
-    u64::from(geo.block_size)
-}
+/// The block size: 4096, the only one `Superblock::validate` accepts (DAX
+/// needs it equal to the page size). A constant, so divisions need no
+/// zero check.
+const BS: u64 = ondisk::BLOCK_SIZE as u64;
 
 impl Rext2 {
     /// Reads inode `ino` from disk (or the cache).
@@ -145,7 +147,7 @@ impl Rext2 {
         }
         let size = di.size();
         let bad = |sb| corrupt(sb, ino, Corrupt::BadSymlinkSize { size });
-        if size == 0 || size >= block_size(geo) {
+        if size == 0 || size >= BS {
             return Err(bad(sb));
         }
         let blk = ondisk::check_block_ptr(di.block[0], geo)
@@ -239,8 +241,7 @@ impl Rext2 {
     }
 
     fn dir_blocks(dir: &INode<Self>) -> u64 {
-        dir.size()
-            .div_ceil(block_size(&dir.super_block().data().geo))
+        dir.size().div_ceil(BS)
     }
 }
 
@@ -369,34 +370,34 @@ impl blockfs::FileSystem for Rext2 {
 
     fn read_dir(dir: &INode<Self>, emitter: &mut DirEmitter<'_>) -> Result {
         let sb = dir.super_block();
-        let bs = block_size(&sb.data().geo);
         let Ok(mut pos) = u64::try_from(emitter.pos()) else {
             return Ok(());
         };
         while pos < dir.size() {
-            let lblk = pos / bs;
-            let base = lblk * bs;
-            let buf = Self::dir_block(dir, lblk)?;
+            let in_block = pos % BS;
+            let base = pos - in_block;
+            let buf = Self::dir_block(dir, base / BS)?;
             for e in dirent::entries(buf.data(), sb.data().fmt) {
                 let e = e.map_err(|c| corrupt(sb, dir.ino(), c))?;
-                if (e.offset as u64) < pos - base {
+                // Entries end within the block (checked by the iterator).
+                let (start, end) = (e.offset as u64, e.offset.saturating_add(e.rec_len) as u64);
+                if start < in_block {
                     continue;
                 }
                 if !emitter.emit(e.name, e.inode.into(), dtype(e.file_type)) {
                     return Ok(());
                 }
-                emitter.set_pos((base + (e.offset + e.rec_len) as u64) as i64);
+                emitter.set_pos(base.saturating_add(end).min(i64::MAX as u64) as i64);
             }
-            pos = base + bs;
-            emitter.set_pos(pos as i64);
+            pos = base.saturating_add(BS);
+            emitter.set_pos(pos.min(i64::MAX as u64) as i64);
         }
         Ok(())
     }
 
     fn map(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
-        let bs = block_size(&inode.super_block().data().geo);
-        let lblk = pos / bs;
-        let end = pos.saturating_add(len.max(1)).div_ceil(bs);
+        let lblk = pos / BS;
+        let end = pos.saturating_add(len.max(1)).div_ceil(BS);
         let want = end - lblk;
         let (start, mut count) = Self::map_blocks(inode, lblk, want)?;
         // Runs stop where a pointer block ends; carry on while the next
@@ -413,12 +414,12 @@ impl blockfs::FileSystem for Rext2 {
             }
             count += n;
         }
-        let offset = lblk * bs;
-        let len = count * bs;
+        let offset = lblk * BS;
+        let len = count * BS;
         Ok(match start {
             Some(b) => Mapping::Mapped {
                 offset,
-                addr: u64::from(b) * bs,
+                addr: u64::from(b) * BS,
                 len,
             },
             None => Mapping::Hole { offset, len },

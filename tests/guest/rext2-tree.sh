@@ -18,6 +18,12 @@ fi
 check "the refusal says why" sh -c 'dmesg | grep -q "rext2: read-write mounts are not supported yet"'
 check "mount -t rext2 -o ro" mount -t rext2 -o ro /dev/rpmem0 $M
 check "/proc/mounts shows dax=always" grep -q "rpmem0 $M rext2 ro.*dax=always" /proc/mounts
+if mount -o remount,rw $M 2>/dev/null; then
+	not_ok "remount,rw is refused"
+else
+	ok "remount,rw is refused"
+fi
+check "still read-only after the remount attempt" sh -c "! touch $M/new-file 2>/dev/null && grep -q 'rpmem0 $M rext2 ro' /proc/mounts"
 
 # Every path: type, mode, owner, link count, size, mtime, device numbers
 # (the host listed the source tree the same way, into $OUT/meta.src).
