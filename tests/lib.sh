@@ -47,3 +47,20 @@ module() { echo "$RPMEM_TOP/$1"; }
 # In the guest: the dmesg lines added since mark_dmesg.
 mark_dmesg() { DMESG_MARK=$(dmesg | wc -l); }
 dmesg_since() { dmesg | tail -n +"$((${DMESG_MARK:-0} + 1))"; }
+
+# In the guest: wait up to 5 s for block device $1 to appear.
+wait_dev() {
+	local i
+	for i in $(seq 50); do
+		[ -b "$1" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+# In the guest: whether file $1 reports STATX_ATTR_DAX (0x200000).
+dax_attr() {
+	local a
+	a=$(xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }')
+	[ -n "$a" ] && [ $((a & 0x200000)) != 0 ]
+}

@@ -7,7 +7,7 @@
 . "$RPMEM_TOP/tests/lib.sh"
 check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
 check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
-for _ in $(seq 50); do [ -b /dev/rpmem0 ] && break; sleep 0.1; done
+wait_dev /dev/rpmem0
 M=/mnt/p
 mkdir -p $M
 check "mount -t rext2 -o ro" mount -t rext2 -o ro /dev/rpmem0 $M

@@ -6,7 +6,7 @@ M=/mnt/r
 MB=1048576
 check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
 check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
-for _ in $(seq 50); do [ -b /dev/rpmem0 ] && break; sleep 0.1; done
+wait_dev /dev/rpmem0
 mkdir -p $M
 # -w: without it mount(8) quietly retries read-only after EROFS.
 if mount -w -t rext2 /dev/rpmem0 $M 2>/tmp/err; then
@@ -70,11 +70,6 @@ print(hashlib.sha256(m[:]).hexdigest())' "$1"
 for f in four-mb three-mb holes a/b/c/d/deep-file; do
 	check_eq "mmap read of $f matches" "$(sha256sum <"$TREE/$f" | cut -d' ' -f1)" "$(mm $M/$f)"
 done
-dax_attr() {
-	local a
-	a=$(xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }')
-	[ -n "$a" ] && [ $((a & 0x200000)) != 0 ]
-}
 check "files show STATX_ATTR_DAX" dax_attr $M/four-mb
 
 # Directories.

@@ -6,14 +6,6 @@ RPMEM=$(module drivers/nvdimm/rpmem.ko)
 ND_PMEM=$KDIR/drivers/nvdimm/nd_pmem.ko
 MB=1048576
 
-wait_dev() {
-	local i
-	for i in $(seq 50); do
-		[ -b "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 ns_size() { cat "/sys/bus/nd/devices/namespace$1.0/size"; }
 
 mark_dmesg
@@ -43,12 +35,6 @@ check_eq "read at the end returns nothing" 0 \
 	"$(dd if=/dev/rpmem0 bs=4096 skip=$((size / 4096)) count=1 iflag=direct status=none | wc -c)"
 
 # ext4 and XFS with DAX on rpmem0.
-dax_attr() {
-	# STATX_ATTR_DAX is 0x200000.
-	local a
-	a=$(xfs_io -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }')
-	[ -n "$a" ] && [ $((a & 0x200000)) != 0 ]
-}
 fs_round() {
 	local fs=$1 dir=/mnt/$1
 	mkdir -p "$dir"

@@ -2,7 +2,7 @@
 # Guest side of tests/suites/rpmem.sh, second boot on the same images.
 . "$RPMEM_TOP/tests/lib.sh"
 check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
-for i in $(seq 50); do [ -b /dev/rpmem1 ] && break; sleep 0.1; done
+wait_dev /dev/rpmem1
 mkdir -p /mnt/ext4 /mnt/xfs
 check "ext4 on rpmem0 mounts after the reboot" mount -t ext4 -o dax=always /dev/rpmem0 /mnt/ext4
 check "xfs on rpmem1 mounts after the reboot" mount -t xfs -o dax=always /dev/rpmem1 /mnt/xfs
@@ -21,14 +21,6 @@ check "rmmod rpmem" rmmod rpmem
 
 RPMEM=$(module drivers/nvdimm/rpmem.ko)
 ND_PMEM=$KDIR/drivers/nvdimm/nd_pmem.ko
-wait_dev() {
-	local i
-	for i in $(seq 50); do
-		[ -b "$1" ] && return 0
-		sleep 0.1
-	done
-	return 1
-}
 # The same block workload through nd_pmem (namespace0.0) and rpmem
 # (namespace1.0), over 64 MiB at 256 MiB: writes of many sizes and
 # alignments, O_DIRECT and buffered, some with FUA.

@@ -5,7 +5,7 @@
 . "$RPMEM_TOP/tests/lib.sh"
 MB=1048576
 check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
-for _ in $(seq 50); do [ -b /dev/rpmem0 ] && break; sleep 0.1; done
+wait_dev /dev/rpmem0
 check "mkfs.xfs with rmapbt on rpmem0" mkfs.xfs -q -f -m rmapbt=1 /dev/rpmem0
 mkdir -p /mnt/xfs
 check "mount XFS with -o dax=always" mount -t xfs -o dax=always /dev/rpmem0 /mnt/xfs
