@@ -924,7 +924,10 @@ impl<T: FileSystem> Tables<T> {
 
     unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
         // SAFETY: All our inodes come from `alloc_inode`, embedded in a
-        // `KBox<INodeWithData<T>>`; the VFS frees each once, after use.
+        // `KBox<INodeWithData<T>>`; the VFS frees each once, after use. The
+        // file system's data was dropped in `evict_inode` (which every
+        // initialised inode goes through), not here in RCU context; the
+        // `MaybeUninit` is not dropped with the box.
         unsafe {
             let c = crate::container_of!(
                 inode.cast_const().cast::<Opaque<bindings::inode>>(),
@@ -932,10 +935,7 @@ impl<T: FileSystem> Tables<T> {
                 inode
             )
             .cast_mut();
-            let mut b = KBox::from_raw(c);
-            if b.data_init {
-                b.data.assume_init_drop();
-            }
+            drop(KBox::from_raw(c));
         }
     }
 
