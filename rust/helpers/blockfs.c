@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 #include <linux/buffer_head.h>
+#include <linux/cred.h>
 #include <linux/dax.h>
 #include <linux/fs.h>
 #include <linux/iomap.h>
@@ -132,4 +133,109 @@ __rust_helper bool
 rust_helper_vma_desc_is_shared_maywrite(struct vm_area_desc *desc)
 {
 	return vma_desc_test_all(desc, VMA_SHARED_BIT, VMA_MAYWRITE_BIT);
+}
+
+__rust_helper loff_t rust_helper_i_size_read(const struct inode *inode)
+{
+	return i_size_read(inode);
+}
+
+__rust_helper uid_t rust_helper_i_uid_read(const struct inode *inode)
+{
+	return i_uid_read(inode);
+}
+
+__rust_helper gid_t rust_helper_i_gid_read(const struct inode *inode)
+{
+	return i_gid_read(inode);
+}
+
+__rust_helper time64_t rust_helper_inode_get_atime_sec(const struct inode *inode)
+{
+	return inode_get_atime_sec(inode);
+}
+
+__rust_helper time64_t rust_helper_inode_get_mtime_sec(const struct inode *inode)
+{
+	return inode_get_mtime_sec(inode);
+}
+
+__rust_helper time64_t rust_helper_inode_get_ctime_sec(const struct inode *inode)
+{
+	return inode_get_ctime_sec(inode);
+}
+
+__rust_helper struct timespec64
+rust_helper_inode_set_mtime_to_ts(struct inode *inode, struct timespec64 ts)
+{
+	return inode_set_mtime_to_ts(inode, ts);
+}
+
+__rust_helper struct buffer_head *
+rust_helper_sb_getblk(struct super_block *sb, sector_t block)
+{
+	return sb_getblk(sb, block);
+}
+
+__rust_helper void rust_helper_lock_buffer(struct buffer_head *bh)
+{
+	lock_buffer(bh);
+}
+
+__rust_helper void rust_helper_set_buffer_uptodate(struct buffer_head *bh)
+{
+	set_buffer_uptodate(bh);
+}
+
+__rust_helper void rust_helper_inode_lock(struct inode *inode)
+{
+	inode_lock(inode);
+}
+
+__rust_helper void rust_helper_inode_unlock(struct inode *inode)
+{
+	inode_unlock(inode);
+}
+
+__rust_helper void
+rust_helper_filemap_invalidate_lock(struct address_space *mapping)
+{
+	filemap_invalidate_lock(mapping);
+}
+
+__rust_helper void
+rust_helper_filemap_invalidate_unlock(struct address_space *mapping)
+{
+	filemap_invalidate_unlock(mapping);
+}
+
+__rust_helper void rust_helper_sb_start_pagefault(struct super_block *sb)
+{
+	sb_start_pagefault(sb);
+}
+
+__rust_helper void rust_helper_sb_end_pagefault(struct super_block *sb)
+{
+	sb_end_pagefault(sb);
+}
+
+__rust_helper ssize_t rust_helper_generic_write_sync(struct kiocb *iocb,
+						     ssize_t count)
+{
+	return generic_write_sync(iocb, count);
+}
+
+__rust_helper int rust_helper_finish_open_simple(struct file *file, int error)
+{
+	return finish_open_simple(file, error);
+}
+
+__rust_helper uid_t rust_helper_current_fsuid_munged(void)
+{
+	return from_kuid_munged(&init_user_ns, current_fsuid());
+}
+
+__rust_helper gid_t rust_helper_current_fsgid_munged(void)
+{
+	return from_kgid_munged(&init_user_ns, current_fsgid());
 }

@@ -1,20 +1,32 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Read-only block-device file systems with DAX.
+//! Block-device file systems with DAX.
 //!
 //! A file system implements [`FileSystem`]: it reads its superblock, looks up
 //! names, lists directories and maps file ranges to device ranges. This
 //! module does the VFS side: registration with `fs_context` and
 //! `get_tree_bdev`, superblock setup (block size, DAX device, root dentry),
 //! inodes embedded with the file system's own per-inode data, directory and
-//! file operations, and the DAX paths (`dax_iomap_rw` for `read()`,
-//! `dax_iomap_fault` for mmap faults, PTE and PMD sized) through `iomap_ops`
-//! built from [`FileSystem::map`]. Without DAX (`-o dax=never`, or a device
-//! without it) file data goes through the page cache, read by iomap's bio
-//! helpers from the same `iomap_ops`.
+//! file operations, and the DAX paths (`dax_iomap_rw` for `read()` and
+//! `write()`, `dax_iomap_fault` for mmap faults, PTE and PMD sized) through
+//! `iomap_ops` built from [`FileSystem::map`] and [`FileSystem::map_write`].
+//! Without DAX (`-o dax=never`, or a device without it) file data goes
+//! through the page cache, read by iomap's bio helpers from the same
+//! `iomap_ops`, and mounts are read-only.
 //!
-//! Locking follows ext4: reads take the inode lock shared, faults take the
-//! mapping's invalidate lock shared.
+//! A file system with [`FileSystem::READ_WRITE`] gets the POSIX side of
+//! writing from this module: `create`, `mkdir`, `rename` and the rest keep
+//! link counts and times the way POSIX and ext2 do, and call small
+//! on-disk primitives ([`FileSystem::add_entry`], [`FileSystem::new_inode`],
+//! ...) that the file system implements. Link counts are raised before the
+//! entry that needs them is written and dropped after the entry is gone, so
+//! that a crash leaves counts too high (which `fsck` lowers), never too low.
+//!
+//! Locking follows ext4: reads take the inode lock shared, writes take it
+//! exclusive; faults take the mapping's invalidate lock shared, and size
+//! changes and hole punching take it exclusive and break DAX layouts (wait
+//! for pinned pages, such as `vmsplice` or `O_DIRECT` targets, to be
+//! released) before blocks are freed.
 //!
 //! C headers: [`include/linux/fs.h`](srctree/include/linux/fs.h),
 //! [`include/linux/fs_context.h`](srctree/include/linux/fs_context.h),
@@ -165,6 +177,94 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 
     /// Returns `statfs` numbers.
     fn statfs(sb: &SuperBlock<Self>) -> Result<Stat>;
+
+    /// Whether the file system can be mounted read-write (with DAX). If so
+    /// it implements the methods below, whose defaults refuse.
+    const READ_WRITE: bool = false;
+
+    /// Maps the range of `inode` that contains byte `pos` for writing,
+    /// allocating blocks for holes (up to `len` bytes; less is fine). New
+    /// blocks must read as zeros before they are mapped: DAX exposes them
+    /// directly. Called with the inode or the invalidate lock held.
+    fn map_write(_inode: &INode<Self>, _pos: u64, _len: u64) -> Result<Mapping> {
+        Err(EROFS)
+    }
+
+    /// Frees the blocks of `inode` between byte `start` and byte `end`
+    /// (exclusive, `u64::MAX` for the rest of the file), both block aligned,
+    /// leaving a hole. The range is no longer mapped anywhere.
+    fn free_range(_inode: &INode<Self>, _start: u64, _end: u64) -> Result {
+        Err(EROFS)
+    }
+
+    /// Writes the attributes of `inode` (size, mode, owner, times, link
+    /// count) to disk, durably.
+    fn write_inode(_inode: &INode<Self>) -> Result {
+        Err(EROFS)
+    }
+
+    /// Allocates and durably writes a new inode for an entry of `dir`, with
+    /// one link (two for a directory, whose first block has `.` and `..`),
+    /// and returns it.
+    fn new_inode(_dir: &INode<Self>, _node: NewNode) -> Result<ARef<INode<Self>>> {
+        Err(EROFS)
+    }
+
+    /// Frees the blocks and the number of `inode`, which has no links left
+    /// and is not used any more.
+    fn delete_inode(_inode: &INode<Self>) -> Result {
+        Err(EROFS)
+    }
+
+    /// Adds entry `name` for `inode` to `dir`, which has no entry of that
+    /// name.
+    fn add_entry(_dir: &INode<Self>, _name: &[u8], _inode: &INode<Self>) -> Result {
+        Err(EROFS)
+    }
+
+    /// Removes entry `name`, which refers to `inode`, from `dir`.
+    fn remove_entry(_dir: &INode<Self>, _name: &[u8], _inode: &INode<Self>) -> Result {
+        Err(EROFS)
+    }
+
+    /// Points the existing entry `name` of `dir` at `inode`.
+    fn replace_entry(_dir: &INode<Self>, _name: &[u8], _inode: &INode<Self>) -> Result {
+        Err(EROFS)
+    }
+
+    /// Points the `..` entry of directory `dir` at `parent`.
+    fn set_parent(_dir: &INode<Self>, _parent: &INode<Self>) -> Result {
+        Err(EROFS)
+    }
+
+    /// Whether directory `dir` has no entries but `.` and `..`.
+    fn is_empty_dir(_dir: &INode<Self>) -> Result<bool> {
+        Err(EROFS)
+    }
+
+    /// Writes the superblock durably: its counters, and a state that says
+    /// whether the file system is `clean` (unmounted or read-only) or in
+    /// use. Called with `clean == false` before a read-write mount or
+    /// remount proceeds (refusing it if the file system must stay
+    /// read-only), and with `true` on unmount and read-only remount.
+    fn write_super(_sb: &SuperBlock<Self>, _clean: bool) -> Result {
+        Err(EROFS)
+    }
+}
+
+/// A new inode's type, permissions, owner and time, for
+/// [`FileSystem::new_inode`].
+pub struct NewNode {
+    /// Type (and, for symlinks and devices, their data).
+    pub typ: INodeType,
+    /// Permission bits (`S_ISUID`, `S_ISGID`, `S_ISVTX` and `rwx`).
+    pub mode: u16,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Access, modification and change time, seconds.
+    pub time: i64,
 }
 
 /// The abstraction's per-superblock state, in `s_fs_info`.
@@ -201,6 +301,22 @@ impl<T: FileSystem> NewSuperBlock<'_, T> {
     pub fn set_max_bytes(&self, max: u64) {
         // SAFETY: By the type invariant `sb` is valid and being set up.
         unsafe { (*self.sb).s_maxbytes = max.min(i64::MAX as u64) as i64 };
+    }
+
+    /// Sets the most links an inode may have (`EMLINK` past it).
+    pub fn set_max_links(&self, max: u32) {
+        // SAFETY: By the type invariant `sb` is valid and being set up.
+        unsafe { (*self.sb).s_max_links = max };
+    }
+
+    /// Sets the range of timestamps the file system stores, in seconds;
+    /// the VFS clamps times to it.
+    pub fn set_time_range(&self, min: i64, max: i64) {
+        // SAFETY: By the type invariant `sb` is valid and being set up.
+        unsafe {
+            (*self.sb).s_time_min = min;
+            (*self.sb).s_time_max = max;
+        }
     }
 
     /// Size of the device in bytes.
@@ -287,6 +403,59 @@ impl<T: FileSystem> SuperBlock<T> {
         }
     }
 
+    /// Gets block `block` without reading it, filled with zeros: for blocks
+    /// being allocated for metadata.
+    pub fn new_buffer(&self, block: u64) -> Result<Buffer> {
+        // SAFETY: `raw` is a valid superblock (type invariant).
+        unsafe { Buffer::new_zeroed(self.raw(), block) }
+    }
+
+    /// Zeroes `count` blocks from `block` on the device, durably, through
+    /// the DAX device (the way data blocks are written).
+    pub fn zero_blocks(&self, block: u64, count: u64) -> Result {
+        let info = self.info();
+        if info.dax.is_null() {
+            return Err(EROFS);
+        }
+        // SAFETY: `raw` is a valid superblock.
+        let bits = unsafe { (*self.raw()).s_blocksize_bits };
+        let page_shift = bindings::PAGE_SHIFT;
+        let start = block
+            .checked_shl(u32::from(bits))
+            .and_then(|b| b.checked_add(info.part_off))
+            .ok_or(EIO)?;
+        let pages = count.checked_shl(u32::from(bits)).ok_or(EIO)? >> page_shift;
+        let first = start >> page_shift;
+        // SAFETY: No requirements; the read lock keeps the DAX device alive.
+        let id = unsafe { bindings::dax_read_lock() };
+        // `dax_zero_page_range` zeroes one page per call (device mapper
+        // targets may split larger ranges).
+        let r = (first..first + pages).try_for_each(|pgoff| {
+            // SAFETY: `dax` is the DAX device of our mounted superblock,
+            // held until `kill_sb`, and alive under the read lock. The page
+            // is within the file system, which fits the device (checked by
+            // the file system at mount).
+            to_result(unsafe { bindings::dax_zero_page_range(info.dax, pgoff as usize, 1) })
+        });
+        // SAFETY: Taken above.
+        unsafe { bindings::dax_read_unlock(id) };
+        r
+    }
+
+    /// Whether the superblock is mounted read-only.
+    pub fn read_only(&self) -> bool {
+        // SAFETY: `raw` is a valid superblock; `s_flags` is read once.
+        let flags = unsafe { (*self.raw()).s_flags };
+        flags & bindings::SB_RDONLY as c_ulong != 0
+    }
+
+    /// Whether the current task may use blocks reserved for the
+    /// administrator (`CAP_SYS_RESOURCE`).
+    pub fn may_use_reserved(&self) -> bool {
+        // SAFETY: No requirements.
+        unsafe { bindings::capable(bindings::CAP_SYS_RESOURCE as c_int) }
+    }
+
     /// The superblock's name (the device, as in `rpmem0`).
     pub fn id(&self) -> &CStr {
         // SAFETY: `s_id` is a NUL-terminated name set by the VFS before
@@ -314,7 +483,8 @@ pub struct Buffer {
 
 // SAFETY: A buffer head reference may be dropped on any thread.
 unsafe impl Send for Buffer {}
-// SAFETY: The data is only read.
+// SAFETY: Shared references only read the data; changes go through
+// `modify`, under the buffer lock.
 unsafe impl Sync for Buffer {}
 
 impl Buffer {
@@ -328,6 +498,54 @@ impl Buffer {
         Ok(Self {
             bh: NonNull::new(bh).ok_or(EIO)?,
         })
+    }
+
+    /// # Safety
+    ///
+    /// `sb` must be a valid block-device superblock.
+    unsafe fn new_zeroed(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
+        // SAFETY: `sb` is valid (caller).
+        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(ENOMEM)?;
+        // SAFETY: `bh` is a referenced buffer; while it is locked no I/O
+        // runs on it and no other `modify` changes it.
+        unsafe {
+            let b = bh.as_ptr();
+            bindings::lock_buffer(b);
+            core::ptr::write_bytes((*b).b_data.cast::<u8>(), 0, (*b).b_size);
+            bindings::set_buffer_uptodate(b);
+            bindings::unlock_buffer(b);
+        }
+        // INVARIANT: Referenced and up to date.
+        Ok(Self { bh })
+    }
+
+    /// Changes the block's bytes with `f`, under the buffer lock (so that
+    /// no write-out sees half a change), and marks the buffer dirty. Use
+    /// [`Buffer::sync`] to write it.
+    ///
+    /// Callers serialise changes to the same bytes (and reads of bytes
+    /// being changed) with their own locks, as C file systems do.
+    pub fn modify<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let bh = self.bh.as_ptr();
+        // SAFETY: By the type invariant the buffer is referenced and up to
+        // date. The buffer lock excludes write-out and other `modify`
+        // calls; callers keep readers of the same bytes away (see above).
+        unsafe {
+            bindings::lock_buffer(bh);
+            let data = core::slice::from_raw_parts_mut((*bh).b_data.cast::<u8>(), (*bh).b_size);
+            let r = f(data);
+            bindings::mark_buffer_dirty(bh);
+            bindings::unlock_buffer(bh);
+            r
+        }
+    }
+
+    /// Writes the buffer to the device if it is dirty, and waits: on
+    /// return its contents are durable (the device writes through to
+    /// persistent media, or flushes with `REQ_FUA`/`REQ_PREFLUSH`).
+    pub fn sync(&self) -> Result {
+        // SAFETY: The buffer is referenced (type invariant).
+        to_result(unsafe { bindings::sync_dirty_buffer(self.bh.as_ptr()) })
     }
 
     /// The block's bytes.
@@ -420,9 +638,106 @@ impl<T: FileSystem> INode<T> {
 
     /// The size in bytes.
     pub fn size(&self) -> u64 {
-        // SAFETY: A plain read of `i_size`; read-only file systems do not
-        // change it.
-        unsafe { (*self.raw()).i_size as u64 }
+        // SAFETY: `i_size_read` reads `i_size` safely against writers.
+        unsafe { bindings::i_size_read(self.raw()) as u64 }
+    }
+
+    /// Sets the size in bytes (in memory; see [`FileSystem::write_inode`]).
+    /// Callers hold the inode lock or own the inode.
+    pub fn set_size(&self, size: u64) {
+        // SAFETY: `i_size_write` is safe against readers; writers are
+        // serialised by the inode lock (caller).
+        unsafe { bindings::i_size_write(self.raw(), size.min(i64::MAX as u64) as i64) };
+    }
+
+    /// The file type and permission bits (`st_mode`).
+    pub fn mode(&self) -> u16 {
+        // SAFETY: A read of `i_mode`, which only `chmod` changes, under
+        // the inode lock, one store at a time.
+        unsafe { core::ptr::read_volatile(&raw const (*self.raw()).i_mode) }
+    }
+
+    /// Whether this is a directory.
+    pub fn is_dir(&self) -> bool {
+        u32::from(self.mode()) & bindings::S_IFMT == bindings::S_IFDIR
+    }
+
+    /// The link count.
+    pub fn nlink(&self) -> u32 {
+        // SAFETY: `i_nlink` is a plain counter read once.
+        unsafe { core::ptr::read_volatile(&raw const (*self.raw()).__bindgen_anon_1.i_nlink) }
+    }
+
+    /// Adds a link (in memory; see [`FileSystem::write_inode`]).
+    pub fn inc_nlink(&self) {
+        // SAFETY: Link counts change under the locks the VFS holds for
+        // namespace operations.
+        unsafe { bindings::inc_nlink(self.raw()) };
+    }
+
+    /// Drops a link (in memory).
+    pub fn drop_nlink(&self) {
+        if self.nlink() > 0 {
+            // SAFETY: As in `inc_nlink`; the count is not zero.
+            unsafe { bindings::drop_nlink(self.raw()) };
+        }
+    }
+
+    /// Drops all links (in memory).
+    pub fn clear_nlink(&self) {
+        // SAFETY: As in `inc_nlink`.
+        unsafe { bindings::clear_nlink(self.raw()) };
+    }
+
+    /// The owner.
+    pub fn uid(&self) -> u32 {
+        // SAFETY: The inode is valid.
+        unsafe { bindings::i_uid_read(self.raw()) }
+    }
+
+    /// The group.
+    pub fn gid(&self) -> u32 {
+        // SAFETY: The inode is valid.
+        unsafe { bindings::i_gid_read(self.raw()) }
+    }
+
+    /// Access time, seconds.
+    pub fn atime(&self) -> i64 {
+        // SAFETY: The inode is valid.
+        unsafe { bindings::inode_get_atime_sec(self.raw()) }
+    }
+
+    /// Modification time, seconds.
+    pub fn mtime(&self) -> i64 {
+        // SAFETY: The inode is valid.
+        unsafe { bindings::inode_get_mtime_sec(self.raw()) }
+    }
+
+    /// Change time, seconds.
+    pub fn ctime(&self) -> i64 {
+        // SAFETY: The inode is valid.
+        unsafe { bindings::inode_get_ctime_sec(self.raw()) }
+    }
+
+    /// Sets the change time to now.
+    pub fn touch_ctime(&self) {
+        // SAFETY: The inode is valid; callers hold its lock.
+        unsafe { bindings::inode_set_ctime_current(self.raw()) };
+    }
+
+    /// Sets the modification and change times to now.
+    pub fn touch_mtime(&self) {
+        // SAFETY: The inode is valid; callers hold its lock.
+        unsafe {
+            let now = bindings::inode_set_ctime_current(self.raw());
+            bindings::inode_set_mtime_to_ts(self.raw(), now);
+        }
+    }
+
+    /// Sets the allocated size, in 512-byte sectors (in memory).
+    pub fn set_blocks(&self, sectors: u64) {
+        // SAFETY: The file system serialises block accounting of an inode.
+        unsafe { (*self.raw()).i_blocks = sectors };
     }
 
     /// The superblock.
@@ -634,31 +949,54 @@ impl<T: FileSystem> Tables<T> {
             free_inode: Some(Self::free_inode),
             evict_inode: Some(Self::evict_inode),
             put_super: Some(Self::put_super),
+            write_inode: Some(Self::write_inode),
+            sync_fs: Some(Self::sync_fs),
             statfs: Some(Self::statfs),
             show_options: Some(Self::show_options),
             ..pin_init::zeroed()
         },
         dir_iops: bindings::inode_operations {
             lookup: Some(Self::lookup),
+            create: Some(Self::create),
+            link: Some(Self::link),
+            unlink: Some(Self::unlink),
+            symlink: Some(Self::symlink),
+            mkdir: Some(Self::mkdir),
+            rmdir: Some(Self::rmdir),
+            mknod: Some(Self::mknod),
+            rename: Some(Self::rename),
+            setattr: Some(Self::setattr),
+            tmpfile: Some(Self::tmpfile),
             ..pin_init::zeroed()
         },
         dir_fops: bindings::file_operations {
             llseek: Some(bindings::generic_file_llseek),
             read: Some(bindings::generic_read_dir),
             iterate_shared: Some(Self::iterate_shared),
+            fsync: Some(bindings::simple_fsync),
             ..pin_init::zeroed()
         },
-        file_iops: pin_init::zeroed(),
+        file_iops: bindings::inode_operations {
+            setattr: Some(Self::setattr),
+            ..pin_init::zeroed()
+        },
         file_fops: bindings::file_operations {
-            llseek: Some(bindings::generic_file_llseek),
+            llseek: Some(Self::llseek),
             read_iter: Some(Self::read_iter),
+            write_iter: Some(Self::write_iter),
             mmap_prepare: Some(Self::mmap_prepare),
+            open: Some(Self::open),
+            fsync: Some(bindings::simple_fsync),
+            fallocate: Some(Self::fallocate),
             get_unmapped_area: Some(bindings::thp_get_unmapped_area),
             splice_read: Some(bindings::copy_splice_read),
+            splice_write: Some(bindings::iter_file_splice_write),
+            fop_flags: bindings::FOP_MMAP_SYNC,
             ..pin_init::zeroed()
         },
         dax_aops: bindings::address_space_operations {
             dirty_folio: Some(bindings::noop_dirty_folio),
+            writepages: Some(Self::dax_writepages),
             ..pin_init::zeroed()
         },
         aops: bindings::address_space_operations {
@@ -669,6 +1007,8 @@ impl<T: FileSystem> Tables<T> {
         dax_vm_ops: bindings::vm_operations_struct {
             fault: Some(Self::fault),
             huge_fault: Some(Self::huge_fault),
+            page_mkwrite: Some(Self::fault),
+            pfn_mkwrite: Some(Self::fault),
             ..pin_init::zeroed()
         },
         iomap_ops: bindings::iomap_ops {
@@ -762,17 +1102,36 @@ impl<T: FileSystem> Tables<T> {
         0
     }
 
-    /// Remounts: read-only file systems stay read-only.
+    /// Remounts: switching to read-write marks the file system in use on
+    /// disk (and may be refused), switching to read-only marks it clean
+    /// (the VFS has synced it).
     unsafe extern "C" fn reconfigure(fc: *mut bindings::fs_context) -> c_int {
-        // SAFETY: The VFS passes a valid reconfiguration context.
-        if unsafe { (*fc).sb_flags } & bindings::SB_RDONLY == 0 {
-            pr_err!(
-                "{}: read-write mounts are not supported yet\n",
-                T::NAME.to_str().unwrap_or("?")
-            );
-            return EROFS.to_errno();
-        }
-        0
+        from_result(|| {
+            // SAFETY: The VFS passes a reconfiguration context of a mounted
+            // superblock of ours, with `root` set.
+            let (want_ro, sb) = unsafe {
+                (
+                    (*fc).sb_flags & bindings::SB_RDONLY != 0,
+                    SuperBlock::<T>::from_raw((*(*fc).root).d_sb),
+                )
+            };
+            if want_ro == sb.read_only() {
+                return Ok(0);
+            }
+            if want_ro {
+                T::write_super(sb, true)?;
+            } else {
+                if !T::READ_WRITE || sb.info().dax.is_null() {
+                    pr_err!(
+                        "{}: read-write mounts need DAX\n",
+                        T::NAME.to_str().unwrap_or("?")
+                    );
+                    return Err(EROFS);
+                }
+                T::write_super(sb, false)?;
+            }
+            Ok(0)
+        })
     }
 
     unsafe extern "C" fn get_tree(fc: *mut bindings::fs_context) -> c_int {
@@ -813,14 +1172,11 @@ impl<T: FileSystem> Tables<T> {
                     return Err(EINVAL);
                 }
             }
-            if !opts.read_only {
+            if !opts.read_only && (!T::READ_WRITE || dax.is_null()) {
                 // SAFETY: `dax` is NULL or came from `fs_dax_get_by_bdev`
                 // with this holder; `fs_put_dax` accepts both.
                 unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
-                pr_err!(
-                    "{}: read-write mounts are not supported yet: mount with -o ro\n",
-                    name
-                );
+                pr_err!("{}: read-write mounts need DAX: mount with -o ro\n", name);
                 return Err(EROFS);
             }
             let info = KBox::new(
@@ -842,7 +1198,6 @@ impl<T: FileSystem> Tables<T> {
                 (*sb).s_op = &Self::TABLES.super_ops;
                 (*sb).s_magic = T::MAGIC as usize;
                 (*sb).s_time_gran = 1_000_000_000;
-                (*sb).s_flags |= bindings::SB_RDONLY as c_ulong;
             }
             // INVARIANT: `sb` is being filled, with our `SbInfo`.
             let new = NewSuperBlock::<T> {
@@ -870,6 +1225,9 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: The data is set: a full superblock of `T` now.
             let sbr = unsafe { SuperBlock::<T>::from_raw(sb) };
             let root = T::root(sbr)?;
+            if !opts.read_only {
+                T::write_super(sbr, false)?;
+            }
             let root = ARef::into_raw(root);
             // SAFETY: `d_make_root` consumes the inode reference, also on
             // failure.
@@ -946,19 +1304,44 @@ impl<T: FileSystem> Tables<T> {
         // them and warns. The file system's data is dropped here, where it
         // may sleep, rather than in the RCU callback that frees the inode.
         unsafe {
-            bindings::dax_break_layout_final(inode);
-            bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
-            bindings::clear_inode(inode);
             let c = crate::container_of!(
                 inode.cast_const().cast::<Opaque<bindings::inode>>(),
                 INodeWithData<T>,
                 inode
             )
             .cast_mut();
+            bindings::dax_break_layout_final(inode);
+            bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
+            // An inode without links whose last user is gone: free it (a
+            // bad inode never got our data).
+            if (*c).data_init
+                && (*inode).__bindgen_anon_1.i_nlink == 0
+                && !bindings::is_bad_inode(inode)
+            {
+                Self::delete(INode::<T>::from_raw(inode));
+            }
+            bindings::clear_inode(inode);
             if (*c).data_init {
                 (*c).data_init = false;
                 (*c).data.assume_init_drop();
             }
+        }
+    }
+
+    /// Frees an unlinked inode being evicted.
+    fn delete(i: &INode<T>) {
+        let sb = i.super_block();
+        if sb.read_only() {
+            return;
+        }
+        if let Err(e) = T::delete_inode(i) {
+            pr_err!(
+                "{}: {}: cannot free inode {}: {:?}\n",
+                T::NAME.to_str().unwrap_or("?"),
+                sb.id().to_str().unwrap_or("?"),
+                i.ino(),
+                e
+            );
         }
     }
 
@@ -967,6 +1350,18 @@ impl<T: FileSystem> Tables<T> {
         // superblock, after every inode was evicted and while the device is
         // still open: the file system's data (which may hold buffers) goes
         // here; `kill_sb` frees the rest.
+        let s = unsafe { SuperBlock::<T>::from_raw(sb) };
+        if !s.read_only() {
+            if let Err(e) = T::write_super(s, true) {
+                pr_err!(
+                    "{}: {}: cannot mark the file system clean: {:?}\n",
+                    T::NAME.to_str().unwrap_or("?"),
+                    s.id().to_str().unwrap_or("?"),
+                    e
+                );
+            }
+        }
+        // SAFETY: As above; nothing uses the data any more.
         unsafe {
             let info = &mut *(*sb).s_fs_info.cast::<SbInfo<T>>();
             drop(info.data.take());
@@ -1086,8 +1481,10 @@ impl<T: FileSystem> Tables<T> {
             if !bindings::daxdev_mapping_supported(desc, inode, sbi.dax) {
                 return EOPNOTSUPP.to_errno();
             }
-            // Read-only: no shared writable mapping of the image (as erofs).
-            if bindings::vma_desc_is_shared_maywrite(desc) {
+            // Read-only mounts: no shared writable mapping of the image.
+            if bindings::vma_desc_is_shared_maywrite(desc)
+                && (*(*inode).i_sb).s_flags & bindings::SB_RDONLY as c_ulong != 0
+            {
                 return EINVAL.to_errno();
             }
             bindings::file_accessed(file);
@@ -1118,21 +1515,40 @@ impl<T: FileSystem> Tables<T> {
         order: c_uint,
     ) -> bindings::vm_fault_t {
         // SAFETY: The fault handler passes a valid fault on a mapping of one
-        // of our DAX files. Shared mappings are never writable
-        // (`mmap_prepare`); write faults on private ones copy into anonymous
-        // memory inside `dax_iomap_fault`.
+        // of our DAX files. As ext4: write faults on shared mappings (which
+        // only read-write mounts allow) allocate blocks under freeze
+        // protection; write faults on private ones copy into anonymous
+        // memory inside `dax_iomap_fault` and change nothing. Our block
+        // allocations are durable when `iomap_begin` returns, so
+        // `IOMAP_F_DIRTY` is never set and `MAP_SYNC` faults need no
+        // `dax_finish_sync_fault`; it is kept for the general contract.
         unsafe {
-            let mapping = (*(*(*vmf).__bindgen_anon_1.vma).vm_file).f_mapping;
+            let vma = (*vmf).__bindgen_anon_1.vma;
+            let file = (*vma).vm_file;
+            let mapping = (*file).f_mapping;
+            let sb = (*bindings::file_inode(file)).i_sb;
+            let write = (*vmf).flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
+                && (*vma).__bindgen_anon_2.vm_flags & bindings::VM_SHARED != 0;
+            if write {
+                bindings::sb_start_pagefault(sb);
+                bindings::file_update_time(file);
+            }
             bindings::filemap_invalidate_lock_shared(mapping);
             let mut pfn = 0;
-            let r = bindings::dax_iomap_fault(
+            let mut r = bindings::dax_iomap_fault(
                 vmf,
                 order,
                 &mut pfn,
                 core::ptr::null_mut(),
                 &Self::TABLES.iomap_ops,
             );
+            if write && r & bindings::vm_fault_reason_VM_FAULT_NEEDDSYNC != 0 {
+                r = bindings::dax_finish_sync_fault(vmf, order, pfn);
+            }
             bindings::filemap_invalidate_unlock_shared(mapping);
+            if write {
+                bindings::sb_end_pagefault(sb);
+            }
             r
         }
     }
@@ -1146,7 +1562,7 @@ impl<T: FileSystem> Tables<T> {
         inode: *mut bindings::inode,
         pos: i64,
         length: i64,
-        _flags: c_uint,
+        flags: c_uint,
         iomap: *mut bindings::iomap,
         _srcmap: *mut bindings::iomap,
     ) -> c_int {
@@ -1155,7 +1571,16 @@ impl<T: FileSystem> Tables<T> {
             let i = unsafe { INode::<T>::from_raw(inode) };
             let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
             let len = u64::try_from(length).map_err(|_| EINVAL)?;
-            let m = T::map(i, pos, len)?;
+            // Writes (and write faults) allocate; zeroing skips holes.
+            let write = flags & bindings::IOMAP_WRITE != 0 && flags & bindings::IOMAP_ZERO == 0;
+            let m = if write {
+                match T::map_write(i, pos, len)? {
+                    m @ Mapping::Mapped { .. } => m,
+                    Mapping::Hole { .. } => return Err(EIO),
+                }
+            } else {
+                T::map(i, pos, len)?
+            };
             let sbi = i.super_block().info();
             // SAFETY: `iomap` is valid for writes; the bdev and DAX device
             // outlive the mount.
@@ -1183,6 +1608,793 @@ impl<T: FileSystem> Tables<T> {
                 if start > pos || end <= pos {
                     return Err(EIO);
                 }
+            }
+            Ok(0)
+        })
+    }
+
+    // -- writing ----------------------------------------------------------
+
+    /// The name of `dentry`.
+    ///
+    /// # Safety
+    ///
+    /// `dentry` must be valid, with a name stable for `'a` (the VFS holds
+    /// the parent's lock, or the rename lock, during namespace operations).
+    unsafe fn name<'a>(dentry: *mut bindings::dentry) -> &'a [u8] {
+        // SAFETY: As the caller guarantees; `name` is valid for `len` bytes.
+        unsafe {
+            let q = &(*dentry).__bindgen_anon_1.d_name;
+            core::slice::from_raw_parts(q.name, q.__bindgen_anon_1.__bindgen_anon_1.len as usize)
+        }
+    }
+
+    /// Allocates a new inode of type `typ` with permissions from `mode` in
+    /// `dir`, owned as `inode_init_owner` would (the VFS has already applied
+    /// the umask and stripped `S_ISGID` where the caller may not set it).
+    fn new_node(dir: &INode<T>, mode: u32, typ: INodeType) -> Result<ARef<INode<T>>> {
+        let mut perm = (mode & 0o7777) as u16;
+        // SAFETY: No requirements: the current task's fs ids.
+        let uid = unsafe { bindings::current_fsuid_munged() };
+        let gid = if u32::from(dir.mode()) & bindings::S_ISGID != 0 {
+            if matches!(typ, INodeType::Dir) {
+                perm |= bindings::S_ISGID as u16;
+            }
+            dir.gid()
+        } else {
+            // SAFETY: As above.
+            unsafe { bindings::current_fsgid_munged() }
+        };
+        // SAFETY: No requirements.
+        let time = unsafe { bindings::ktime_get_real_seconds() };
+        T::new_inode(
+            dir,
+            NewNode {
+                typ,
+                mode: perm,
+                uid,
+                gid,
+                time,
+            },
+        )
+    }
+
+    /// Enters a new `inode` in `dir` as `dentry`; on failure the inode
+    /// loses its links and is deleted when dropped.
+    ///
+    /// # Safety
+    ///
+    /// `dentry` is a negative dentry of `dir`, whose lock is held.
+    unsafe fn enter(
+        dir: &INode<T>,
+        dentry: *mut bindings::dentry,
+        inode: ARef<INode<T>>,
+    ) -> Result {
+        // SAFETY: The caller holds the directory lock.
+        let name = unsafe { Self::name(dentry) };
+        if let Err(e) = T::add_entry(dir, name, &inode) {
+            inode.clear_nlink();
+            return Err(e);
+        }
+        dir.touch_mtime();
+        T::write_inode(dir)?;
+        // SAFETY: `d_instantiate` takes over our inode reference.
+        unsafe { bindings::d_instantiate(dentry, ARef::into_raw(inode).as_ptr().cast()) };
+        Ok(())
+    }
+
+    unsafe extern "C" fn create(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        mode: bindings::umode_t,
+    ) -> c_int {
+        // SAFETY: The VFS passes a directory of ours, locked, and a negative
+        // dentry in it.
+        unsafe { Self::mknod(_idmap, dir, dentry, mode | bindings::S_IFREG as u16, 0) }
+    }
+
+    unsafe extern "C" fn mknod(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        mode: bindings::umode_t,
+        rdev: bindings::dev_t,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a directory of ours, locked.
+            let d = unsafe { INode::<T>::from_raw(dir) };
+            let (major, minor) = (rdev >> 20, rdev & 0xfffff);
+            let typ = match u32::from(mode) & bindings::S_IFMT {
+                bindings::S_IFREG => INodeType::Reg,
+                bindings::S_IFCHR => INodeType::Chr(major, minor),
+                bindings::S_IFBLK => INodeType::Blk(major, minor),
+                bindings::S_IFIFO => INodeType::Fifo,
+                bindings::S_IFSOCK => INodeType::Sock,
+                _ => return Err(EINVAL),
+            };
+            let inode = Self::new_node(d, mode.into(), typ)?;
+            // SAFETY: A negative dentry of `dir`, whose lock is held.
+            unsafe { Self::enter(d, dentry, inode)? };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn symlink(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        target: *const c_char,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a directory of ours, locked, and a
+            // NUL-terminated target.
+            let (d, target) = unsafe { (INode::<T>::from_raw(dir), CStr::from_char_ptr(target)) };
+            let t = target.to_bytes();
+            // SAFETY: `i_sb` is ours.
+            if t.len() >= unsafe { (*(*dir).i_sb).s_blocksize } {
+                return Err(ENAMETOOLONG);
+            }
+            let mut v = KVec::new();
+            v.extend_from_slice(t, GFP_KERNEL)?;
+            let inode = Self::new_node(d, 0o777, INodeType::Symlink(v))?;
+            // SAFETY: A negative dentry of `dir`, whose lock is held.
+            unsafe { Self::enter(d, dentry, inode)? };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn mkdir(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+        mode: bindings::umode_t,
+    ) -> *mut bindings::dentry {
+        let r = (|| -> Result {
+            // SAFETY: The VFS passes a directory of ours, locked; it checked
+            // `s_max_links`.
+            let d = unsafe { INode::<T>::from_raw(dir) };
+            // The new `..`: counted before it exists.
+            d.inc_nlink();
+            let made = T::write_inode(d)
+                .and_then(|()| Self::new_node(d, mode.into(), INodeType::Dir))
+                // SAFETY: A negative dentry of `dir`, whose lock is held.
+                .and_then(|inode| unsafe { Self::enter(d, dentry, inode) });
+            if let Err(e) = made {
+                d.drop_nlink();
+                T::write_inode(d)?;
+                return Err(e);
+            }
+            Ok(())
+        })();
+        match r {
+            Ok(()) => core::ptr::null_mut(),
+            Err(e) => e.to_ptr(),
+        }
+    }
+
+    unsafe extern "C" fn tmpfile(
+        _idmap: *mut bindings::mnt_idmap,
+        dir: *mut bindings::inode,
+        file: *mut bindings::file,
+        mode: bindings::umode_t,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a directory of ours.
+            let d = unsafe { INode::<T>::from_raw(dir) };
+            let inode = Self::new_node(d, mode.into(), INodeType::Reg)?;
+            // SAFETY: `d_tmpfile` drops the link count to zero and takes
+            // over our reference; the inode is deleted on its last close
+            // unless `linkat` gives it a name.
+            unsafe {
+                bindings::d_tmpfile(file, ARef::into_raw(inode).as_ptr().cast());
+                Ok(bindings::finish_open_simple(file, 0))
+            }
+        })
+    }
+
+    unsafe extern "C" fn link(
+        old: *mut bindings::dentry,
+        dir: *mut bindings::inode,
+        dentry: *mut bindings::dentry,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a positive dentry of ours (its inode
+            // locked), our locked directory and a negative dentry in it.
+            let (i, d) = unsafe {
+                (
+                    INode::<T>::from_raw((*old).d_inode),
+                    INode::<T>::from_raw(dir),
+                )
+            };
+            i.touch_ctime();
+            i.inc_nlink();
+            T::write_inode(i)?;
+            // SAFETY: The dentry is negative and `dir` locked.
+            let name = unsafe { Self::name(dentry) };
+            if let Err(e) = T::add_entry(d, name, i) {
+                i.drop_nlink();
+                T::write_inode(i)?;
+                return Err(e);
+            }
+            d.touch_mtime();
+            T::write_inode(d)?;
+            i.inc_ref();
+            // SAFETY: `d_instantiate` takes the reference taken above.
+            unsafe { bindings::d_instantiate(dentry, i.raw()) };
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn unlink(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes our locked directory and a positive
+            // dentry in it, whose inode is locked.
+            let (d, i, name) = unsafe {
+                (
+                    INode::<T>::from_raw(dir),
+                    INode::<T>::from_raw((*dentry).d_inode),
+                    Self::name(dentry),
+                )
+            };
+            T::remove_entry(d, name, i)?;
+            d.touch_mtime();
+            T::write_inode(d)?;
+            i.touch_ctime();
+            i.drop_nlink();
+            T::write_inode(i)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn rmdir(dir: *mut bindings::inode, dentry: *mut bindings::dentry) -> c_int {
+        from_result(|| {
+            // SAFETY: As in `unlink`.
+            let (d, i, name) = unsafe {
+                (
+                    INode::<T>::from_raw(dir),
+                    INode::<T>::from_raw((*dentry).d_inode),
+                    Self::name(dentry),
+                )
+            };
+            if !T::is_empty_dir(i)? {
+                return Err(ENOTEMPTY);
+            }
+            T::remove_entry(d, name, i)?;
+            i.touch_ctime();
+            i.clear_nlink();
+            T::write_inode(i)?;
+            // Its `..` is gone.
+            d.drop_nlink();
+            d.touch_mtime();
+            T::write_inode(d)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn rename(
+        _idmap: *mut bindings::mnt_idmap,
+        old_dir: *mut bindings::inode,
+        old_dentry: *mut bindings::dentry,
+        new_dir: *mut bindings::inode,
+        new_dentry: *mut bindings::dentry,
+        flags: c_uint,
+    ) -> c_int {
+        from_result(|| {
+            if flags & !(bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE) != 0 {
+                return Err(EINVAL);
+            }
+            // SAFETY: The VFS passes our directories, locked, a positive old
+            // dentry and a new dentry (positive for an exchange), whose
+            // inodes are locked; the names are stable under those locks.
+            let (od, nd, src, tgt, oname, nname) = unsafe {
+                let tgt = (*new_dentry).d_inode;
+                (
+                    INode::<T>::from_raw(old_dir),
+                    INode::<T>::from_raw(new_dir),
+                    INode::<T>::from_raw((*old_dentry).d_inode),
+                    (!tgt.is_null()).then(|| INode::<T>::from_raw(tgt)),
+                    Self::name(old_dentry),
+                    Self::name(new_dentry),
+                )
+            };
+            let moved = !core::ptr::eq(od, nd);
+            if flags & bindings::RENAME_EXCHANGE != 0 {
+                let tgt = tgt.ok_or(ENOENT)?;
+                Self::exchange(od, oname, src, nd, nname, tgt)?;
+            } else {
+                // As ext2_rename(): the new parent gains a `..` when a
+                // directory arrives without replacing one; the old parent
+                // loses one whenever a directory leaves.
+                if let Some(t) = tgt {
+                    if src.is_dir() && !T::is_empty_dir(t)? {
+                        return Err(ENOTEMPTY);
+                    }
+                    T::replace_entry(nd, nname, src)?;
+                    t.touch_ctime();
+                    if t.is_dir() {
+                        t.clear_nlink();
+                    } else {
+                        t.drop_nlink();
+                    }
+                    T::write_inode(t)?;
+                } else {
+                    if src.is_dir() {
+                        nd.inc_nlink();
+                        T::write_inode(nd)?;
+                    }
+                    T::add_entry(nd, nname, src)?;
+                }
+                T::remove_entry(od, oname, src)?;
+                if src.is_dir() {
+                    if moved {
+                        T::set_parent(src, nd)?;
+                    }
+                    od.drop_nlink();
+                }
+            }
+            src.touch_ctime();
+            T::write_inode(src)?;
+            od.touch_mtime();
+            T::write_inode(od)?;
+            if moved {
+                nd.touch_mtime();
+                T::write_inode(nd)?;
+            }
+            Ok(0)
+        })
+    }
+
+    /// `RENAME_EXCHANGE`: swaps the inodes of two entries.
+    fn exchange(
+        od: &INode<T>,
+        oname: &[u8],
+        src: &INode<T>,
+        nd: &INode<T>,
+        nname: &[u8],
+        tgt: &INode<T>,
+    ) -> Result {
+        let moved = !core::ptr::eq(od, nd);
+        // A directory changing parents takes a `..` count along.
+        let (gain, lose) = match (src.is_dir(), tgt.is_dir()) {
+            (true, false) if moved => (Some(nd), Some(od)),
+            (false, true) if moved => (Some(od), Some(nd)),
+            _ => (None, None),
+        };
+        if let Some(g) = gain {
+            g.inc_nlink();
+            T::write_inode(g)?;
+        }
+        T::replace_entry(nd, nname, src)?;
+        T::replace_entry(od, oname, tgt)?;
+        if moved {
+            if src.is_dir() {
+                T::set_parent(src, nd)?;
+            }
+            if tgt.is_dir() {
+                T::set_parent(tgt, od)?;
+            }
+        }
+        if let Some(l) = lose {
+            l.drop_nlink();
+        }
+        tgt.touch_ctime();
+        T::write_inode(tgt)
+    }
+
+    /// Called back by `dax_break_layout` while a DAX page of the file is
+    /// still in use (pinned): waits without the invalidate lock, as
+    /// `ext4_wait_dax_page`.
+    unsafe extern "C" fn wait_dax_page(inode: *mut bindings::inode) {
+        // SAFETY: `dax_break_layout` passes the inode whose invalidate lock
+        // our caller holds exclusively; it is taken back before returning.
+        unsafe {
+            bindings::filemap_invalidate_unlock((*inode).i_mapping);
+            bindings::schedule();
+            bindings::filemap_invalidate_lock((*inode).i_mapping);
+        }
+    }
+
+    /// Unmaps the DAX pages of `start..end` (bytes, `end` inclusive) and
+    /// waits until no pinned reference to them is left.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is ours and its invalidate lock is held exclusively.
+    unsafe fn break_layouts(inode: *mut bindings::inode, start: i64, end: i64) -> Result {
+        // SAFETY: As the caller guarantees.
+        to_result(unsafe {
+            bindings::dax_break_layout(inode, start, end, Some(Self::wait_dax_page))
+        })
+    }
+
+    /// Zeroes bytes `pos..pos + len` of a DAX file in place (holes stay
+    /// holes).
+    ///
+    /// # Safety
+    ///
+    /// `inode` is ours, with DAX, and its invalidate lock is held.
+    unsafe fn zero_range(inode: *mut bindings::inode, pos: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: As the caller guarantees.
+        to_result(unsafe {
+            bindings::dax_zero_range(
+                inode,
+                pos as i64,
+                len as i64,
+                core::ptr::null_mut(),
+                &Self::TABLES.iomap_ops,
+            )
+        })
+    }
+
+    /// Changes the size of a regular file: shrinking breaks DAX layouts,
+    /// zeroes the rest of the new last block and frees the blocks past it;
+    /// growing zeroes the rest of the old last block (which a shared
+    /// mapping may have written past the end).
+    ///
+    /// # Safety
+    ///
+    /// `inode` is one of our regular files, its lock held exclusively.
+    unsafe fn set_size(inode: *mut bindings::inode, new: u64) -> Result {
+        // SAFETY: As the caller guarantees.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        // SAFETY: Our superblock's block size.
+        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
+        let old = i.size();
+        // SAFETY: `inode` is valid; the mapping is the inode's own. The
+        // lock is released on every path below.
+        unsafe {
+            bindings::inode_dio_wait(inode);
+            bindings::filemap_invalidate_lock((*inode).i_mapping);
+        }
+        let r = (|| {
+            // SAFETY: We hold the invalidate lock exclusively.
+            unsafe { Self::break_layouts(inode, 0, i64::MAX)? };
+            if new < old {
+                let end = new.next_multiple_of(bs);
+                // SAFETY: As above; a DAX file (rw mounts need DAX).
+                unsafe { Self::zero_range(inode, new, end.min(old) - new)? };
+                i.set_size(new);
+                // SAFETY: Drops the page-cache (DAX) entries past `new`.
+                unsafe { bindings::truncate_pagecache(inode, new as i64) };
+                T::free_range(i, end, u64::MAX)?;
+            } else {
+                let end = old.next_multiple_of(bs);
+                // SAFETY: As above.
+                unsafe { Self::zero_range(inode, old, end - old)? };
+                i.set_size(new);
+            }
+            Ok(())
+        })();
+        // SAFETY: Taken above.
+        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
+        r
+    }
+
+    unsafe extern "C" fn setattr(
+        idmap: *mut bindings::mnt_idmap,
+        dentry: *mut bindings::dentry,
+        attr: *mut bindings::iattr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a positive dentry of ours with its inode
+            // locked, and the attributes to change.
+            unsafe {
+                to_result(bindings::setattr_prepare(idmap, dentry, attr))?;
+                let inode = (*dentry).d_inode;
+                let i = INode::<T>::from_raw(inode);
+                if (*attr).ia_valid & bindings::ATTR_SIZE != 0 {
+                    let size = u64::try_from((*attr).ia_size).map_err(|_| EINVAL)?;
+                    if u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFREG {
+                        return Err(EINVAL);
+                    }
+                    if size != i.size() {
+                        Self::set_size(inode, size)?;
+                    }
+                }
+                bindings::setattr_copy(idmap, inode, attr);
+                T::write_inode(i)?;
+            }
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
+        // SAFETY: The VFS passes a file of ours being opened. DAX serves
+        // `O_DIRECT` the same way as other I/O.
+        unsafe {
+            if (*inode).i_flags & bindings::S_DAX != 0 {
+                (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
+            }
+            bindings::generic_file_open(inode, file)
+        }
+    }
+
+    unsafe extern "C" fn llseek(file: *mut bindings::file, offset: i64, whence: c_int) -> i64 {
+        // SAFETY: The VFS passes an open file of ours.
+        unsafe {
+            let inode = bindings::file_inode(file);
+            let seek_data = whence == bindings::SEEK_DATA as c_int;
+            if !seek_data && whence != bindings::SEEK_HOLE as c_int {
+                return bindings::generic_file_llseek(file, offset, whence);
+            }
+            bindings::inode_lock_shared(inode);
+            let r = if seek_data {
+                bindings::iomap_seek_data(inode, offset, &Self::TABLES.iomap_ops)
+            } else {
+                bindings::iomap_seek_hole(inode, offset, &Self::TABLES.iomap_ops)
+            };
+            bindings::inode_unlock_shared(inode);
+            if r < 0 {
+                return r;
+            }
+            bindings::vfs_setpos(file, r, (*(*inode).i_sb).s_maxbytes)
+        }
+    }
+
+    unsafe extern "C" fn write_iter(
+        iocb: *mut bindings::kiocb,
+        from: *mut bindings::iov_iter,
+    ) -> isize {
+        // SAFETY: The VFS passes a valid kiocb of an open file of ours and
+        // a source; the inode lock is taken and released here.
+        unsafe {
+            let file = (*iocb).ki_filp;
+            let inode = bindings::file_inode(file);
+            if (*inode).i_flags & bindings::S_DAX == 0 {
+                return EROFS.to_errno() as isize;
+            }
+            let i = INode::<T>::from_raw(inode);
+            bindings::inode_lock(inode);
+            let mut ret = bindings::generic_write_checks(iocb, from);
+            if ret > 0 {
+                ret = bindings::file_modified(file) as isize;
+                if ret == 0 {
+                    ret = Self::dax_write(i, iocb, from);
+                }
+            }
+            bindings::inode_unlock(inode);
+            if ret > 0 {
+                ret = bindings::generic_write_sync(iocb, ret);
+            }
+            ret
+        }
+    }
+
+    /// Writes through DAX. A write past the end first extends the size on
+    /// disk, so that a crash never leaves blocks past it (holes read as
+    /// zeros); a short write takes the extension back.
+    ///
+    /// # Safety
+    ///
+    /// `iocb` and `from` are the arguments of `write_iter` on `i`, whose
+    /// lock is held exclusively.
+    unsafe fn dax_write(
+        i: &INode<T>,
+        iocb: *mut bindings::kiocb,
+        from: *mut bindings::iov_iter,
+    ) -> isize {
+        // SAFETY: As the caller guarantees.
+        let (pos, count) =
+            unsafe { ((*iocb).ki_pos as u64, bindings::iov_iter_count(from) as u64) };
+        let old = i.size();
+        let end = pos.saturating_add(count);
+        if end > old {
+            i.set_size(end);
+            if let Err(e) = T::write_inode(i) {
+                i.set_size(old);
+                return e.to_errno() as isize;
+            }
+        }
+        // SAFETY: As the caller guarantees.
+        let ret = unsafe { bindings::dax_iomap_rw(iocb, from, &Self::TABLES.iomap_ops) };
+        let done = pos.saturating_add(ret.max(0) as u64);
+        if end > old && done < end {
+            let keep = done.max(old);
+            // SAFETY: Our superblock's block size.
+            let bs = unsafe { (*(*i.raw()).i_sb).s_blocksize } as u64;
+            i.set_size(keep);
+            let freed = T::free_range(i, keep.next_multiple_of(bs), u64::MAX);
+            let written = T::write_inode(i);
+            if let (Err(e), true) = (freed.and(written), ret >= 0) {
+                return e.to_errno() as isize;
+            }
+        }
+        ret
+    }
+
+    unsafe extern "C" fn fallocate(
+        file: *mut bindings::file,
+        mode: c_int,
+        offset: i64,
+        len: i64,
+    ) -> c_long {
+        let keep = bindings::FALLOC_FL_KEEP_SIZE as c_int;
+        let punch = bindings::FALLOC_FL_PUNCH_HOLE as c_int;
+        let zero = bindings::FALLOC_FL_ZERO_RANGE as c_int;
+        // SAFETY: The VFS passes an open file of ours and checked the range.
+        let inode = unsafe { bindings::file_inode(file) };
+        if mode & !(keep | punch | zero) != 0 {
+            return EOPNOTSUPP.to_errno() as c_long;
+        }
+        // SAFETY: As above.
+        if unsafe { (*inode).i_flags } & bindings::S_DAX == 0 {
+            return EOPNOTSUPP.to_errno() as c_long;
+        }
+        // SAFETY: As above; the lock is released below.
+        unsafe { bindings::inode_lock(inode) };
+        let r = (|| {
+            let (Ok(off), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
+                return Err(EINVAL);
+            };
+            let end = off.checked_add(len).ok_or(EFBIG)?;
+            // SAFETY: The file is open and locked.
+            unsafe {
+                to_result(bindings::file_modified(file))?;
+                if mode & punch != 0 {
+                    Self::punch_hole(inode, off, end)
+                } else {
+                    Self::allocate(inode, off, end, mode & keep != 0, mode & zero != 0)
+                }
+            }
+        })();
+        // SAFETY: Taken above.
+        unsafe { bindings::inode_unlock(inode) };
+        match r {
+            Ok(()) => 0,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// Frees the whole blocks of `off..end` and zeroes the partial ones at
+    /// its edges, inside the file's size.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is one of our DAX files, its lock held exclusively.
+    unsafe fn punch_hole(inode: *mut bindings::inode, off: u64, end: u64) -> Result {
+        // SAFETY: As the caller guarantees.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        // SAFETY: Our superblock's block size.
+        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
+        let end = end.min(i.size());
+        if off >= end {
+            return Ok(());
+        }
+        let (first, last) = (off.next_multiple_of(bs), end - end % bs);
+        // SAFETY: The inode is valid; the lock is released below.
+        unsafe {
+            bindings::inode_dio_wait(inode);
+            bindings::filemap_invalidate_lock((*inode).i_mapping);
+        }
+        let r = (|| {
+            // SAFETY: We hold the invalidate lock exclusively; a DAX file.
+            unsafe {
+                Self::break_layouts(inode, off as i64, end as i64 - 1)?;
+                if first >= last {
+                    Self::zero_range(inode, off, end - off)?;
+                } else {
+                    Self::zero_range(inode, off, first - off)?;
+                    Self::zero_range(inode, last, end - last)?;
+                    bindings::truncate_pagecache_range(inode, first as i64, last as i64 - 1);
+                }
+            }
+            if first < last {
+                T::free_range(i, first, last)?;
+            }
+            i.touch_mtime();
+            T::write_inode(i)
+        })();
+        // SAFETY: Taken above.
+        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
+        r
+    }
+
+    /// Allocates (zeroed) blocks for `off..end`; with `zero`, also zeroes
+    /// the data already there. Without `keep` the size grows to `end` first,
+    /// as for writes; ext2 has no way to keep blocks past the size, so
+    /// `FALLOC_FL_KEEP_SIZE` past it is refused.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is one of our DAX files, its lock held exclusively.
+    unsafe fn allocate(
+        inode: *mut bindings::inode,
+        off: u64,
+        end: u64,
+        keep: bool,
+        zero: bool,
+    ) -> Result {
+        // SAFETY: As the caller guarantees.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        // SAFETY: Our superblock.
+        let (bs, max) = unsafe {
+            (
+                (*(*inode).i_sb).s_blocksize as u64,
+                (*(*inode).i_sb).s_maxbytes as u64,
+            )
+        };
+        let old = i.size();
+        if end > max {
+            return Err(EFBIG);
+        }
+        if keep && end > old.next_multiple_of(bs) {
+            return Err(EOPNOTSUPP);
+        }
+        // SAFETY: The inode is valid; the lock is released below.
+        unsafe { bindings::filemap_invalidate_lock((*inode).i_mapping) };
+        let r = (|| {
+            if end > old && !keep {
+                i.set_size(end);
+                T::write_inode(i)?;
+            }
+            let mut pos = off - off % bs;
+            while pos < end {
+                match T::map_write(i, pos, end - pos)? {
+                    Mapping::Mapped { offset, len, .. } if offset <= pos && offset + len > pos => {
+                        pos = offset + len;
+                    }
+                    _ => return Err(EIO),
+                }
+            }
+            if zero {
+                // SAFETY: We hold the invalidate lock exclusively.
+                unsafe {
+                    Self::break_layouts(inode, off as i64, end as i64 - 1)?;
+                    Self::zero_range(inode, off, end - off)?;
+                }
+            }
+            Ok(())
+        })();
+        if r.is_err() && end > old && !keep {
+            // Take back the size and the blocks past it.
+            i.set_size(old);
+            let _ = T::free_range(i, old.next_multiple_of(bs), u64::MAX);
+        }
+        i.touch_ctime();
+        let w = T::write_inode(i);
+        // SAFETY: Taken above.
+        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
+        r.and(w)
+    }
+
+    unsafe extern "C" fn dax_writepages(
+        mapping: *mut bindings::address_space,
+        wbc: *mut bindings::writeback_control,
+    ) -> c_int {
+        // SAFETY: Writeback passes the mapping of one of our DAX files; the
+        // DAX device is held until `kill_sb`. This flushes CPU caches for
+        // pages written through shared mappings.
+        unsafe {
+            let sbi = &*(*(*(*mapping).host).i_sb).s_fs_info.cast::<SbInfo<T>>();
+            bindings::dax_writeback_mapping_range(mapping, sbi.dax, wbc)
+        }
+    }
+
+    unsafe extern "C" fn write_inode(
+        inode: *mut bindings::inode,
+        _wbc: *mut bindings::writeback_control,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: Writeback passes an initialised inode of ours.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            if i.super_block().read_only() {
+                return Ok(0);
+            }
+            T::write_inode(i)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn sync_fs(sb: *mut bindings::super_block, _wait: c_int) -> c_int {
+        from_result(|| {
+            // SAFETY: A mounted superblock of ours.
+            let s = unsafe { SuperBlock::<T>::from_raw(sb) };
+            if !s.read_only() {
+                T::write_super(s, false)?;
             }
             Ok(0)
         })
