@@ -6,22 +6,30 @@
 //! make and check its images. File data is read and mapped with DAX: no
 //! page cache, and 2 MiB mappings where a file's blocks allow them.
 //!
-//! This is part 1: read-only mounts (`mount -o ro`). Metadata is read
-//! through the buffer cache and checked before use: a corrupt image is
-//! refused at mount, or gives `EUCLEAN` on access, with a message naming
-//! the problem. See `Documentation/filesystems/rext2.rst`.
+//! Metadata goes through the buffer cache and is checked before use: a
+//! corrupt image is refused at mount, or gives `EUCLEAN` on access, with a
+//! message naming the problem. Read-write mounts write metadata
+//! synchronously, in an order that leaves at worst leaked blocks or inodes
+//! after a crash. See `Documentation/filesystems/rext2.rst`.
 
 use kernel::{
     fs::blockfs::{
         self, DirEmitter, DirEntryType, GetINode, INode, INodeParams, INodeType, Mapping,
-        MountOptions, NewSuperBlock, Stat, SuperBlock,
+        MountOptions, NewNode, NewSuperBlock, Stat, SuperBlock,
     },
+    new_mutex,
     prelude::*,
-    sync::aref::ARef,
+    sync::{aref::ARef, Mutex},
 };
 
-// The on-disk layer is shared with the host tests and also serves the
-// write paths of part 2, which this read-only module does not use yet.
+mod alloc;
+mod namei;
+mod write;
+
+// The on-disk layer is shared with the host tests, which use parts of it
+// that the module does not.
+#[allow(dead_code, unreachable_pub)]
+mod bitmap;
 #[allow(dead_code, unreachable_pub)]
 mod bmap;
 #[allow(dead_code, unreachable_pub)]
@@ -46,17 +54,46 @@ struct Rext2;
 /// What a mounted file system keeps.
 struct SbData {
     geo: Geometry,
-    groups: KVec<GroupDesc>,
+    /// Group descriptors, each with the lock that covers it and its
+    /// bitmaps (see `alloc.rs`).
+    groups: KVec<Pin<KBox<Mutex<GroupDesc>>>>,
     fmt: DirFormat,
-    free_blocks: u32,
-    free_inodes: u32,
     r_blocks: u32,
     fsid: u64,
+    /// The primary superblock as last written, for `write_super`.
+    sb: Pin<KBox<Mutex<SbState>>>,
+}
+
+/// The superblock fields rext2 changes, with the rest kept as read.
+struct SbState {
+    raw: Superblock,
+    /// For `i_generation` of new inodes.
+    generation: u32,
 }
 
 /// What an inode keeps besides the VFS inode.
 struct INodeData {
-    block: [u32; ondisk::N_BLOCKS],
+    /// The on-disk inode. Its lock also serialises block mapping and
+    /// allocation for the inode (like ext2's `truncate_mutex`); it is never
+    /// held with another inode's.
+    state: Pin<KBox<Mutex<IState>>>,
+}
+
+/// The mutable part of an inode.
+struct IState {
+    /// The on-disk inode as last read or written; the VFS inode has the
+    /// current size, mode, owner, times and link count.
+    di: Inode,
+    /// Where the next block allocation should start.
+    goal: u32,
+}
+
+impl INodeData {
+    fn new(di: Inode) -> Result<Self> {
+        Ok(Self {
+            state: KBox::pin_init(new_mutex!(IState { di, goal: 0 }), GFP_KERNEL)?,
+        })
+    }
 }
 
 /// Logs a corruption found at mount and turns it into `EINVAL`.
@@ -68,6 +105,18 @@ fn refuse(c: Corrupt) -> Error {
 /// Logs a corruption found on access and turns it into `EUCLEAN`.
 fn corrupt(sb: &SuperBlock<Rext2>, ino: u64, c: Corrupt) -> Error {
     report(sb, ino, format_args!("{}", c.describe()))
+}
+
+/// Logs a corruption of the file system's own structures and turns it
+/// into `EUCLEAN`.
+fn corrupt_sb(sb: &SuperBlock<Rext2>, c: Corrupt) -> Error {
+    pr_err!(
+        "{}: {} ({:?})\n",
+        sb.id().to_str().unwrap_or("?"),
+        c.describe(),
+        c
+    );
+    EUCLEAN
 }
 
 /// Logs a problem with inode `ino` and returns `EUCLEAN`.
@@ -98,7 +147,8 @@ impl Rext2 {
         let ino32 = u32::try_from(ino).map_err(|_| EUCLEAN)?;
         let loc = ondisk::inode_location(geo, ino32).map_err(|c| corrupt(sb, ino, c))?;
         let gd = d.groups.get(loc.group as usize).ok_or(EUCLEAN)?;
-        let blk = loc.block(gd.inode_table).ok_or(EUCLEAN)?;
+        let table = gd.lock().inode_table;
+        let blk = loc.block(table).ok_or(EUCLEAN)?;
         let buf = sb.bread(blk.into())?;
         let raw = buf
             .data()
@@ -128,12 +178,12 @@ impl Rext2 {
             nlink: di.links_count.into(),
             uid: di.uid(),
             gid: di.gid(),
-            atime: di.atime.into(),
-            mtime: di.mtime.into(),
-            ctime: di.ctime.into(),
+            atime: (di.atime as i32).into(),
+            mtime: (di.mtime as i32).into(),
+            ctime: (di.ctime as i32).into(),
             blocks: di.blocks.into(),
         };
-        new.init(params, INodeData { block: di.block })
+        new.init(params, INodeData::new(di)?)
     }
 
     /// A symlink's target: in the inode (fast) or in its one block (slow).
@@ -165,7 +215,12 @@ impl Rext2 {
     /// Maps logical block `lblk` of `inode`, for at most `want` blocks:
     /// `Ok((Some(start), n))` for `n` contiguous blocks at `start`, or
     /// `Ok((None, n))` for a hole of `n` blocks.
-    fn map_blocks(inode: &INode<Self>, lblk: u64, want: u64) -> Result<(Option<u32>, u64)> {
+    fn map_blocks(
+        inode: &INode<Self>,
+        block: &[u32; ondisk::N_BLOCKS],
+        lblk: u64,
+        want: u64,
+    ) -> Result<(Option<u32>, u64)> {
         let sb = inode.super_block();
         let geo = &sb.data().geo;
         let err = |c| corrupt(sb, inode.ino(), c);
@@ -181,11 +236,11 @@ impl Rext2 {
             return Self::run(
                 sb,
                 inode.ino(),
-                bmap::contiguous_run(&inode.data().block, offs[0] as usize, max),
+                bmap::contiguous_run(block, offs[0] as usize, max),
             );
         }
 
-        let mut ptr = inode.data().block[offs[0] as usize];
+        let mut ptr = block[offs[0] as usize];
         for level in 1..=depth {
             match ondisk::check_block_ptr(ptr, geo).map_err(err)? {
                 None => {
@@ -228,7 +283,10 @@ impl Rext2 {
     /// Reads directory block `lblk` of `dir`.
     fn dir_block(dir: &INode<Self>, lblk: u64) -> Result<blockfs::Buffer> {
         let sb = dir.super_block();
-        let (blk, _) = Self::map_blocks(dir, lblk, 1)?;
+        let (blk, _) = {
+            let st = dir.data().state.lock();
+            Self::map_blocks(dir, &st.di.block, lblk, 1)?
+        };
         let Some(blk) = blk else {
             return Err(report(
                 sb,
@@ -314,22 +372,29 @@ impl blockfs::FileSystem for Rext2 {
                 .ok_or(EINVAL)?;
             let gd = GroupDesc::parse(raw).map_err(refuse)?;
             gd.validate(&geo, g).map_err(refuse)?;
-            groups.push(gd, GFP_KERNEL)?;
+            groups.push(KBox::pin_init(new_mutex!(gd), GFP_KERNEL)?, GFP_KERNEL)?;
+        }
+        drop(cached);
+        if s.state() & ondisk::STATE_VALID == 0 || s.state() & ondisk::STATE_ERROR != 0 {
+            pr_warn!("the file system was not cleanly unmounted or has errors: run e2fsck\n");
         }
         sb.set_max_bytes(geo.max_file_size);
+        sb.set_max_links(ondisk::LINK_MAX.into());
+        sb.set_time_range(i32::MIN.into(), i32::MAX.into());
         let uuid = s.uuid();
         let mut fsid = 0u64;
         for (i, b) in uuid.iter().enumerate() {
             fsid ^= u64::from(*b) << ((i % 8) * 8);
         }
+        let r_blocks = s.r_blocks_count();
+        let generation = s.wtime() ^ s.mtime().rotate_left(16);
         Ok(SbData {
             fmt: DirFormat::from_geometry(&geo),
             geo,
             groups,
-            free_blocks: s.free_blocks_count(),
-            free_inodes: s.free_inodes_count(),
-            r_blocks: s.r_blocks_count(),
+            r_blocks,
             fsid,
+            sb: KBox::pin_init(new_mutex!(SbState { raw: s, generation }), GFP_KERNEL)?,
         })
     }
 
@@ -396,14 +461,83 @@ impl blockfs::FileSystem for Rext2 {
     }
 
     fn map(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
+        let st = inode.data().state.lock();
+        Self::map_locked(inode, &st, pos, len)
+    }
+
+    fn statfs(sb: &SuperBlock<Self>) -> Result<Stat> {
+        let d = sb.data();
+        let free = d.free_blocks();
+        Ok(Stat {
+            blocks: d.geo.blocks_count.into(),
+            free_blocks: free,
+            avail_blocks: free.saturating_sub(d.r_blocks.into()),
+            files: d.geo.inodes_count.into(),
+            free_files: d.free_inodes(),
+            name_len: 255,
+            fsid: d.fsid,
+        })
+    }
+
+    const READ_WRITE: bool = true;
+
+    fn map_write(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
+        Self::map_alloc(inode, pos, len)
+    }
+
+    fn free_range(inode: &INode<Self>, start: u64, end: u64) -> Result {
+        Self::free_blocks_of(inode, start / BS, end / BS)
+    }
+
+    fn write_inode(inode: &INode<Self>) -> Result {
+        let mut st = inode.data().state.lock();
+        Self::write_inode_locked(inode, &mut st)
+    }
+
+    fn new_inode(dir: &INode<Self>, node: NewNode) -> Result<ARef<INode<Self>>> {
+        Self::create_inode(dir, node)
+    }
+
+    fn delete_inode(inode: &INode<Self>) -> Result {
+        Self::delete(inode)
+    }
+
+    fn add_entry(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+        Self::add_link(dir, name, inode)
+    }
+
+    fn remove_entry(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+        Self::remove_link(dir, name, inode)
+    }
+
+    fn replace_entry(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+        Self::set_link(dir, name, inode)
+    }
+
+    fn set_parent(dir: &INode<Self>, parent: &INode<Self>) -> Result {
+        Self::set_link(dir, b"..", parent)
+    }
+
+    fn is_empty_dir(dir: &INode<Self>) -> Result<bool> {
+        Self::empty_dir(dir)
+    }
+
+    fn write_super(sb: &SuperBlock<Self>, clean: bool) -> Result {
+        Self::write_superblock(sb, clean)
+    }
+}
+
+impl Rext2 {
+    /// Maps the range of `inode` containing `pos`, with its state locked.
+    fn map_locked(inode: &INode<Self>, st: &IState, pos: u64, len: u64) -> Result<Mapping> {
         let lblk = pos / BS;
         let end = pos.saturating_add(len.max(1)).div_ceil(BS);
         let want = end - lblk;
-        let (start, mut count) = Self::map_blocks(inode, lblk, want)?;
+        let (start, mut count) = Self::map_blocks(inode, &st.di.block, lblk, want)?;
         // Runs stop where a pointer block ends; carry on while the next
         // one continues the same extent, so that 2 MiB faults see 2 MiB.
         while count < want {
-            let (next, n) = Self::map_blocks(inode, lblk + count, want - count)?;
+            let (next, n) = Self::map_blocks(inode, &st.di.block, lblk + count, want - count)?;
             let continues = match (start, next) {
                 (Some(a), Some(b)) => u64::from(a) + count == u64::from(b),
                 (None, None) => true,
@@ -423,19 +557,6 @@ impl blockfs::FileSystem for Rext2 {
                 len,
             },
             None => Mapping::Hole { offset, len },
-        })
-    }
-
-    fn statfs(sb: &SuperBlock<Self>) -> Result<Stat> {
-        let d = sb.data();
-        Ok(Stat {
-            blocks: d.geo.blocks_count.into(),
-            free_blocks: d.free_blocks.into(),
-            avail_blocks: d.free_blocks.saturating_sub(d.r_blocks).into(),
-            files: d.geo.inodes_count.into(),
-            free_files: d.free_inodes.into(),
-            name_len: 255,
-            fsid: d.fsid,
         })
     }
 }

@@ -1,0 +1,256 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Block and inode allocation.
+//!
+//! Each group has its own lock, which covers its descriptor and its two
+//! bitmaps; no code holds two group locks at once. A change is written in
+//! this order: the bitmap block (synchronously), then the group descriptor
+//! (synchronously). Allocations set bits before anything points at the
+//! blocks or inodes; frees clear them after nothing points at them any
+//! more, so a crash can only leak (see `Documentation/filesystems/rext2.rst`).
+
+use crate::{bitmap, corrupt_sb, ondisk, Rext2, SbData};
+use kernel::{fs::blockfs::SuperBlock, prelude::*};
+use ondisk::GroupDesc;
+
+/// Blocks in a PMD (2 MiB) mapping: large aligned files get runs of this
+/// alignment, so that DAX can map them with huge pages.
+pub(crate) const PMD_BLOCKS: u32 = 512;
+
+/// Writes group descriptor `g` to its place in the descriptor table.
+fn write_gd(sb: &SuperBlock<Rext2>, g: u32, gd: &GroupDesc) -> Result {
+    let d = sb.data();
+    let (blk, off) = ondisk::group_desc_location(&d.geo, g).map_err(|c| corrupt_sb(sb, c))?;
+    let buf = sb.bread(blk.into())?;
+    buf.modify(|b| match b.get_mut(off..off + ondisk::GROUP_DESC_SIZE) {
+        Some(out) => gd.write_to(out).map_err(|c| corrupt_sb(sb, c)),
+        None => Err(EUCLEAN),
+    })?;
+    buf.sync()
+}
+
+impl SbData {
+    /// Free blocks in all groups.
+    pub(crate) fn free_blocks(&self) -> u64 {
+        self.groups
+            .iter()
+            .map(|g| u64::from(g.lock().free_blocks_count))
+            .sum()
+    }
+
+    /// Free inodes in all groups.
+    pub(crate) fn free_inodes(&self) -> u64 {
+        self.groups
+            .iter()
+            .map(|g| u64::from(g.lock().free_inodes_count))
+            .sum()
+    }
+}
+
+impl Rext2 {
+    /// Allocates up to `want` contiguous blocks, near `goal` if possible.
+    /// If `align` is above 1 and `want` is at least `align`, a run starting
+    /// at a multiple of `align` is preferred. Returns the first block and
+    /// the count. The blocks' contents are not touched.
+    pub(crate) fn alloc_blocks(
+        sb: &SuperBlock<Self>,
+        goal: u32,
+        want: u32,
+        align: u32,
+    ) -> Result<(u32, u32)> {
+        let d = sb.data();
+        let geo = &d.geo;
+        let mut want = want.max(1);
+        if !sb.may_use_reserved() {
+            let free = d.free_blocks();
+            let usable = free.saturating_sub(d.r_blocks.into());
+            if usable == 0 {
+                return Err(ENOSPC);
+            }
+            want = want.min(u32::try_from(usable).unwrap_or(u32::MAX));
+        }
+        let goal = if goal >= geo.first_data_block && goal < geo.blocks_count {
+            goal
+        } else {
+            geo.first_data_block
+        };
+        let g0 = geo.group_of_block(goal).unwrap_or(0);
+        let aligned = align > 1 && want >= align;
+        for pass_align in [if aligned { align } else { 1 }, 1] {
+            for k in 0..geo.groups {
+                let g = (g0 + k) % geo.groups;
+                let Some(lock) = d.groups.get(g as usize) else {
+                    return Err(EUCLEAN);
+                };
+                let mut gd = lock.lock();
+                if u32::from(gd.free_blocks_count) < pass_align {
+                    continue;
+                }
+                let first = geo.group_first_block(g).ok_or(EUCLEAN)?;
+                let nbits = geo.group_blocks(g).ok_or(EUCLEAN)? as usize;
+                let buf = sb.bread(gd.block_bitmap.into())?;
+                let goal_bit = if k == 0 { (goal - first) as usize } else { 0 };
+                let start = if pass_align > 1 {
+                    bitmap::find_zero_run(
+                        buf.data(),
+                        nbits,
+                        goal_bit,
+                        pass_align as usize,
+                        pass_align as usize,
+                    )
+                } else {
+                    bitmap::find_next_zero(buf.data(), nbits, goal_bit)
+                        .or_else(|| bitmap::find_next_zero(buf.data(), nbits, 0))
+                };
+                let Some(start) = start else {
+                    continue;
+                };
+                let mut count = 0usize;
+                while count < want as usize
+                    && start + count < nbits
+                    && bitmap::test_bit(buf.data(), start + count) == Some(false)
+                {
+                    count += 1;
+                }
+                if count == 0 || count > usize::from(gd.free_blocks_count) {
+                    return Err(corrupt_sb(sb, ondisk::Corrupt::BadGroupCounts { group: g }));
+                }
+                let set = buf.modify(|b| bitmap::set_range(b, start, count));
+                if set != Some(0) {
+                    return Err(EUCLEAN);
+                }
+                buf.sync()?;
+                gd.free_blocks_count -= count as u16;
+                write_gd(sb, g, &gd)?;
+                return Ok((first + start as u32, count as u32));
+            }
+            if !aligned {
+                break;
+            }
+        }
+        Err(ENOSPC)
+    }
+
+    /// Frees `blocks` (sorted here), group by group.
+    pub(crate) fn free_blocks(sb: &SuperBlock<Self>, blocks: &mut [u32]) -> Result {
+        let d = sb.data();
+        let geo = &d.geo;
+        blocks.sort_unstable();
+        let mut i = 0;
+        while i < blocks.len() {
+            let g = geo.group_of_block(blocks[i]).ok_or(EUCLEAN)?;
+            let first = geo.group_first_block(g).ok_or(EUCLEAN)?;
+            let last = geo.group_last_block(g).ok_or(EUCLEAN)?;
+            let mut j = i;
+            while j < blocks.len() && blocks[j] <= last {
+                j += 1;
+            }
+            let lock = d.groups.get(g as usize).ok_or(EUCLEAN)?;
+            let mut gd = lock.lock();
+            let buf = sb.bread(gd.block_bitmap.into())?;
+            let run = &blocks[i..j];
+            let already = buf.modify(|b| {
+                run.iter()
+                    .filter(|&&blk| bitmap::clear_bit(b, (blk - first) as usize) == Some(false))
+                    .count()
+            });
+            buf.sync()?;
+            let freed = run.len() - already;
+            gd.free_blocks_count = gd.free_blocks_count.saturating_add(freed as u16);
+            write_gd(sb, g, &gd)?;
+            drop(gd);
+            if already != 0 {
+                pr_err!(
+                    "{}: freeing {} blocks that were already free in group {}\n",
+                    sb.id().to_str().unwrap_or("?"),
+                    already,
+                    g
+                );
+            }
+            i = j;
+        }
+        Ok(())
+    }
+
+    /// The group a new inode goes to: a file stays with its parent; a
+    /// directory goes to a group with more free inodes than average and
+    /// the most free blocks (a simple form of ext2's Orlov allocator), so
+    /// that directory trees spread over the device.
+    fn inode_group(sb: &SuperBlock<Self>, parent: u32, dir: bool) -> u32 {
+        let d = sb.data();
+        if !dir || d.geo.groups == 1 {
+            return parent;
+        }
+        let avg = d.free_inodes() / u64::from(d.geo.groups);
+        let mut best = (parent, 0u16);
+        for (g, lock) in d.groups.iter().enumerate() {
+            let gd = lock.lock();
+            if u64::from(gd.free_inodes_count) >= avg.max(1) && gd.free_blocks_count > best.1 {
+                best = (g as u32, gd.free_blocks_count);
+            }
+        }
+        best.0
+    }
+
+    /// Allocates an inode number for a child of a directory in group
+    /// `parent`.
+    pub(crate) fn alloc_inode(sb: &SuperBlock<Self>, parent: u32, dir: bool) -> Result<u32> {
+        let d = sb.data();
+        let geo = &d.geo;
+        let g0 = Self::inode_group(sb, parent, dir) % geo.groups;
+        for k in 0..geo.groups {
+            let g = (g0 + k) % geo.groups;
+            let lock = d.groups.get(g as usize).ok_or(EUCLEAN)?;
+            let mut gd = lock.lock();
+            if gd.free_inodes_count == 0 {
+                continue;
+            }
+            let buf = sb.bread(gd.inode_bitmap.into())?;
+            let ipg = geo.inodes_per_group as usize;
+            // Inodes below `first_ino` are reserved.
+            let from = if g == 0 {
+                geo.first_ino as usize - 1
+            } else {
+                0
+            };
+            let Some(bit) = bitmap::find_next_zero(buf.data(), ipg, from).filter(|b| *b >= from)
+            else {
+                return Err(corrupt_sb(sb, ondisk::Corrupt::BadGroupCounts { group: g }));
+            };
+            if buf.modify(|b| bitmap::set_bit(b, bit)) != Some(false) {
+                return Err(EUCLEAN);
+            }
+            buf.sync()?;
+            gd.free_inodes_count -= 1;
+            if dir {
+                gd.used_dirs_count = gd.used_dirs_count.saturating_add(1);
+            }
+            write_gd(sb, g, &gd)?;
+            return Ok(g * geo.inodes_per_group + bit as u32 + 1);
+        }
+        Err(ENOSPC)
+    }
+
+    /// Frees inode number `ino`.
+    pub(crate) fn free_inode(sb: &SuperBlock<Self>, ino: u32, dir: bool) -> Result {
+        let d = sb.data();
+        let loc = ondisk::inode_location(&d.geo, ino).map_err(|c| corrupt_sb(sb, c))?;
+        let lock = d.groups.get(loc.group as usize).ok_or(EUCLEAN)?;
+        let mut gd = lock.lock();
+        let buf = sb.bread(gd.inode_bitmap.into())?;
+        if buf.modify(|b| bitmap::clear_bit(b, loc.index as usize)) != Some(true) {
+            pr_err!(
+                "{}: freeing inode {} that was already free\n",
+                sb.id().to_str().unwrap_or("?"),
+                ino
+            );
+            return Ok(());
+        }
+        buf.sync()?;
+        gd.free_inodes_count = gd.free_inodes_count.saturating_add(1);
+        if dir {
+            gd.used_dirs_count = gd.used_dirs_count.saturating_sub(1);
+        }
+        write_gd(sb, loc.group, &gd)
+    }
+}

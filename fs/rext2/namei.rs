@@ -1,0 +1,291 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! New inodes and directory entries.
+//!
+//! The VFS holds the directory locks; the POSIX side (link counts, times,
+//! which entries change in a rename) is in `kernel::fs::blockfs`. This file
+//! writes the blocks, in this order: a new inode (bitmap, then the inode
+//! and its first block) is durable before an entry points to it; an entry
+//! is removed before its inode's link count drops.
+
+use crate::{corrupt, dirent, ondisk, report, INodeData, IState, Rext2, BS};
+use dirent::DirError;
+use kernel::{
+    fs::blockfs::{Buffer, GetINode, INode, INodeParams, INodeType, NewNode, SuperBlock},
+    prelude::*,
+    sync::aref::ARef,
+};
+use ondisk::FileType;
+
+/// ext2's `EXT2_INDEX_FL`: an htree index, which rext2 does not keep up to
+/// date; it is cleared when a directory changes, as the index is then
+/// stale (the blocks stay a valid linear directory).
+const INDEX_FL: u32 = 0x1000;
+
+/// Turns a directory block error into an errno, logging corruption.
+fn dir_err(dir: &INode<Rext2>, e: DirError) -> Error {
+    match e {
+        DirError::Exists { .. } => EEXIST,
+        DirError::BadName => EINVAL,
+        e => report(
+            dir.super_block(),
+            dir.ino(),
+            format_args!("{}", e.describe()),
+        ),
+    }
+}
+
+impl Rext2 {
+    /// `new_inode`: allocates, initialises and writes a new inode.
+    pub(crate) fn create_inode(dir: &INode<Self>, node: NewNode) -> Result<ARef<INode<Self>>> {
+        let sb = dir.super_block();
+        let geo = &sb.data().geo;
+        let is_dir = matches!(node.typ, INodeType::Dir);
+        let parent_group = ((dir.ino() - 1) / u64::from(geo.inodes_per_group)) as u32;
+        let ino = Self::alloc_inode(sb, parent_group, is_dir)?;
+        let mut data_block = 0;
+        let r = Self::init_inode(sb, dir, ino, &node, &mut data_block);
+        let (di, typ) = match r {
+            Ok(x) => x,
+            Err(e) => {
+                if data_block != 0 {
+                    let _ = Self::free_blocks(sb, &mut [data_block]);
+                }
+                let _ = Self::free_inode(sb, ino, is_dir);
+                return Err(e);
+            }
+        };
+        let params = INodeParams {
+            typ,
+            mode: node.mode,
+            size: di.size(),
+            nlink: di.links_count.into(),
+            uid: node.uid,
+            gid: node.gid,
+            atime: node.time,
+            mtime: node.time,
+            ctime: node.time,
+            blocks: di.blocks.into(),
+        };
+        match sb.iget(ino.into())? {
+            GetINode::New(n) => n.init(params, INodeData::new(di)?),
+            GetINode::Cached(_) => Err(report(
+                sb,
+                ino.into(),
+                format_args!("allocated inode is in use"),
+            )),
+        }
+    }
+
+    /// Builds and writes the on-disk inode `ino`, and a directory's or a
+    /// slow symlink's first block (returned in `data_block` so that it
+    /// can be freed on failure).
+    fn init_inode(
+        sb: &SuperBlock<Self>,
+        dir: &INode<Self>,
+        ino: u32,
+        node: &NewNode,
+        data_block: &mut u32,
+    ) -> Result<(ondisk::Inode, INodeType)> {
+        let geo = &sb.data().geo;
+        let mut di = ondisk::Inode::zeroed();
+        di.extra_len = (geo.inode_size as usize)
+            .saturating_sub(ondisk::GOOD_OLD_INODE_SIZE)
+            .min(ondisk::INODE_EXTRA_KEPT);
+        let ft = match &node.typ {
+            INodeType::Reg => FileType::Regular,
+            INodeType::Dir => FileType::Directory,
+            INodeType::Symlink(_) => FileType::Symlink,
+            INodeType::Chr(..) => FileType::CharDevice,
+            INodeType::Blk(..) => FileType::BlockDevice,
+            INodeType::Fifo => FileType::Fifo,
+            INodeType::Sock => FileType::Socket,
+        };
+        di.mode = ft.mode_bits() | (node.mode & 0o7777);
+        di.set_uid(node.uid);
+        di.set_gid(node.gid);
+        let t = node.time as u32;
+        (di.atime, di.mtime, di.ctime) = (t, t, t);
+        di.links_count = 1;
+        di.generation = Self::next_generation(sb);
+        let goal = || {
+            let g = (ino - 1) / geo.inodes_per_group;
+            geo.group_first_block(g).unwrap_or(0)
+        };
+        let typ = match &node.typ {
+            INodeType::Dir => {
+                let (b, _) = Self::alloc_blocks(sb, goal(), 1, 1)?;
+                *data_block = b;
+                let buf = sb.new_buffer(b.into())?;
+                let fmt = sb.data().fmt;
+                buf.modify(|blk| dirent::make_empty_dir(blk, ino, dir.ino() as u32, fmt))
+                    .map_err(|e| dir_err(dir, e))?;
+                buf.sync()?;
+                di.block[0] = b;
+                di.blocks = (BS / 512) as u32;
+                di.links_count = 2;
+                di.set_size(BS).map_err(|c| corrupt(sb, ino.into(), c))?;
+                INodeType::Dir
+            }
+            INodeType::Symlink(t) => {
+                if t.len() < ondisk::I_BLOCK_BYTES {
+                    di.set_fast_symlink_target(t)
+                        .map_err(|c| corrupt(sb, ino.into(), c))?;
+                } else {
+                    let (b, _) = Self::alloc_blocks(sb, goal(), 1, 1)?;
+                    *data_block = b;
+                    let buf = sb.new_buffer(b.into())?;
+                    buf.modify(|blk| {
+                        if let Some(dst) = blk.get_mut(..t.len()) {
+                            dst.copy_from_slice(t);
+                        }
+                    });
+                    buf.sync()?;
+                    di.block[0] = b;
+                    di.blocks = (BS / 512) as u32;
+                }
+                di.set_size(t.len() as u64)
+                    .map_err(|c| corrupt(sb, ino.into(), c))?;
+                let mut v = KVec::new();
+                v.extend_from_slice(t, GFP_KERNEL)?;
+                INodeType::Symlink(v)
+            }
+            INodeType::Chr(ma, mi) => {
+                di.set_device_numbers(*ma, *mi);
+                INodeType::Chr(*ma, *mi)
+            }
+            INodeType::Blk(ma, mi) => {
+                di.set_device_numbers(*ma, *mi);
+                INodeType::Blk(*ma, *mi)
+            }
+            INodeType::Reg => INodeType::Reg,
+            INodeType::Fifo => INodeType::Fifo,
+            INodeType::Sock => INodeType::Sock,
+        };
+        Self::write_di(sb, ino.into(), &di)?;
+        Ok((di, typ))
+    }
+
+    /// Finds entry `name` in `dir`: its block (read) and offset.
+    fn find(dir: &INode<Self>, name: &[u8]) -> Result<Option<(Buffer, usize, u32)>> {
+        let sb = dir.super_block();
+        for lblk in 0..Self::dir_blocks(dir) {
+            let buf = Self::dir_block(dir, lblk)?;
+            let found = dirent::find_entry(buf.data(), name, sb.data().fmt)
+                .map_err(|c| corrupt(sb, dir.ino(), c))?
+                .map(|e| (e.offset, e.inode));
+            if let Some((off, ino)) = found {
+                return Ok(Some((buf, off, ino)));
+            }
+        }
+        Ok(None)
+    }
+
+    /// Clears a stale htree flag of a directory being changed.
+    fn dir_changed(dir: &INode<Self>, st: &mut IState) -> Result {
+        if st.di.flags & INDEX_FL != 0 {
+            st.di.flags &= !INDEX_FL;
+            Self::write_inode_locked(dir, st)?;
+        }
+        Ok(())
+    }
+
+    /// `add_entry`: in the first block with room, or in a new block.
+    pub(crate) fn add_link(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+        let sb = dir.super_block();
+        let fmt = sb.data().fmt;
+        let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
+        let ft = dirent::ft_from_mode(inode.mode());
+        Self::dir_changed(dir, &mut dir.data().state.lock())?;
+        let nblocks = Self::dir_blocks(dir);
+        for lblk in 0..nblocks {
+            let buf = Self::dir_block(dir, lblk)?;
+            let Some(off) =
+                dirent::find_slot(buf.data(), name, fmt).map_err(|e| dir_err(dir, e))?
+            else {
+                continue;
+            };
+            buf.modify(|b| dirent::insert(b, off, ino, ft, name, fmt))
+                .map_err(|e| dir_err(dir, e))?;
+            return buf.sync();
+        }
+        // A new block: written in full before the directory points to it.
+        let mut st = dir.data().state.lock();
+        let goal = match Self::map_blocks(dir, &st.di.block, nblocks.saturating_sub(1), 1) {
+            Ok((Some(b), _)) => b + 1,
+            _ => 0,
+        };
+        let (b, _) = Self::alloc_blocks(sb, goal, 1, 1)?;
+        let r = (|| {
+            let buf = sb.new_buffer(b.into())?;
+            buf.modify(|blk| {
+                dirent::init_empty(blk)?;
+                dirent::insert(blk, 0, ino, ft, name, fmt)
+            })
+            .map_err(|e| dir_err(dir, e))?;
+            buf.sync()
+        })();
+        if let Err(e) = r {
+            let _ = Self::free_blocks(sb, &mut [b]);
+            return Err(e);
+        }
+        Self::append_block(dir, &mut st, nblocks, b)
+    }
+
+    /// Links block `b` as logical block `lblk` (the end) of directory
+    /// `dir`, which grows by a block.
+    fn append_block(dir: &INode<Self>, st: &mut IState, lblk: u64, b: u32) -> Result {
+        let sb = dir.super_block();
+        // Reuse the file path: a one-block "allocation" that maps `b`.
+        let r = Self::link_block(dir, st, lblk, b);
+        if let Err(e) = r {
+            let _ = Self::free_blocks(sb, &mut [b]);
+            return Err(e);
+        }
+        dir.set_size((lblk + 1) * BS);
+        Self::write_inode_locked(dir, st)
+    }
+
+    /// `remove_entry`.
+    pub(crate) fn remove_link(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+        let sb = dir.super_block();
+        Self::dir_changed(dir, &mut dir.data().state.lock())?;
+        let (buf, off, ino) = Self::find(dir, name)?.ok_or(ENOENT)?;
+        if u64::from(ino) != inode.ino() {
+            return Err(report(
+                sb,
+                dir.ino(),
+                format_args!("entry refers to inode {} instead of {}", ino, inode.ino()),
+            ));
+        }
+        buf.modify(|b| dirent::remove(b, off, sb.data().fmt))
+            .map_err(|e| dir_err(dir, e))?;
+        buf.sync()
+    }
+
+    /// `replace_entry` and `set_parent`: points entry `name` at `inode`.
+    pub(crate) fn set_link(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+        let sb = dir.super_block();
+        Self::dir_changed(dir, &mut dir.data().state.lock())?;
+        let (buf, off, _) = Self::find(dir, name)?.ok_or(ENOENT)?;
+        let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
+        let ft = dirent::ft_from_mode(inode.mode());
+        buf.modify(|b| dirent::set_inode(b, off, ino, ft, sb.data().fmt))
+            .map_err(|e| dir_err(dir, e))?;
+        buf.sync()
+    }
+
+    /// `is_empty_dir`.
+    pub(crate) fn empty_dir(dir: &INode<Self>) -> Result<bool> {
+        let sb = dir.super_block();
+        for lblk in 0..Self::dir_blocks(dir) {
+            let buf = Self::dir_block(dir, lblk)?;
+            let empty = dirent::is_empty_dir_block(buf.data(), dir.ino() as u32, sb.data().fmt)
+                .map_err(|c| corrupt(sb, dir.ino(), c))?;
+            if !empty {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}

@@ -1,0 +1,477 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Writing inodes, allocating and freeing file blocks, and the superblock.
+//!
+//! Ordering (see `Documentation/filesystems/rext2.rst`):
+//!
+//! - New blocks: bitmap and group descriptor first, then the block's
+//!   contents (zeroed data, or an initialised metadata block), then the
+//!   pointer to it (indirect block or inode). Each step is durable before
+//!   the next starts.
+//! - Freed blocks: the pointers are cleared durably first, then the bitmap.
+//!
+//! So a crash leaves no pointer to a block that is free or uninitialised;
+//! at worst blocks are marked used that nothing points to.
+
+use crate::{alloc::PMD_BLOCKS, bmap, corrupt, corrupt_sb, ondisk, IState, Rext2, BS};
+use kernel::{
+    alloc::KVVec,
+    fs::blockfs::{Buffer, INode, Mapping, SuperBlock},
+    prelude::*,
+};
+
+/// Sectors (512 bytes) per block, the unit of `i_blocks`.
+const SECTORS: u32 = (BS / 512) as u32;
+
+/// Most blocks allocated by one `map_write` call.
+const MAX_ALLOC: u64 = 4 * PMD_BLOCKS as u64;
+
+/// The buffers of indirect blocks changed by an allocation, written once
+/// each at the end.
+struct Dirty(KVec<(u32, Buffer)>);
+
+impl Dirty {
+    fn get(&mut self, sb: &SuperBlock<Rext2>, blk: u32) -> Result<&Buffer> {
+        if let Some(i) = self.0.iter().position(|(b, _)| *b == blk) {
+            return Ok(&self.0[i].1);
+        }
+        let buf = sb.bread(blk.into())?;
+        self.0.push((blk, buf), GFP_KERNEL)?;
+        Ok(&self.0[self.0.len() - 1].1)
+    }
+
+    fn sync(&self) -> Result {
+        for (_, b) in self.0.iter() {
+            b.sync()?;
+        }
+        Ok(())
+    }
+}
+
+impl Rext2 {
+    /// Copies the VFS inode's attributes into `st.di` and writes it.
+    pub(crate) fn write_inode_locked(inode: &INode<Self>, st: &mut IState) -> Result {
+        let sb = inode.super_block();
+        let di = &mut st.di;
+        di.mode = inode.mode();
+        di.set_uid(inode.uid());
+        di.set_gid(inode.gid());
+        let size = inode.size();
+        di.set_size(size).map_err(|c| corrupt(sb, inode.ino(), c))?;
+        di.atime = inode.atime() as u32;
+        di.mtime = inode.mtime() as u32;
+        di.ctime = inode.ctime() as u32;
+        di.links_count = u16::try_from(inode.nlink()).unwrap_or(ondisk::LINK_MAX);
+        if size > i32::MAX as u64 {
+            Self::set_large_file(sb)?;
+        }
+        Self::write_di(sb, inode.ino(), di)
+    }
+
+    /// Writes on-disk inode `ino` durably.
+    pub(crate) fn write_di(sb: &SuperBlock<Self>, ino: u64, di: &ondisk::Inode) -> Result {
+        let geo = &sb.data().geo;
+        let ino32 = u32::try_from(ino).map_err(|_| EUCLEAN)?;
+        let loc = ondisk::inode_location(geo, ino32).map_err(|c| corrupt(sb, ino, c))?;
+        let table = sb
+            .data()
+            .groups
+            .get(loc.group as usize)
+            .ok_or(EUCLEAN)?
+            .lock()
+            .inode_table;
+        let blk = loc.block(table).ok_or(EUCLEAN)?;
+        let buf = sb.bread(blk.into())?;
+        let size = geo.inode_size as usize;
+        buf.modify(|b| match b.get_mut(loc.offset..loc.offset + size) {
+            Some(out) => di.write_to(out).map_err(|c| corrupt(sb, ino, c)),
+            None => Err(EUCLEAN),
+        })?;
+        buf.sync()
+    }
+
+    /// Sets the `large_file` feature, needed for files of 2 GiB and more.
+    fn set_large_file(sb: &SuperBlock<Self>) -> Result {
+        {
+            let mut st = sb.data().sb.lock();
+            let f = st.raw.feature_ro_compat();
+            if f & ondisk::RO_COMPAT_LARGE_FILE != 0 {
+                return Ok(());
+            }
+            st.raw
+                .set_feature_ro_compat(f | ondisk::RO_COMPAT_LARGE_FILE);
+        }
+        Self::write_superblock(sb, false)
+    }
+
+    /// Allocates a zeroed metadata block near `goal`, durably.
+    fn alloc_meta(sb: &SuperBlock<Self>, goal: u32) -> Result<u32> {
+        let (b, _) = Self::alloc_blocks(sb, goal, 1, 1)?;
+        let r = sb.new_buffer(b.into()).and_then(|buf| {
+            buf.modify(|_| ());
+            buf.sync()
+        });
+        if let Err(e) = r {
+            let _ = Self::free_blocks(sb, &mut [b]);
+            return Err(e);
+        }
+        Ok(b)
+    }
+
+    /// Points logical block `lblk` at `phys`, allocating indirect blocks on
+    /// the way (counted in `meta`). Indirect blocks that get a data pointer
+    /// are left in `dirty`; new ones are durable when linked.
+    fn set_ptr(
+        inode: &INode<Self>,
+        st: &mut IState,
+        lblk: u64,
+        phys: u32,
+        dirty: &mut Dirty,
+        meta: &mut u32,
+    ) -> Result {
+        let sb = inode.super_block();
+        let geo = &sb.data().geo;
+        let path = bmap::path(lblk).map_err(|c| corrupt(sb, inode.ino(), c))?;
+        let offs = path.offsets();
+        let depth = path.depth();
+        if depth == 0 {
+            st.di.block[offs[0] as usize] = phys;
+            return Ok(());
+        }
+        let slot = offs[0] as usize;
+        let mut ptr = st.di.block[slot];
+        if ptr == 0 {
+            ptr = Self::alloc_meta(sb, phys)?;
+            *meta += 1;
+            st.di.block[slot] = ptr;
+        }
+        for (level, &off) in offs.iter().enumerate().take(depth + 1).skip(1) {
+            ondisk::check_block_ptr(ptr, geo).map_err(|c| corrupt(sb, inode.ino(), c))?;
+            let idx = off as usize;
+            let buf = dirty.get(sb, ptr)?;
+            if level == depth {
+                if !buf.modify(|b| bmap::write_ptr(b, idx, phys)) {
+                    return Err(EUCLEAN);
+                }
+                return Ok(());
+            }
+            let mut child = bmap::read_ptr(buf.data(), idx).ok_or(EUCLEAN)?;
+            if child == 0 {
+                child = Self::alloc_meta(sb, phys)?;
+                *meta += 1;
+                let buf = dirty.get(sb, ptr)?;
+                if !buf.modify(|b| bmap::write_ptr(b, idx, child)) {
+                    return Err(EUCLEAN);
+                }
+            }
+            ptr = child;
+        }
+        Err(EUCLEAN)
+    }
+
+    /// Points logical block `lblk` of `inode` at block `b`, which is
+    /// allocated and initialised, durably (the inode is written by the
+    /// caller).
+    pub(crate) fn link_block(inode: &INode<Self>, st: &mut IState, lblk: u64, b: u32) -> Result {
+        let mut dirty = Dirty(KVec::new());
+        let mut meta = 0u32;
+        let r = Self::set_ptr(inode, st, lblk, b, &mut dirty, &mut meta);
+        dirty.sync()?;
+        let n = u32::from(r.is_ok()) + meta;
+        st.di.blocks = st.di.blocks.saturating_add(n.saturating_mul(SECTORS));
+        inode.set_blocks(st.di.blocks.into());
+        r
+    }
+
+    /// `map_write`: maps the range containing `pos`, allocating zeroed
+    /// blocks for a hole at `pos`.
+    pub(crate) fn map_alloc(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
+        let sb = inode.super_block();
+        let mut st = inode.data().state.lock();
+        let m = Self::map_locked(inode, &st, pos, len)?;
+        let Mapping::Hole { offset, len: hole } = m else {
+            return Ok(m);
+        };
+        let lblk = offset / BS;
+        let end = pos.saturating_add(len.max(1)).div_ceil(BS);
+        let want = (end - lblk).min(hole / BS).clamp(1, MAX_ALLOC) as u32;
+
+        // Continue after the previous block, or from the last allocation,
+        // or in the inode's group.
+        let geo = &sb.data().geo;
+        let mut goal = st.goal;
+        if lblk > 0 {
+            if let Ok((Some(prev), _)) = Self::map_blocks(inode, &st.di.block, lblk - 1, 1) {
+                goal = prev + 1;
+            }
+        }
+        if goal == 0 {
+            let g = (inode.ino().saturating_sub(1) / u64::from(geo.inodes_per_group)) as u32;
+            goal = geo.group_first_block(g).unwrap_or(0);
+        }
+        // Runs that start at a 2 MiB boundary of the file start at one on
+        // the device too, for PMD faults.
+        let align = if lblk % u64::from(PMD_BLOCKS) == 0 {
+            PMD_BLOCKS
+        } else {
+            1
+        };
+        let (start, count) = Self::alloc_blocks(sb, goal, want, align)?;
+
+        let give_back = |from: u32| {
+            let mut v = KVVec::new();
+            for b in from..count {
+                v.push(start + b, GFP_KERNEL)?;
+            }
+            Self::free_blocks(sb, &mut v)
+        };
+        if let Err(e) = sb.zero_blocks(start.into(), count.into()) {
+            give_back(0)?;
+            return Err(e);
+        }
+        let mut dirty = Dirty(KVec::new());
+        let mut meta = 0u32;
+        let mut linked = Ok(());
+        let mut done = 0u32;
+        while done < count {
+            let l = lblk + u64::from(done);
+            linked = Self::set_ptr(inode, &mut st, l, start + done, &mut dirty, &mut meta);
+            if linked.is_err() {
+                break;
+            }
+            done += 1;
+        }
+        // Blocks not linked are given back; linked ones stay with the file
+        // (and are freed with it).
+        dirty.sync()?;
+        st.di.blocks = st
+            .di
+            .blocks
+            .saturating_add((done + meta).saturating_mul(SECTORS));
+        inode.set_blocks(st.di.blocks.into());
+        st.goal = start + done;
+        Self::write_inode_locked(inode, &mut st)?;
+        drop(st);
+        give_back(done)?;
+        linked?;
+        Ok(Mapping::Mapped {
+            offset: lblk * BS,
+            addr: u64::from(start) * BS,
+            len: u64::from(done) * BS,
+        })
+    }
+
+    /// Frees the blocks of `inode` from logical block `first` to `end`
+    /// (exclusive), and the indirect blocks left with nothing to point to.
+    pub(crate) fn free_blocks_of(inode: &INode<Self>, first: u64, end: u64) -> Result {
+        if first >= end {
+            return Ok(());
+        }
+        let sb = inode.super_block();
+        let mut st = inode.data().state.lock();
+        let mut freed = KVVec::new();
+        let apb = u64::from(sb.data().geo.addr_per_block);
+        let mut cx = Free {
+            inode,
+            first,
+            end,
+            apb,
+            freed: &mut freed,
+        };
+        for i in (first.min(12) as usize)..(end.min(12) as usize) {
+            let b = core::mem::take(&mut st.di.block[i]);
+            cx.push(b)?;
+        }
+        let mut base = 12u64;
+        let mut span = apb;
+        for (slot, depth) in [(12usize, 1u32), (13, 2), (14, 3)] {
+            let ptr = st.di.block[slot];
+            if ptr != 0 && first < base + span && end > base {
+                if first <= base && end >= base + span {
+                    cx.subtree(ptr, depth)?;
+                    st.di.block[slot] = 0;
+                } else {
+                    cx.partial(ptr, depth, base)?;
+                }
+            }
+            base += span;
+            span = span.saturating_mul(apb);
+        }
+        let n = u32::try_from(freed.len()).map_err(|_| EUCLEAN)?;
+        st.di.blocks = st.di.blocks.saturating_sub(n.saturating_mul(SECTORS));
+        inode.set_blocks(st.di.blocks.into());
+        st.goal = 0;
+        // The pointers are gone on disk before the blocks are free.
+        Self::write_inode_locked(inode, &mut st)?;
+        drop(st);
+        Self::free_blocks(sb, &mut freed)
+    }
+
+    /// Frees an unlinked inode: its blocks, its extended attribute block
+    /// and its number.
+    pub(crate) fn delete(inode: &INode<Self>) -> Result {
+        let sb = inode.super_block();
+        let typ = u32::from(inode.mode()) & u32::from(ondisk::S_IFMT);
+        let has_blocks = {
+            let st = inode.data().state.lock();
+            match typ {
+                t if t == u32::from(ondisk::S_IFREG) || t == u32::from(ondisk::S_IFDIR) => true,
+                t if t == u32::from(ondisk::S_IFLNK) => !st.di.is_fast_symlink(ondisk::BLOCK_SIZE),
+                _ => false,
+            }
+        };
+        inode.set_size(0);
+        if has_blocks {
+            Self::free_blocks_of(inode, 0, u64::MAX)?;
+        }
+        let mut st = inode.data().state.lock();
+        let acl = core::mem::take(&mut st.di.file_acl);
+        if acl != 0 {
+            Self::release_xattr_block(sb, inode.ino(), acl)?;
+            st.di.blocks = st.di.blocks.saturating_sub(SECTORS);
+        }
+        // ext2 marks deleted inodes with a deletion time.
+        st.di.dtime = inode.ctime() as u32;
+        Self::write_inode_locked(inode, &mut st)?;
+        drop(st);
+        Self::free_inode(sb, inode.ino() as u32, typ == u32::from(ondisk::S_IFDIR))
+    }
+
+    /// Drops a reference to a shared extended attribute block, freeing it
+    /// with the last one.
+    fn release_xattr_block(sb: &SuperBlock<Self>, ino: u64, blk: u32) -> Result {
+        const XATTR_MAGIC: u32 = 0xEA02_0000;
+        let geo = &sb.data().geo;
+        ondisk::check_block_ptr(blk, geo).map_err(|c| corrupt(sb, ino, c))?;
+        let buf = sb.bread(blk.into())?;
+        let last = buf.modify(|b| {
+            if ondisk::read_u32(b, 0) != Some(XATTR_MAGIC) {
+                return Err(EUCLEAN);
+            }
+            let refs = ondisk::read_u32(b, 4).unwrap_or(1);
+            if refs > 1 {
+                ondisk::write_u32(b, 4, refs - 1);
+            }
+            Ok(refs <= 1)
+        })?;
+        buf.sync()?;
+        drop(buf);
+        if last {
+            Self::free_blocks(sb, &mut [blk])?;
+        }
+        Ok(())
+    }
+
+    /// Writes the primary superblock with exact free counts, marked clean
+    /// or in use.
+    pub(crate) fn write_superblock(sb: &SuperBlock<Self>, clean: bool) -> Result {
+        let d = sb.data();
+        let free_blocks = d.free_blocks();
+        let free_inodes = d.free_inodes();
+        let mut st = d.sb.lock();
+        let raw = &mut st.raw;
+        if !clean {
+            let unknown = raw.feature_ro_compat() & !ondisk::RO_COMPAT_SUPP;
+            if unknown != 0 {
+                pr_err!(
+                    "{}: refusing to write: unsupported ro_compat features {:#x}\n",
+                    sb.id().to_str().unwrap_or("?"),
+                    unknown
+                );
+                return Err(EROFS);
+            }
+        }
+        raw.set_free_blocks_count(u32::try_from(free_blocks).map_err(|_| EUCLEAN)?);
+        raw.set_free_inodes_count(u32::try_from(free_inodes).map_err(|_| EUCLEAN)?);
+        let state = raw.state();
+        raw.set_state(if clean {
+            state | ondisk::STATE_VALID
+        } else {
+            state & !ondisk::STATE_VALID
+        });
+        let buf = sb.bread(0)?;
+        let off = ondisk::SUPERBLOCK_OFFSET as usize;
+        buf.modify(|b| match b.get_mut(off..off + ondisk::SUPERBLOCK_SIZE) {
+            Some(out) => raw.write_to(out).map_err(|c| corrupt_sb(sb, c)),
+            None => Err(EUCLEAN),
+        })?;
+        buf.sync()
+    }
+
+    /// A new `i_generation`.
+    pub(crate) fn next_generation(sb: &SuperBlock<Self>) -> u32 {
+        let mut st = sb.data().sb.lock();
+        st.generation = st.generation.wrapping_add(1);
+        st.generation
+    }
+}
+
+/// State of a walk that frees part of a block tree.
+struct Free<'a> {
+    inode: &'a INode<Rext2>,
+    first: u64,
+    end: u64,
+    apb: u64,
+    freed: &'a mut KVVec<u32>,
+}
+
+impl Free<'_> {
+    fn push(&mut self, b: u32) -> Result {
+        if b != 0 {
+            let sb = self.inode.super_block();
+            ondisk::check_block_ptr(b, &sb.data().geo)
+                .map_err(|c| corrupt(sb, self.inode.ino(), c))?;
+            self.freed.push(b, GFP_KERNEL)?;
+        }
+        Ok(())
+    }
+
+    /// Frees the tree at `ptr` of `depth` levels of indirection, whole.
+    fn subtree(&mut self, ptr: u32, depth: u32) -> Result {
+        if depth > 0 {
+            let sb = self.inode.super_block();
+            ondisk::check_block_ptr(ptr, &sb.data().geo)
+                .map_err(|c| corrupt(sb, self.inode.ino(), c))?;
+            let buf = sb.bread(ptr.into())?;
+            for i in 0..self.apb as usize {
+                let c = bmap::read_ptr(buf.data(), i).ok_or(EUCLEAN)?;
+                if c != 0 {
+                    self.subtree(c, depth - 1)?;
+                }
+            }
+        }
+        self.push(ptr)
+    }
+
+    /// Frees the part of `first..end` under the indirect block `ptr` of
+    /// `depth` levels, which maps logical blocks from `base`; the block
+    /// itself stays. Its cleared pointers are written before returning.
+    fn partial(&mut self, ptr: u32, depth: u32, base: u64) -> Result {
+        let sb = self.inode.super_block();
+        ondisk::check_block_ptr(ptr, &sb.data().geo)
+            .map_err(|c| corrupt(sb, self.inode.ino(), c))?;
+        let buf = sb.bread(ptr.into())?;
+        let child_span = self.apb.pow(depth - 1);
+        let lo = (self.first.saturating_sub(base) / child_span) as usize;
+        let hi = (self.end.saturating_sub(base).div_ceil(child_span)).min(self.apb) as usize;
+        let mut changed = false;
+        for i in lo..hi {
+            let c = bmap::read_ptr(buf.data(), i).ok_or(EUCLEAN)?;
+            if c == 0 {
+                continue;
+            }
+            let cb = base + i as u64 * child_span;
+            if self.first <= cb && self.end >= cb + child_span {
+                self.subtree(c, depth - 1)?;
+                buf.modify(|b| bmap::write_ptr(b, i, 0));
+                changed = true;
+            } else if depth > 1 {
+                self.partial(c, depth - 1, cb)?;
+            }
+        }
+        if changed {
+            buf.sync()?;
+        }
+        Ok(())
+    }
+}
