@@ -2067,6 +2067,9 @@ impl<T: FileSystem> Tables<T> {
                 unsafe { Self::zero_range(inode, old, end - old)? };
                 i.set_size(new);
             }
+            // truncate(2) asks only for ATTR_SIZE: the times are ours to
+            // update (ftruncate(2) asks for them too).
+            i.touch_mtime();
             Ok(())
         })();
         // SAFETY: Taken above.
