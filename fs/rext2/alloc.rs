@@ -112,8 +112,11 @@ impl Rext2 {
                 {
                     count += 1;
                 }
-                if count == 0 || count > usize::from(gd.free_blocks_count) {
-                    return Err(corrupt_sb(sb, ondisk::Corrupt::BadGroupCounts { group: g }));
+                // After a crash the count may be below the bitmap's zeros
+                // (a free was cut short); trust the lower number.
+                count = count.min(usize::from(gd.free_blocks_count));
+                if count == 0 {
+                    continue;
                 }
                 let set = buf.modify(|b| bitmap::set_range(b, start, count));
                 if set != Some(0) {
@@ -213,9 +216,11 @@ impl Rext2 {
             } else {
                 0
             };
+            // A count above the bitmap's zeros (an allocation cut short by
+            // a crash) just sends us to the next group.
             let Some(bit) = bitmap::find_next_zero(buf.data(), ipg, from).filter(|b| *b >= from)
             else {
-                return Err(corrupt_sb(sb, ondisk::Corrupt::BadGroupCounts { group: g }));
+                continue;
             };
             if buf.modify(|b| bitmap::set_bit(b, bit)) != Some(false) {
                 return Err(EUCLEAN);

@@ -271,11 +271,6 @@ pub enum Corrupt {
         free: u16,
     },
     /// `bg_used_dirs_count` exceeds `s_inodes_per_group`.
-    /// A group's free count disagrees with its bitmap.
-    BadGroupCounts {
-        /// The group.
-        group: u32,
-    },
     GroupUsedDirsTooBig {
         /// The group.
         group: u32,
@@ -405,7 +400,6 @@ impl Corrupt {
             Corrupt::GroupFreeBlocksTooBig { .. } => "group free block count too big",
             Corrupt::GroupFreeInodesTooBig { .. } => "group free inode count too big",
             Corrupt::GroupUsedDirsTooBig { .. } => "group directory count too big",
-            Corrupt::BadGroupCounts { .. } => "group free count disagrees with its bitmap",
             Corrupt::BadInodeNumber { .. } => "inode number out of range",
             Corrupt::InodeDeleted => "inode is deleted",
             Corrupt::ZeroLinksNoDtime => "inode has zero links but no deletion time",
