@@ -1,0 +1,210 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of tests/suites/rext2-rw.sh.  Two NVDIMMs: the ext2 image
+# labelled "big" (1 GiB) and "small" (64 MiB, few inodes).  $TREE is the
+# host's source tree, $OUT has its listings and receives this side's.
+. "$RPMEM_TOP/tests/lib.sh"
+M=/mnt/r
+S=/mnt/s
+MB=1048576
+check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
+check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
+wait_dev /dev/rpmem0
+wait_dev /dev/rpmem1
+for d in /dev/rpmem0 /dev/rpmem1; do
+	case $(e2label $d) in
+	big) BIG=$d ;;
+	small) SMALL=$d ;;
+	esac
+done
+check "both images found by label" test -n "$BIG" -a -n "$SMALL"
+mkdir -p $M $S
+
+# The listings compared across mounts: type, mode, owner, links, size,
+# mtime, device numbers; file contents; symlink targets.
+listing() {
+	(cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
+		awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }')
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+	(cd "$1" && find . -type l -printf '%p -> %l\n' | sort)
+}
+same_tree() { # WHAT DIR
+	listing "$2" >/tmp/list.dst
+	if cmp -s "$OUT/tree.list" /tmp/list.dst; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diff "$OUT/tree.list" /tmp/list.dst | head -20 >&2
+	fi
+}
+
+# 1. rext2 writes a tree; the C ext2 driver reads it back, and the reverse.
+check "mount -t rext2 read-write" mount -t rext2 $BIG $M
+check "/proc/mounts: rw, dax=always" grep -q "$BIG $M rext2 rw.*dax=always" /proc/mounts
+check "the superblock says 'not clean' while mounted read-write" \
+	sh -c "dumpe2fs -h $BIG 2>/dev/null | grep -q '^Filesystem state: *not clean'"
+check "cp -a of the source tree into rext2" cp -a "$TREE" $M/by-rext2
+same_tree "rext2: the tree written matches the source (metadata, data, links)" $M/by-rext2
+check "files are DAX" dax_attr $M/by-rext2/three-mb
+check "umount" umount $M
+check "the superblock says 'clean' after umount" \
+	sh -c "dumpe2fs -h $BIG 2>/dev/null | grep -q '^Filesystem state: *clean'"
+check "e2fsck -fn in the guest after rext2 wrote the tree" e2fsck -fn $BIG
+
+check "mount -t ext2 (the C driver)" mount -t ext2 $BIG $M
+same_tree "C ext2 reads rext2's tree identically" $M/by-rext2
+check "C ext2 writes the same tree" cp -a "$TREE" $M/by-ext2
+check "umount C ext2" umount $M
+check "mount -t rext2 again" mount -t rext2 $BIG $M
+same_tree "rext2 reads the tree C ext2 wrote identically" $M/by-ext2
+same_tree "rext2's own tree survived the C ext2 mount" $M/by-rext2
+
+# 2. POSIX semantics.
+python3 "$RPMEM_TOP/tests/guest/rext2_ops.py" $M || FAILED=$((FAILED + 1))
+
+# 3. 2 MiB write faults: a new 4 MiB file written through a shared
+# mapping gets 2 MiB-aligned runs, mapped with PMDs.
+TR=/sys/kernel/tracing
+echo 1 >$TR/events/fs_dax/dax_pmd_fault_done/enable
+echo >$TR/trace
+python3 -c 'import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.ftruncate(fd, 4 << 20)
+m = mmap.mmap(fd, 4 << 20)
+m[2 << 20] = 1
+m[0] = 1
+m.close()' $M/pmd-write
+echo 0 >$TR/events/fs_dax/dax_pmd_fault_done/enable
+check "write faults on 2 MiB holes are mapped with PMDs (NOPAGE)" \
+	sh -c "grep 'dax_pmd_fault_done' $TR/trace | grep 'WRITE' | grep -c NOPAGE | grep -qx 2"
+grep dax_pmd_fault_done $TR/trace | sed 's/^.*dax_pmd_fault_done: /    /' >&2
+
+# 4. fsx: read, write, mmap read and write, truncate, fallocate, punch hole.
+cat >/tmp/fsx.toml <<'TOML'
+flen = 4194304
+[weights]
+read = 1.0
+write = 1.0
+mapread = 1.0
+mapwrite = 1.0
+truncate = 1.0
+fsync = 0.2
+posix_fallocate = 0.5
+punch_hole = 0.5
+TOML
+# The seeds run in parallel, each on its own file (about 5 minutes for
+# 100,000 operations under TCG).
+SEEDS=${FSX_SEEDS:-1 2 3}
+for seed in $SEEDS; do
+	fsx -q -f /tmp/fsx.toml -N "${FSX_OPS:-100000}" -S "$seed" -P /tmp $M/fsx-$seed \
+		>/tmp/fsx-$seed.out 2>&1 &
+	eval "fsx_pid_$seed=\$!"
+done
+for seed in $SEEDS; do
+	if eval "wait \$fsx_pid_$seed"; then
+		ok "fsx seed $seed: ${FSX_OPS:-100000} operations, no miscompare"
+	else
+		not_ok "fsx seed $seed: ${FSX_OPS:-100000} operations, no miscompare"
+		tail -20 /tmp/fsx-$seed.out | sed 's/^/    /' >&2
+	fi
+done
+
+# 5. Concurrency: creators, writers and renamers in one directory and
+# across directories.
+mkdir -p $M/conc/shared $M/conc/a $M/conc/b
+for w in 1 2 3 4; do
+	(
+		for i in $(seq 100); do
+			echo "$w-$i" >$M/conc/shared/f-$w-$i
+			mv $M/conc/shared/f-$w-$i $M/conc/$([ $((i % 2)) = 0 ] && echo a || echo b)/
+			mkdir $M/conc/shared/d-$w-$i
+		done
+		head -c $((2 * MB)) /dev/zero | tr '\0' "$w" >$M/conc/shared/big-$w
+	) &
+done
+wait
+check_eq "concurrent creators and renamers: every file arrived" 400 \
+	"$(ls $M/conc/a $M/conc/b | grep -c '^f-')"
+check "concurrent writers: contents intact" sh -c "for w in 1 2 3 4; do
+	[ \"\$(tr -d \$w <$M/conc/shared/big-\$w | wc -c)\" = 0 ] || exit 1
+	[ \$(stat -c %s $M/conc/shared/big-\$w) = $((2 * MB)) ] || exit 1; done
+	for f in $M/conc/a/* $M/conc/b/*; do [ \"\$(cat \$f)\" = \"\${f##*/f-}\" ] || exit 1; done"
+check_eq "concurrent mkdirs: link count of the shared directory" 402 "$(stat -c %h $M/conc/shared)"
+
+# 6. Remount read-only and back.
+check "remount,ro" mount -o remount,ro $M
+check "read-only after remount: writes fail" sh -c "! touch $M/ro-test 2>/dev/null"
+check "the superblock says 'clean' while read-only" \
+	sh -c "dumpe2fs -h $BIG 2>/dev/null | grep -q '^Filesystem state: *clean'"
+check "remount,rw" mount -o remount,rw $M
+check "writable again" touch $M/rw-test
+check "umount" umount $M
+
+# 7. A full device: ENOSPC, nothing lost, and the free counts come back
+# exactly when the files go.
+check "mount the small image" mount -t rext2 $SMALL $S
+before=$(stat -f -c '%f %a %d' $S)
+head -c $((5 * MB)) /dev/urandom >$S/keep
+keep=$(sha256sum <$S/keep)
+dd if=/dev/zero of=$S/fill bs=1M 2>/tmp/dd.err
+check "writing past the free space fails with ENOSPC" grep -q "No space left on device" /tmp/dd.err
+check_eq "the device is full" 0 "$(stat -f -c %a $S)"
+check "mkdir on a full device fails with ENOSPC" sh -c "mkdir $S/newdir 2>&1 | grep -q 'No space left'"
+check_eq "data written before is intact" "$keep" "$(sha256sum <$S/keep)"
+i=0
+while touch $S/inode-$i 2>/dev/null; do i=$((i + 1)); done
+check "creating files until the inodes run out ends with ENOSPC" sh -c "touch $S/one-more 2>&1 | grep -q 'No space left'"
+rm -f $S/fill $S/keep $S/inode-*
+check_eq "after deleting everything the free blocks and inodes are as before" "$before" "$(stat -f -c '%f %a %d' $S)"
+check "umount the small image" umount $S
+check "e2fsck -fn of the small image" e2fsck -fn $SMALL
+
+# 8. pjdfstest on ext4 with DAX (on the small device) and on rext2, in
+# this VM: every test that passes on ext4 must pass on rext2, except those
+# listed with a reason in tests/guest/pjdfstest-exceptions ("skip" ones
+# are not run on rext2).  The naptime exceeds rext2's 1 s timestamp
+# granularity (ext2 has no nanoseconds).
+cat >/tmp/pjd.toml <<'TOML'
+[features]
+posix_fallocate = {}
+rename_ctime = {}
+utime_now = {}
+utimensat = {}
+[settings]
+naptime = 1.1
+allow_remount = false
+[dummy_auth]
+entries = [ ["nobody", "nogroup"], ["daemon", "daemon"] ]
+TOML
+pjd() { # DIR OUTPUT [TEST...]
+	local dir=$1 out=$2
+	shift 2
+	mkdir -p "$dir" && chmod 777 "$dir"
+	(cd "$dir" && pjdfstest -c /tmp/pjd.toml -p "$dir" "$@") >"$out" 2>&1
+	awk '$NF == "ok" { print $1 }' "$out" | sort >"$out.passed"
+}
+EXC=$RPMEM_TOP/tests/guest/pjdfstest-exceptions
+check "mkfs.ext4 on the small device" mkfs.ext4 -q -F $SMALL
+check "mount ext4 -o dax=always" mount -t ext4 -o dax=always $SMALL $S
+check "mount rext2 for pjdfstest" mount -t rext2 $BIG $M
+pjd $S/pjd /tmp/pjd-ext4
+awk '$NF == "ok" || $NF == "FAILED" || $NF == "skipped" { print $1 }' /tmp/pjd-ext4 | sort >/tmp/pjd-all
+awk '$1 == "skip" { print $2 }' "$EXC" | sort >/tmp/pjd-skip
+awk '$1 != "skip" && $1 !~ /^#/ && NF { print $1 }' "$EXC" | sort >/tmp/pjd-allowed
+pjd $M/pjd /tmp/pjd-rext2 -e $(comm -23 /tmp/pjd-all /tmp/pjd-skip | sed 's/^/pjdfstest::tests::/')
+cp /tmp/pjd-ext4 /tmp/pjd-rext2 "$OUT/" 2>/dev/null
+comm -23 /tmp/pjd-ext4.passed /tmp/pjd-rext2.passed | sort | comm -23 - /tmp/pjd-skip |
+	comm -23 - /tmp/pjd-allowed >/tmp/pjd-missing
+check "pjdfstest ran on ext4 ($(wc -l </tmp/pjd-ext4.passed) of $(wc -l </tmp/pjd-all) passed)" \
+	test -s /tmp/pjd-ext4.passed
+if [ -s /tmp/pjd-missing ]; then
+	not_ok "pjdfstest: every test passing on ext4 passes on rext2, but for the listed exceptions"
+	sed 's/^/    /' /tmp/pjd-missing | head -30 >&2
+else
+	ok "pjdfstest: every test passing on ext4 passes on rext2, but for the listed exceptions ($(wc -l </tmp/pjd-rext2.passed) passed)"
+fi
+check "umount ext4" umount $S
+check "umount rext2" umount $M
+
+check "rmmod rext2" rmmod rext2
+check "rmmod rpmem" rmmod rpmem
+finish

@@ -1,0 +1,59 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# rext2, read-write: in the guest, rext2 writes a tree and the C ext2
+# driver reads it (and the reverse); POSIX semantics (tests/guest/
+# rext2_ops.py); 2 MiB write faults; fsx; concurrent namespace changes;
+# remount; a full device.  On the host, e2fsck -fn accepts both images
+# afterwards.
+
+. "$(dirname "$0")/../lib.sh"
+RUN=$RPMEM_TOP/qemu/run
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/rext2-rw.XXXXXX")
+trap 'rm -rf "$WORK"' EXIT
+cd "$WORK" || exit 1
+MB=1048576
+
+# The source tree: every file kind, owners, modes, times, holes, links.
+T=$WORK/tree
+mkdir -p "$T/a/b/c/d" "$T/empty-dir" "$T/many"
+: >"$T/empty"
+printf x >"$T/one-byte"
+head -c 100000 /dev/urandom >"$T/a/b/c/d/deep-file"
+head -c $((3 * MB + 123)) /dev/urandom >"$T/three-mb"
+head -c 5000 /dev/urandom | dd of="$T/holes" bs=1 conv=notrunc status=none
+head -c 4096 /dev/urandom | dd of="$T/holes" bs=4096 seek=300 conv=notrunc status=none
+truncate -s $((2 * MB)) "$T/holes"
+for i in $(seq 300); do printf "%s" "$i" >"$T/many/entry-$i"; done
+long=$(printf 'L%.0s' $(seq 255))
+printf long >"$T/$long"
+ln -s one-byte "$T/fast-link"
+ln -s "$(printf 'target/%.0s' $(seq 30))end" "$T/slow-link"
+mkfifo "$T/fifo"
+mknod "$T/null-dev" c 1 3
+ln "$T/one-byte" "$T/hard-link"
+chown 1234:5678 "$T/one-byte" "$T/a/b"
+chmod 4751 "$T/three-mb"
+chmod 1777 "$T/empty-dir"
+touch -h -d '2001-02-03 04:05:06' "$T/a/b/c/d/deep-file" "$T/fast-link" "$T/a"
+# The same listing the guest makes (tests/guest/rext2-rw.sh).
+{
+	(cd "$T" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
+		awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }')
+	(cd "$T" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+	(cd "$T" && find . -type l -printf '%p -> %l\n' | sort)
+} >"$WORK/tree.list"
+
+mkdir -p "$WORK/img"
+truncate -s 1G "$WORK/img/nvdimm0.img" "$WORK/img/nvdimm1.img"
+check "mke2fs: a 1 GiB ext2 image" mke2fs -q -F -t ext2 -b 4096 -L big "$WORK/img/nvdimm0.img"
+# 64 MiB of the second device, and few inodes, to fill both up quickly.
+check "mke2fs: a 64 MiB ext2 image with 256 inodes" \
+	mke2fs -q -F -t ext2 -b 4096 -N 256 -L small "$WORK/img/nvdimm1.img" 16384
+
+"$RUN" --nvdimms 2 --cpus 2 --keep-images "$WORK/img" --timeout 2400 -- \
+	env TREE="$T" OUT="$WORK" FSX_OPS="${FSX_OPS:-}" bash "$RPMEM_TOP/tests/guest/rext2-rw.sh"
+check_eq "guest checks ran, no kernel splat" 0 "$?"
+check "e2fsck -fn accepts the big image" e2fsck -fn "$WORK/img/nvdimm0.img"
+check "e2fsck -fn accepts the small image" e2fsck -fn "$WORK/img/nvdimm1.img"
+finish
