@@ -1923,7 +1923,13 @@ impl<T: FileSystem> Tables<T> {
                         nd.inc_nlink();
                         T::write_inode(nd)?;
                     }
-                    T::add_entry(nd, nname, src)?;
+                    if let Err(e) = T::add_entry(nd, nname, src) {
+                        if src.is_dir() {
+                            nd.drop_nlink();
+                            T::write_inode(nd)?;
+                        }
+                        return Err(e);
+                    }
                 }
                 T::remove_entry(od, oname, src)?;
                 if src.is_dir() {
