@@ -72,12 +72,13 @@ def step(i):
 
 
 i = 0
+print("OPS", i, flush=True)
 while True:
     try:
         step(i)
     except (OSError, IndexError) as e:
         print("step", i, e, file=sys.stderr, flush=True)
     i += 1
-    if i % 50 == 0:
+    if i % 10 == 0:
         print("OPS", i, flush=True)
 PY
