@@ -576,6 +576,26 @@ struct INodeWithData<T: FileSystem> {
     inode: Opaque<bindings::inode>,
 }
 
+impl<T: FileSystem> INodeWithData<T> {
+    /// The allocation that `inode` is embedded in.
+    ///
+    /// # Safety
+    ///
+    /// `inode` must point to the `inode` field of an `INodeWithData<T>`
+    /// (every inode of a superblock of `T`, from `alloc_inode`).
+    unsafe fn from_inode(inode: *mut bindings::inode) -> *mut Self {
+        // SAFETY: As the caller guarantees.
+        unsafe {
+            crate::container_of!(
+                inode.cast_const().cast::<Opaque<bindings::inode>>(),
+                Self,
+                inode
+            )
+        }
+        .cast_mut()
+    }
+}
+
 /// An inode of file system `T`.
 ///
 /// # Invariants
@@ -620,14 +640,7 @@ impl<T: FileSystem> INode<T> {
     fn container(&self) -> *mut INodeWithData<T> {
         // SAFETY: By the type invariant the inode is embedded in an
         // `INodeWithData<T>`.
-        unsafe {
-            crate::container_of!(
-                self.0.get().cast_const().cast::<Opaque<bindings::inode>>(),
-                INodeWithData<T>,
-                inode
-            )
-        }
-        .cast_mut()
+        unsafe { INodeWithData::<T>::from_inode(self.0.get()) }
     }
 
     /// The inode number.
@@ -773,14 +786,7 @@ impl<T: FileSystem> NewINode<T> {
         let inode = self.inode.as_ptr();
         // SAFETY: By the type invariant `inode` is embedded in an
         // `INodeWithData<T>`.
-        let container = unsafe {
-            crate::container_of!(
-                inode.cast_const().cast::<Opaque<bindings::inode>>(),
-                INodeWithData<T>,
-                inode
-            )
-        }
-        .cast_mut();
+        let container = unsafe { INodeWithData::<T>::from_inode(inode) };
         let sb = &Tables::<T>::TABLES;
         let (fmt, rdev) = match &params.typ {
             INodeType::Reg => (bindings::S_IFREG, 0),
@@ -1287,13 +1293,7 @@ impl<T: FileSystem> Tables<T> {
         // initialised inode goes through), not here in RCU context; the
         // `MaybeUninit` is not dropped with the box.
         unsafe {
-            let c = crate::container_of!(
-                inode.cast_const().cast::<Opaque<bindings::inode>>(),
-                INodeWithData<T>,
-                inode
-            )
-            .cast_mut();
-            drop(KBox::from_raw(c));
+            drop(KBox::from_raw(INodeWithData::<T>::from_inode(inode)));
         }
     }
 
@@ -1304,12 +1304,7 @@ impl<T: FileSystem> Tables<T> {
         // them and warns. The file system's data is dropped here, where it
         // may sleep, rather than in the RCU callback that frees the inode.
         unsafe {
-            let c = crate::container_of!(
-                inode.cast_const().cast::<Opaque<bindings::inode>>(),
-                INodeWithData<T>,
-                inode
-            )
-            .cast_mut();
+            let c = INodeWithData::<T>::from_inode(inode);
             bindings::dax_break_layout_final(inode);
             bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
             // An inode without links whose last user is gone: free it (a
