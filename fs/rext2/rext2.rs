@@ -142,17 +142,11 @@ impl Rext2 {
             GetINode::Cached(i) => return Ok(i),
             GetINode::New(n) => n,
         };
-        let d = sb.data();
-        let geo = &d.geo;
-        let ino32 = u32::try_from(ino).map_err(|_| EUCLEAN)?;
-        let loc = ondisk::inode_location(geo, ino32).map_err(|c| corrupt(sb, ino, c))?;
-        let gd = d.groups.get(loc.group as usize).ok_or(EUCLEAN)?;
-        let table = gd.lock().inode_table;
-        let blk = loc.block(table).ok_or(EUCLEAN)?;
-        let buf = sb.bread(blk.into())?;
+        let geo = &sb.data().geo;
+        let (buf, off) = Self::inode_buffer(sb, ino)?;
         let raw = buf
             .data()
-            .get(loc.offset..loc.offset + geo.inode_size as usize)
+            .get(off..off + geo.inode_size as usize)
             .ok_or(EUCLEAN)?;
         let di = Inode::parse(raw).map_err(|c| corrupt(sb, ino, c))?;
         let ft = di.validate(geo).map_err(|c| corrupt(sb, ino, c))?;
@@ -184,6 +178,18 @@ impl Rext2 {
             blocks: di.blocks.into(),
         };
         new.init(params, INodeData::new(di)?)
+    }
+
+    /// The inode table block holding inode `ino`, read, and the inode's
+    /// offset in it.
+    fn inode_buffer(sb: &SuperBlock<Self>, ino: u64) -> Result<(blockfs::Buffer, usize)> {
+        let d = sb.data();
+        let ino32 = u32::try_from(ino).map_err(|_| EUCLEAN)?;
+        let loc = ondisk::inode_location(&d.geo, ino32).map_err(|c| corrupt(sb, ino, c))?;
+        let gd = d.groups.get(loc.group as usize).ok_or(EUCLEAN)?;
+        let table = gd.lock().inode_table;
+        let blk = loc.block(table).ok_or(EUCLEAN)?;
+        Ok((sb.bread(blk.into())?, loc.offset))
     }
 
     /// A symlink's target: in the inode (fast) or in its one block (slow).

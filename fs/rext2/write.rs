@@ -70,20 +70,9 @@ impl Rext2 {
 
     /// Writes on-disk inode `ino` durably.
     pub(crate) fn write_di(sb: &SuperBlock<Self>, ino: u64, di: &ondisk::Inode) -> Result {
-        let geo = &sb.data().geo;
-        let ino32 = u32::try_from(ino).map_err(|_| EUCLEAN)?;
-        let loc = ondisk::inode_location(geo, ino32).map_err(|c| corrupt(sb, ino, c))?;
-        let table = sb
-            .data()
-            .groups
-            .get(loc.group as usize)
-            .ok_or(EUCLEAN)?
-            .lock()
-            .inode_table;
-        let blk = loc.block(table).ok_or(EUCLEAN)?;
-        let buf = sb.bread(blk.into())?;
-        let size = geo.inode_size as usize;
-        buf.modify(|b| match b.get_mut(loc.offset..loc.offset + size) {
+        let size = sb.data().geo.inode_size as usize;
+        let (buf, off) = Self::inode_buffer(sb, ino)?;
+        buf.modify(|b| match b.get_mut(off..off + size) {
             Some(out) => di.write_to(out).map_err(|c| corrupt(sb, ino, c)),
             None => Err(EUCLEAN),
         })?;
