@@ -64,3 +64,30 @@ dax_attr() {
 	a=$(xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }')
 	[ -n "$a" ] && [ $((a & 0x200000)) != 0 ]
 }
+
+# On the host: make_tree DIR builds the source tree the rext2 suites copy
+# into images: nested directories, empty and 1-byte files, random data,
+# holes (data, hole, data, trailing hole), a 255-byte name, fast and slow
+# symlinks, a FIFO, a device node, a hard link, owners, set-id and sticky
+# bits, and old times.  Suites add their own files to it.
+make_tree() {
+	local t=$1 mb=1048576
+	mkdir -p "$t/a/b/c/d" "$t/empty-dir"
+	: >"$t/empty"
+	printf x >"$t/one-byte"
+	head -c 100000 /dev/urandom >"$t/a/b/c/d/deep-file"
+	head -c $((3 * mb + 123)) /dev/urandom >"$t/three-mb"
+	head -c 5000 /dev/urandom | dd of="$t/holes" bs=1 conv=notrunc status=none
+	head -c 4096 /dev/urandom | dd of="$t/holes" bs=4096 seek=300 conv=notrunc status=none
+	truncate -s $((2 * mb)) "$t/holes"
+	printf long >"$t/$(printf 'L%.0s' $(seq 255))"
+	ln -s one-byte "$t/fast-link"
+	ln -s "$(printf 'target/%.0s' $(seq 30))end" "$t/slow-link"
+	mkfifo "$t/fifo"
+	mknod "$t/null-dev" c 1 3
+	ln "$t/one-byte" "$t/hard-link"
+	chown 1234:5678 "$t/one-byte" "$t/a/b"
+	chmod 4751 "$t/three-mb"
+	chmod 1777 "$t/empty-dir"
+	touch -h -d '2001-02-03 04:05:06' "$t/a/b/c/d/deep-file" "$t/fast-link" "$t/a"
+}

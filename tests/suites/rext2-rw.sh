@@ -16,26 +16,9 @@ MB=1048576
 
 # The source tree: every file kind, owners, modes, times, holes, links.
 T=$WORK/tree
-mkdir -p "$T/a/b/c/d" "$T/empty-dir" "$T/many"
-: >"$T/empty"
-printf x >"$T/one-byte"
-head -c 100000 /dev/urandom >"$T/a/b/c/d/deep-file"
-head -c $((3 * MB + 123)) /dev/urandom >"$T/three-mb"
-head -c 5000 /dev/urandom | dd of="$T/holes" bs=1 conv=notrunc status=none
-head -c 4096 /dev/urandom | dd of="$T/holes" bs=4096 seek=300 conv=notrunc status=none
-truncate -s $((2 * MB)) "$T/holes"
+make_tree "$T"
+mkdir -p "$T/many"
 for i in $(seq 300); do printf "%s" "$i" >"$T/many/entry-$i"; done
-long=$(printf 'L%.0s' $(seq 255))
-printf long >"$T/$long"
-ln -s one-byte "$T/fast-link"
-ln -s "$(printf 'target/%.0s' $(seq 30))end" "$T/slow-link"
-mkfifo "$T/fifo"
-mknod "$T/null-dev" c 1 3
-ln "$T/one-byte" "$T/hard-link"
-chown 1234:5678 "$T/one-byte" "$T/a/b"
-chmod 4751 "$T/three-mb"
-chmod 1777 "$T/empty-dir"
-touch -h -d '2001-02-03 04:05:06' "$T/a/b/c/d/deep-file" "$T/fast-link" "$T/a"
 # The same listing the guest makes (tests/guest/rext2-rw.sh).
 {
 	(cd "$T" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |

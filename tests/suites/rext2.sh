@@ -18,15 +18,8 @@ MB=1048576
 
 # 1. The source tree.
 T=$WORK/tree
-mkdir -p "$T/a/b/c/d" "$T/empty-dir" "$T/big-dir"
-: >"$T/empty"
-printf x >"$T/one-byte"
-head -c 100000 /dev/urandom >"$T/a/b/c/d/deep-file"
-head -c $((3 * MB + 123)) /dev/urandom >"$T/three-mb"
-# Holes: data, hole, data, trailing hole.
-head -c 5000 /dev/urandom | dd of="$T/holes" bs=1 conv=notrunc status=none
-head -c 4096 /dev/urandom | dd of="$T/holes" bs=4096 seek=300 conv=notrunc status=none
-truncate -s $((2 * MB)) "$T/holes"
+make_tree "$T"
+mkdir -p "$T/big-dir"
 # Past 4 GiB, with a block that needs triple-indirect pointers (logical
 # block > 12 + 1024 + 1024^2): 4 KiB at 4.5 GiB, and the size past it.
 head -c 4096 /dev/urandom | dd of="$T/sparse-5g" bs=4096 seek=$((4608 * 256)) conv=notrunc status=none
@@ -35,18 +28,7 @@ truncate -s $((5 * 1024 * MB)) "$T/sparse-5g"
 # A 4 MiB file for mmap (and PMD faults where its blocks allow).
 head -c $((4 * MB)) /dev/urandom >"$T/four-mb"
 for i in $(seq 1 10000); do : >"$T/big-dir/entry-$i"; done
-long=$(printf 'L%.0s' $(seq 255))
-printf long >"$T/$long"
-ln -s one-byte "$T/fast-link"
-ln -s "$(printf 'target/%.0s' $(seq 30))end" "$T/slow-link"
-mkfifo "$T/fifo"
-mknod "$T/null-dev" c 1 3
 mknod "$T/loop-dev" b 7 0
-ln "$T/one-byte" "$T/hard-link"
-chown 1234:5678 "$T/one-byte" "$T/a/b"
-chmod 4751 "$T/three-mb"
-chmod 1777 "$T/empty-dir"
-touch -h -d '2001-02-03 04:05:06' "$T/a/b/c/d/deep-file" "$T/fast-link" "$T/a"
 
 mkdir -p "$WORK/img"
 IMG=$WORK/img/nvdimm0.img
