@@ -50,6 +50,16 @@ __rust_helper void rust_helper_inode_set_times(struct inode *inode,
 	inode_set_ctime(inode, ctime, 0);
 }
 
+__rust_helper int rust_helper_inode_trylock(struct inode *inode)
+{
+	return inode_trylock(inode);
+}
+
+__rust_helper int rust_helper_inode_trylock_shared(struct inode *inode)
+{
+	return inode_trylock_shared(inode);
+}
+
 __rust_helper void rust_helper_inode_lock_shared(struct inode *inode)
 {
 	inode_lock_shared(inode);

@@ -108,6 +108,39 @@ ok(os.pwrite(fd, buf, 0) == 8192, "O_DIRECT write")
 ok(os.pread(fd, 8192, 0) == payload, "O_DIRECT read back")
 os.close(fd)
 
+# RWF_NOWAIT: where blocks exist a write needs no waiting; extending the
+# file or filling a hole writes metadata synchronously, so it is refused
+# with EAGAIN rather than done. (So is a write that would have to update
+# the times: each attempt follows a plain write within the same second,
+# with retries for when the second turns in between.)
+fd = os.open(p("nowait"), os.O_RDWR | os.O_CREAT, 0o644)
+os.write(fd, b"a" * (2 * BS))
+os.ftruncate(fd, 4 * BS)
+
+
+def nowait_write(data, off):
+    err = 0
+    for _ in range(5):
+        os.pwrite(fd, b"a", BS)
+        try:
+            return os.pwritev(fd, [data], off, os.RWF_NOWAIT)
+        except OSError as e:
+            err = e.errno
+    return -err
+
+
+ok(nowait_write(b"b" * BS, 0) == BS, "RWF_NOWAIT: overwrite succeeds")
+ok(nowait_write(b"c", 4 * BS) == -errno.EAGAIN,
+   "RWF_NOWAIT: an extending write fails with EAGAIN")
+ok(nowait_write(b"d", 3 * BS) == -errno.EAGAIN,
+   "RWF_NOWAIT: a write into a hole fails with EAGAIN")
+buf = bytearray(BS)
+ok(os.preadv(fd, [buf], 0, os.RWF_NOWAIT) == BS and bytes(buf) == b"b" * BS,
+   "RWF_NOWAIT: read")
+ok(os.fstat(fd).st_size == 4 * BS and read(p("nowait"), 3 * BS, BS) == bytes(BS),
+   "RWF_NOWAIT: refused writes changed nothing")
+os.close(fd)
+
 # -- truncate -------------------------------------------------------------
 before = free_blocks()
 os.truncate(p("f"), 5000)

@@ -997,7 +997,11 @@ impl<T: FileSystem> Tables<T> {
             get_unmapped_area: Some(bindings::thp_get_unmapped_area),
             splice_read: Some(bindings::copy_splice_read),
             splice_write: Some(bindings::iter_file_splice_write),
-            fop_flags: bindings::FOP_MMAP_SYNC,
+            // Reads and writes honour IOCB_NOWAIT (DAX has no buffering
+            // to wait for; see `write_iter`).
+            fop_flags: bindings::FOP_MMAP_SYNC
+                | bindings::FOP_BUFFER_RASYNC
+                | bindings::FOP_BUFFER_WASYNC,
             ..pin_init::zeroed()
         },
         dax_aops: bindings::address_space_operations {
@@ -1456,7 +1460,13 @@ impl<T: FileSystem> Tables<T> {
                 // Through the page cache, filled by `read_folio`.
                 return bindings::generic_file_read_iter(iocb, to);
             }
-            bindings::inode_lock_shared(inode);
+            if (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0 {
+                if bindings::inode_trylock_shared(inode) == 0 {
+                    return EAGAIN.to_errno() as isize;
+                }
+            } else {
+                bindings::inode_lock_shared(inode);
+            }
             let ret = bindings::dax_iomap_rw(iocb, to, &Self::TABLES.iomap_ops);
             bindings::inode_unlock_shared(inode);
             bindings::file_accessed((*iocb).ki_filp);
@@ -1568,7 +1578,14 @@ impl<T: FileSystem> Tables<T> {
             let len = u64::try_from(length).map_err(|_| EINVAL)?;
             // Writes (and write faults) allocate; zeroing skips holes.
             let write = flags & bindings::IOMAP_WRITE != 0 && flags & bindings::IOMAP_ZERO == 0;
-            let m = if write {
+            let m = if write && flags & bindings::IOMAP_NOWAIT != 0 {
+                // Allocating writes metadata synchronously: RWF_NOWAIT
+                // writes only go where blocks exist.
+                match T::map(i, pos, len)? {
+                    m @ Mapping::Mapped { .. } => m,
+                    Mapping::Hole { .. } => return Err(EAGAIN),
+                }
+            } else if write {
                 match T::map_write(i, pos, len)? {
                     m @ Mapping::Mapped { .. } => m,
                     Mapping::Hole { .. } => return Err(EIO),
@@ -2113,6 +2130,9 @@ impl<T: FileSystem> Tables<T> {
             if (*inode).i_flags & bindings::S_DAX != 0 {
                 (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
             }
+            // RWF_NOWAIT: reads and writes fail with EAGAIN rather than wait
+            // for the inode lock or for metadata writes.
+            (*file).f_mode |= bindings::FMODE_NOWAIT;
             bindings::generic_file_open(inode, file)
         }
     }
@@ -2152,10 +2172,22 @@ impl<T: FileSystem> Tables<T> {
                 return EROFS.to_errno() as isize;
             }
             let i = INode::<T>::from_raw(inode);
-            bindings::inode_lock(inode);
+            let nowait = (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0;
+            if nowait {
+                if bindings::inode_trylock(inode) == 0 {
+                    return EAGAIN.to_errno() as isize;
+                }
+            } else {
+                bindings::inode_lock(inode);
+            }
             let mut ret = bindings::generic_write_checks(iocb, from);
+            if ret > 0 && nowait && (*iocb).ki_pos as u64 + ret as u64 > i.size() {
+                // Extending writes the inode synchronously.
+                ret = EAGAIN.to_errno() as isize;
+            }
             if ret > 0 {
-                ret = bindings::file_modified(file) as isize;
+                // Also refuses RWF_NOWAIT when the times need writing.
+                ret = bindings::kiocb_modified(iocb) as isize;
                 if ret == 0 {
                     ret = Self::dax_write(i, iocb, from);
                 }
