@@ -63,6 +63,8 @@ pub struct MountOptions {
     pub dax: DaxMode,
     /// Whether the mount is read-only.
     pub read_only: bool,
+    /// Whether POSIX ACLs are on (`acl`, the default, or `noacl`).
+    pub acl: bool,
 }
 
 /// Statistics for `statfs`.
@@ -242,6 +244,51 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         Err(EROFS)
     }
 
+    /// Copies the value of extended attribute `name` in name space `ns`
+    /// into `buf` and returns its length; with an empty `buf`, returns the
+    /// length only. `ENODATA` if there is no such attribute, `ERANGE` if
+    /// `buf` is too small. Only called once [`NewSuperBlock::enable_xattrs`]
+    /// has been, as are the attribute methods below.
+    fn get_xattr(
+        _inode: &INode<Self>,
+        _ns: XattrNs,
+        _name: &[u8],
+        _buf: &mut [u8],
+    ) -> Result<usize> {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Sets extended attribute `name` in `ns` to `value`, or removes it if
+    /// `value` is `None`, durably; `how` says what to do when it exists or
+    /// does not (`EEXIST`, `ENODATA`). The inode's lock is held; its change
+    /// time is updated by the caller, which writes the inode afterwards.
+    fn set_xattr(
+        _inode: &INode<Self>,
+        _ns: XattrNs,
+        _name: &[u8],
+        _value: Option<&[u8]>,
+        _how: XattrSet,
+    ) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Calls `f` with the name space and name of each extended attribute
+    /// of `inode` (ACLs included, with empty names).
+    fn list_xattrs(_inode: &INode<Self>, _f: &mut dyn FnMut(XattrNs, &[u8]) -> Result) -> Result {
+        Ok(())
+    }
+
+    /// Reads the POSIX ACL of type `typ` of `inode`: `None` if it has none.
+    fn get_acl(_inode: &INode<Self>, _typ: AclType) -> Result<Option<KVec<AclEntry>>> {
+        Ok(None)
+    }
+
+    /// Stores (or with `None`, removes) the POSIX ACL of type `typ` of
+    /// `inode`, durably. The mode and change time are the caller's.
+    fn set_acl(_inode: &INode<Self>, _typ: AclType, _acl: Option<&[AclEntry]>) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
     /// Writes the superblock durably: its counters, and a state that says
     /// whether the file system is `clean` (unmounted or read-only) or in
     /// use. Called with `clean == false` before a read-write mount or
@@ -265,6 +312,156 @@ pub struct NewNode {
     pub gid: u32,
     /// Access, modification and change time, seconds.
     pub time: i64,
+}
+
+/// An extended attribute name space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XattrNs {
+    /// `user.`: for regular files and directories.
+    User,
+    /// `trusted.`: for `CAP_SYS_ADMIN` only.
+    Trusted,
+    /// `security.`: for security modules.
+    Security,
+    /// `system.posix_acl_access`: the access ACL, through
+    /// [`FileSystem::get_acl`] and [`FileSystem::set_acl`].
+    AclAccess,
+    /// `system.posix_acl_default`: a directory's default ACL.
+    AclDefault,
+}
+
+impl XattrNs {
+    /// The prefix of the name space's attribute names.
+    fn prefix(self) -> &'static [u8] {
+        match self {
+            XattrNs::User => b"user.",
+            XattrNs::Trusted => b"trusted.",
+            XattrNs::Security => b"security.",
+            XattrNs::AclAccess => b"system.posix_acl_access",
+            XattrNs::AclDefault => b"system.posix_acl_default",
+        }
+    }
+}
+
+/// What [`FileSystem::set_xattr`] does about an existing attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XattrSet {
+    /// Create or replace.
+    Any,
+    /// Create only: `EEXIST` if the attribute exists.
+    Create,
+    /// Replace only: `ENODATA` if it does not.
+    Replace,
+}
+
+/// The two POSIX ACLs of an inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclType {
+    /// The access ACL.
+    Access,
+    /// The default ACL of a directory, inherited by new entries.
+    Default,
+}
+
+impl AclType {
+    fn raw(self) -> c_int {
+        match self {
+            AclType::Access => bindings::ACL_TYPE_ACCESS as c_int,
+            AclType::Default => bindings::ACL_TYPE_DEFAULT as c_int,
+        }
+    }
+
+    fn from_raw(t: c_int) -> Result<Self> {
+        match t as u32 {
+            bindings::ACL_TYPE_ACCESS => Ok(AclType::Access),
+            bindings::ACL_TYPE_DEFAULT => Ok(AclType::Default),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// One POSIX ACL entry: a tag (`ACL_USER_OBJ` 0x01, `ACL_USER` 0x02,
+/// `ACL_GROUP_OBJ` 0x04, `ACL_GROUP` 0x08, `ACL_MASK` 0x10, `ACL_OTHER`
+/// 0x20), `rwx` permissions and, for named users and groups, the id in the
+/// initial user namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AclEntry {
+    /// The tag.
+    pub tag: u16,
+    /// Permissions (`4` read, `2` write, `1` execute).
+    pub perm: u16,
+    /// User or group id (`ACL_USER`, `ACL_GROUP`), else 0.
+    pub id: u32,
+}
+
+/// A reference to a VFS `posix_acl`, or none.
+///
+/// # Invariants
+///
+/// The pointer is NULL or a `posix_acl` we hold a reference to.
+struct AclRef(*mut bindings::posix_acl);
+
+impl AclRef {
+    /// Allocates an ACL holding `entries`.
+    fn new(entries: &[AclEntry]) -> Result<Self> {
+        let n = u32::try_from(entries.len()).map_err(|_| EINVAL)?;
+        // SAFETY: No requirements.
+        let acl = unsafe { bindings::posix_acl_alloc(n, bindings::GFP_KERNEL) };
+        if acl.is_null() {
+            return Err(ENOMEM);
+        }
+        for (i, e) in (0..n).zip(entries) {
+            // SAFETY: `acl` has `n` entries.
+            unsafe { bindings::blockfs_acl_set(acl, i, e.tag, e.perm, e.id) };
+        }
+        // INVARIANT: `posix_acl_alloc` returned a reference.
+        Ok(Self(acl))
+    }
+
+    /// The entries.
+    fn entries(&self) -> Result<KVec<AclEntry>> {
+        // SAFETY: NULL or a valid ACL (type invariant).
+        unsafe { acl_entries(self.0) }
+    }
+
+    /// Gives up our reference.
+    fn into_raw(self) -> *mut bindings::posix_acl {
+        core::mem::ManuallyDrop::new(self).0
+    }
+}
+
+/// The entries of `acl` (none if NULL).
+///
+/// # Safety
+///
+/// `acl` is NULL or a valid ACL we hold a reference to during the call.
+unsafe fn acl_entries(acl: *const bindings::posix_acl) -> Result<KVec<AclEntry>> {
+    let mut v = KVec::new();
+    if acl.is_null() {
+        return Ok(v);
+    }
+    // SAFETY: A valid ACL (caller).
+    let n = unsafe { bindings::blockfs_acl_count(acl) };
+    for i in 0..n {
+        let mut e = AclEntry {
+            tag: 0,
+            perm: 0,
+            id: 0,
+        };
+        // SAFETY: `i` is below the ACL's entry count.
+        unsafe { bindings::blockfs_acl_get(acl, i, &mut e.tag, &mut e.perm, &mut e.id) };
+        v.push(e, GFP_KERNEL)?;
+    }
+    Ok(v)
+}
+
+impl Drop for AclRef {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: Our reference (type invariant).
+            unsafe { bindings::posix_acl_release(self.0) };
+        }
+    }
 }
 
 /// The abstraction's per-superblock state, in `s_fs_info`.
@@ -316,6 +513,21 @@ impl<T: FileSystem> NewSuperBlock<'_, T> {
         unsafe {
             (*self.sb).s_time_min = min;
             (*self.sb).s_time_max = max;
+        }
+    }
+
+    /// Turns on extended attributes (see [`FileSystem::get_xattr`]) and,
+    /// if `acl`, POSIX ACLs: permission checks use them and new inodes
+    /// inherit default ACLs. Call before the first inode is read.
+    pub fn enable_xattrs(&self, acl: bool) {
+        let handlers: &'static XattrHandlers = &Tables::<T>::XATTR_HANDLERS;
+        // SAFETY: By the type invariant `sb` is valid and being set up; the
+        // handler table is static.
+        unsafe {
+            (*self.sb).s_xattr = handlers.0.as_ptr();
+            if acl {
+                (*self.sb).s_flags |= bindings::SB_POSIXACL as c_ulong;
+            }
         }
     }
 
@@ -843,12 +1055,16 @@ impl<T: FileSystem> NewINode<T> {
                     if let Some(t) = &(*container).link {
                         (*inode).__bindgen_anon_5.i_link = t.as_ptr().cast_mut().cast();
                     }
-                    (*inode).i_op = &bindings::simple_symlink_inode_operations;
+                    (*inode).i_op = &sb.sym_iops;
                 }
             }
             _ => {
-                // SAFETY: As above; `init_special_inode` sets the ops.
-                unsafe { bindings::init_special_inode(inode, mode, rdev) };
+                // SAFETY: As above; `init_special_inode` sets the file
+                // operations, the inode operations are ours.
+                unsafe {
+                    bindings::init_special_inode(inode, mode, rdev);
+                    (*inode).i_op = &sb.special_iops;
+                }
             }
         }
         // SAFETY: As above; the data is dropped in `free_inode`.
@@ -930,6 +1146,12 @@ impl DirEmitter<'_> {
     }
 }
 
+/// A NULL-terminated `s_xattr` array.
+pub struct XattrHandlers([*const bindings::xattr_handler; 4]);
+
+// SAFETY: The pointers are to immutable handler tables.
+unsafe impl Sync for XattrHandlers {}
+
 /// The VFS tables of file system `T`.
 pub struct Tables<T: FileSystem> {
     super_ops: bindings::super_operations,
@@ -937,6 +1159,8 @@ pub struct Tables<T: FileSystem> {
     dir_fops: bindings::file_operations,
     file_iops: bindings::inode_operations,
     file_fops: bindings::file_operations,
+    sym_iops: bindings::inode_operations,
+    special_iops: bindings::inode_operations,
     dax_aops: bindings::address_space_operations,
     aops: bindings::address_space_operations,
     dax_vm_ops: bindings::vm_operations_struct,
@@ -973,6 +1197,9 @@ impl<T: FileSystem> Tables<T> {
             rename: Some(Self::rename),
             setattr: Some(Self::setattr),
             tmpfile: Some(Self::tmpfile),
+            listxattr: Some(Self::listxattr),
+            get_inode_acl: Some(Self::get_inode_acl),
+            set_acl: Some(Self::set_acl),
             ..pin_init::zeroed()
         },
         dir_fops: bindings::file_operations {
@@ -984,6 +1211,22 @@ impl<T: FileSystem> Tables<T> {
         },
         file_iops: bindings::inode_operations {
             setattr: Some(Self::setattr),
+            listxattr: Some(Self::listxattr),
+            get_inode_acl: Some(Self::get_inode_acl),
+            set_acl: Some(Self::set_acl),
+            ..pin_init::zeroed()
+        },
+        sym_iops: bindings::inode_operations {
+            get_link: Some(bindings::simple_get_link),
+            setattr: Some(Self::setattr),
+            listxattr: Some(Self::listxattr),
+            ..pin_init::zeroed()
+        },
+        special_iops: bindings::inode_operations {
+            setattr: Some(Self::setattr),
+            listxattr: Some(Self::listxattr),
+            get_inode_acl: Some(Self::get_inode_acl),
+            set_acl: Some(Self::set_acl),
             ..pin_init::zeroed()
         },
         file_fops: bindings::file_operations {
@@ -1035,6 +1278,32 @@ impl<T: FileSystem> Tables<T> {
         _p: PhantomData,
     };
 
+    const fn xattr_handler(prefix: &'static CStr, ns: XattrNs) -> bindings::xattr_handler {
+        bindings::xattr_handler {
+            name: core::ptr::null(),
+            prefix: prefix.as_ptr().cast(),
+            flags: ns as c_int,
+            list: None,
+            get: Some(Self::xattr_get),
+            set: Some(Self::xattr_set),
+        }
+    }
+
+    const USER_XATTR: bindings::xattr_handler = Self::xattr_handler(c"user.", XattrNs::User);
+    const TRUSTED_XATTR: bindings::xattr_handler =
+        Self::xattr_handler(c"trusted.", XattrNs::Trusted);
+    const SECURITY_XATTR: bindings::xattr_handler =
+        Self::xattr_handler(c"security.", XattrNs::Security);
+
+    /// `s_xattr`. ACLs are not among them: the VFS serves their names
+    /// through `get_inode_acl` and `set_acl`.
+    const XATTR_HANDLERS: XattrHandlers = XattrHandlers([
+        &Self::USER_XATTR,
+        &Self::TRUSTED_XATTR,
+        &Self::SECURITY_XATTR,
+        core::ptr::null(),
+    ]);
+
     // -- fs_context -------------------------------------------------------
 
     unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
@@ -1043,6 +1312,7 @@ impl<T: FileSystem> Tables<T> {
                 MountOptions {
                     dax: DaxMode::Default,
                     read_only: false,
+                    acl: true,
                 },
                 GFP_KERNEL,
             )?;
@@ -1079,9 +1349,15 @@ impl<T: FileSystem> Tables<T> {
     ) -> c_int {
         // SAFETY: The VFS passes a valid parameter with a NUL-terminated key.
         let key = unsafe { CStr::from_char_ptr((*param).key) };
-        if key.to_bytes() != b"dax" {
+        match key.to_bytes() {
+            b"dax" => {}
+            k @ (b"acl" | b"noacl") => {
+                // SAFETY: Our context.
+                unsafe { Self::opts(fc) }.acl = k == b"acl";
+                return 0;
+            }
             // Let the VFS handle (or refuse) the rest.
-            return -(bindings::ENOPARAM as c_int);
+            _ => return -(bindings::ENOPARAM as c_int),
         }
         // SAFETY: For a string parameter `string` is a NUL-terminated value;
         // for a flag it is NULL.
@@ -1401,6 +1677,14 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: `m` is valid; the string is NUL-terminated.
             unsafe { bindings::seq_puts(m, c",dax=always".as_char_ptr()) };
         }
+        // SAFETY: As above.
+        if unsafe {
+            !(*sb.raw()).s_xattr.is_null()
+                && (*sb.raw()).s_flags & bindings::SB_POSIXACL as c_ulong == 0
+        } {
+            // SAFETY: As above.
+            unsafe { bindings::seq_puts(m, c",noacl".as_char_ptr()) };
+        }
         0
     }
 
@@ -1645,6 +1929,52 @@ impl<T: FileSystem> Tables<T> {
     /// `dir`, owned as `inode_init_owner` would (the VFS has already applied
     /// the umask and stripped `S_ISGID` where the caller may not set it).
     fn new_node(dir: &INode<T>, mode: u32, typ: INodeType) -> Result<ARef<INode<T>>> {
+        let fmt = match typ {
+            INodeType::Reg => bindings::S_IFREG,
+            INodeType::Dir => bindings::S_IFDIR,
+            INodeType::Symlink(_) => bindings::S_IFLNK,
+            INodeType::Chr(..) => bindings::S_IFCHR,
+            INodeType::Blk(..) => bindings::S_IFBLK,
+            INodeType::Fifo => bindings::S_IFIFO,
+            INodeType::Sock => bindings::S_IFSOCK,
+        };
+        let mut full = (fmt | (mode & 0o7777)) as bindings::umode_t;
+        let mut default_acl = core::ptr::null_mut();
+        let mut access_acl = core::ptr::null_mut();
+        // With ACLs the VFS leaves the umask to us: `posix_acl_create`
+        // applies it, or the parent's default ACL instead.
+        // SAFETY: `dir` is valid; on success we own the references put in
+        // the two pointers (NULL when there is no ACL).
+        to_result(unsafe {
+            bindings::posix_acl_create(dir.raw(), &mut full, &mut default_acl, &mut access_acl)
+        })?;
+        // INVARIANT: Both are NULL or references of ours.
+        let acls = [
+            (AclType::Default, AclRef(default_acl)),
+            (AclType::Access, AclRef(access_acl)),
+        ];
+        let inode = Self::new_node_mode(dir, u32::from(full), typ)?;
+        // SAFETY: `dir` is valid.
+        if unsafe { bindings::blockfs_is_posixacl(dir.raw()) } {
+            for (typ, acl) in &acls {
+                if !acl.0.is_null() {
+                    let r = acl
+                        .entries()
+                        .and_then(|e| T::set_acl(&inode, *typ, Some(&e)));
+                    if let Err(e) = r {
+                        inode.clear_nlink();
+                        return Err(e);
+                    }
+                }
+                // SAFETY: The new inode is ours; `set_cached_acl` takes its
+                // own reference.
+                unsafe { bindings::set_cached_acl(inode.raw(), typ.raw(), acl.0) };
+            }
+        }
+        Ok(inode)
+    }
+
+    fn new_node_mode(dir: &INode<T>, mode: u32, typ: INodeType) -> Result<ARef<INode<T>>> {
         let mut perm = (mode & 0o7777) as u16;
         // SAFETY: No requirements: the current task's fs ids.
         let uid = unsafe { bindings::current_fsuid_munged() };
@@ -2118,6 +2448,199 @@ impl<T: FileSystem> Tables<T> {
                 }
                 bindings::setattr_copy(idmap, inode, attr);
                 T::write_inode(i)?;
+                if (*attr).ia_valid & bindings::ATTR_MODE != 0
+                    && u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFLNK
+                {
+                    to_result(bindings::posix_acl_chmod(idmap, dentry, (*inode).i_mode))?;
+                }
+            }
+            Ok(0)
+        })
+    }
+
+    // -- extended attributes and ACLs -------------------------------------
+
+    fn xattr_ns(handler: *const bindings::xattr_handler) -> XattrNs {
+        // SAFETY: The VFS passes one of our handlers, whose `flags` is the
+        // name space.
+        match unsafe { (*handler).flags } {
+            f if f == XattrNs::User as c_int => XattrNs::User,
+            f if f == XattrNs::Trusted as c_int => XattrNs::Trusted,
+            _ => XattrNs::Security,
+        }
+    }
+
+    unsafe extern "C" fn xattr_get(
+        handler: *const bindings::xattr_handler,
+        _dentry: *mut bindings::dentry,
+        inode: *mut bindings::inode,
+        name: *const c_char,
+        buffer: *mut c_void,
+        size: usize,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes an inode of ours, a NUL-terminated name
+            // (without the prefix) and a buffer of `size` bytes or NULL.
+            let (i, name, buf) = unsafe {
+                let buf: &mut [u8] = if buffer.is_null() || size == 0 {
+                    &mut []
+                } else {
+                    core::slice::from_raw_parts_mut(buffer.cast(), size)
+                };
+                (INode::<T>::from_raw(inode), CStr::from_char_ptr(name), buf)
+            };
+            let n = T::get_xattr(i, Self::xattr_ns(handler), name.to_bytes(), buf)?;
+            c_int::try_from(n).map_err(|_| E2BIG)
+        })
+    }
+
+    unsafe extern "C" fn xattr_set(
+        handler: *const bindings::xattr_handler,
+        _idmap: *mut bindings::mnt_idmap,
+        _dentry: *mut bindings::dentry,
+        inode: *mut bindings::inode,
+        name: *const c_char,
+        value: *const c_void,
+        size: usize,
+        flags: c_int,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes an inode of ours, locked, a
+            // NUL-terminated name and a value of `size` bytes, or NULL to
+            // remove the attribute.
+            let (i, name, value) = unsafe {
+                let value: Option<&[u8]> = if value.is_null() {
+                    None
+                } else if size == 0 {
+                    Some(&[])
+                } else {
+                    Some(core::slice::from_raw_parts(value.cast(), size))
+                };
+                (
+                    INode::<T>::from_raw(inode),
+                    CStr::from_char_ptr(name),
+                    value,
+                )
+            };
+            let how = match flags as u32 & (bindings::XATTR_CREATE | bindings::XATTR_REPLACE) {
+                bindings::XATTR_CREATE => XattrSet::Create,
+                bindings::XATTR_REPLACE => XattrSet::Replace,
+                _ => XattrSet::Any,
+            };
+            T::set_xattr(i, Self::xattr_ns(handler), name.to_bytes(), value, how)?;
+            i.touch_ctime();
+            T::write_inode(i)?;
+            Ok(0)
+        })
+    }
+
+    unsafe extern "C" fn listxattr(
+        dentry: *mut bindings::dentry,
+        buffer: *mut c_char,
+        size: usize,
+    ) -> isize {
+        let r = (|| -> Result<usize> {
+            // SAFETY: The VFS passes a positive dentry of ours and a buffer
+            // of `size` bytes, or NULL for the size only.
+            let (inode, mut out) = unsafe {
+                let inode = (*dentry).d_inode;
+                let out: Option<&mut [u8]> = if buffer.is_null() || size == 0 {
+                    None
+                } else {
+                    Some(core::slice::from_raw_parts_mut(buffer.cast(), size))
+                };
+                (inode, out)
+            };
+            // SAFETY: `inode` is ours.
+            if unsafe { (*(*inode).i_sb).s_xattr.is_null() } {
+                return Err(EOPNOTSUPP);
+            }
+            // SAFETY: No requirements.
+            let admin = unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as c_int) };
+            // SAFETY: `inode` is valid.
+            let acl = unsafe { bindings::blockfs_is_posixacl(inode) };
+            let mut total = 0usize;
+            // SAFETY: `inode` is ours.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            T::list_xattrs(i, &mut |ns, name| {
+                let shown = match ns {
+                    XattrNs::Trusted => admin,
+                    XattrNs::AclAccess | XattrNs::AclDefault => acl,
+                    _ => true,
+                };
+                if !shown {
+                    return Ok(());
+                }
+                let p = ns.prefix();
+                let len = p.len() + name.len() + 1;
+                if let Some(out) = out.as_deref_mut() {
+                    let dst = out.get_mut(total..total + len).ok_or(ERANGE)?;
+                    dst[..p.len()].copy_from_slice(p);
+                    dst[p.len()..len - 1].copy_from_slice(name);
+                    dst[len - 1] = 0;
+                }
+                total += len;
+                Ok(())
+            })?;
+            Ok(total)
+        })();
+        match r {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    unsafe extern "C" fn get_inode_acl(
+        inode: *mut bindings::inode,
+        typ: c_int,
+        rcu: bool,
+    ) -> *mut bindings::posix_acl {
+        if rcu {
+            // Reading may sleep: ask for a walk without RCU.
+            return ECHILD.to_ptr();
+        }
+        let r = (|| -> Result<*mut bindings::posix_acl> {
+            // SAFETY: The VFS passes an inode of ours.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            match T::get_acl(i, AclType::from_raw(typ)?)? {
+                None => Ok(core::ptr::null_mut()),
+                Some(e) => Ok(AclRef::new(&e)?.into_raw()),
+            }
+        })();
+        r.unwrap_or_else(|e: Error| e.to_ptr())
+    }
+
+    unsafe extern "C" fn set_acl(
+        idmap: *mut bindings::mnt_idmap,
+        dentry: *mut bindings::dentry,
+        acl: *mut bindings::posix_acl,
+        typ: c_int,
+    ) -> c_int {
+        from_result(|| {
+            let t = AclType::from_raw(typ)?;
+            // SAFETY: The VFS passes a positive dentry of ours, its inode
+            // locked, and an ACL (or NULL) it holds a reference to.
+            unsafe {
+                let inode = (*dentry).d_inode;
+                let i = INode::<T>::from_raw(inode);
+                let mut acl = acl;
+                let mut mode = (*inode).i_mode;
+                if t == AclType::Access && !acl.is_null() {
+                    // May decide the mode says it all (`acl` becomes NULL).
+                    to_result(bindings::posix_acl_update_mode(
+                        idmap, inode, &mut mode, &mut acl,
+                    ))?;
+                }
+                if t == AclType::Default && u32::from(mode) & bindings::S_IFMT != bindings::S_IFDIR
+                {
+                    return if acl.is_null() { Ok(0) } else { Err(EACCES) };
+                }
+                let entries = acl_entries(acl)?;
+                T::set_acl(i, t, (!acl.is_null()).then_some(&entries[..]))?;
+                (*inode).i_mode = mode;
+                i.touch_ctime();
+                T::write_inode(i)?;
+                bindings::set_cached_acl(inode, typ, acl);
             }
             Ok(0)
         })
