@@ -12,6 +12,7 @@ use crate::ondisk::{
     GROUP_DESC_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
 use crate::sample;
+use crate::xattr;
 
 /// Reads numbers from the input, cycling, for the parameters of the calls.
 struct Knobs<'a> {
@@ -48,6 +49,28 @@ pub fn parse_all(data: &[u8]) {
     }
     // Everything else against the sample geometry too.
     exercise(&sample::geometry(), data, &mut k);
+    exercise_xattr(data, &mut k);
+}
+
+/// An attribute block from the input: a valid one must list, find and
+/// rebuild into a valid block; an ACL must decode and encode back.
+fn exercise_xattr(data: &[u8], k: &mut Knobs<'_>) {
+    let _ = xattr::acl_decode(data, |_, _, _| ());
+    let block = &data[..data.len().min(4096)];
+    if xattr::validate(block).is_err() {
+        return;
+    }
+    let n = xattr::entries(block).count();
+    let mut out = vec![0u8; 4096];
+    let name = [b'a' + k.u8() % 26; 3];
+    let value = vec![k.u8(); usize::from(k.u8())];
+    for change in [Some(&value[..]), None] {
+        if let Ok(count) = xattr::rebuild(Some(block), 1, &name, change, &mut out) {
+            assert!(count <= n + 1);
+            xattr::validate(&out).expect("a rebuilt block is valid");
+            assert_eq!(xattr::find(&out, 1, &name), change);
+        }
+    }
 }
 
 fn check_superblock(data: &[u8], k: &mut Knobs<'_>) {

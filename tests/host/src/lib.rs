@@ -28,6 +28,8 @@ pub mod bmap;
 pub mod dirent;
 #[path = "../../../fs/rext2/ondisk.rs"]
 pub mod ondisk;
+#[path = "../../../fs/rext2/xattr.rs"]
+pub mod xattr;
 
 pub mod fuzz;
 pub mod sample;
