@@ -14,8 +14,8 @@
 
 use kernel::{
     fs::blockfs::{
-        self, DirEmitter, DirEntryType, GetINode, INode, INodeParams, INodeType, Mapping,
-        MountOptions, NewNode, NewSuperBlock, Stat, SuperBlock,
+        self, AclEntry, AclType, DirEmitter, DirEntryType, GetINode, INode, INodeParams, INodeType,
+        Mapping, MountOptions, NewNode, NewSuperBlock, Stat, SuperBlock, XattrNs, XattrSet,
     },
     new_mutex,
     prelude::*,
@@ -23,6 +23,7 @@ use kernel::{
 };
 
 mod alloc;
+mod attr;
 mod namei;
 mod write;
 
@@ -36,9 +37,12 @@ mod bmap;
 mod dirent;
 #[allow(dead_code, unreachable_pub)]
 mod ondisk;
+#[allow(dead_code, unreachable_pub)]
+mod xattr;
 
 use dirent::DirFormat;
 use ondisk::{Corrupt, FeatureVerdict, FileType, Geometry, GroupDesc, Inode, Superblock};
+use write::SECTORS;
 
 kernel::module_blockfs! {
     type: Rext2,
@@ -62,6 +66,8 @@ struct SbData {
     fsid: u64,
     /// The primary superblock as last written, for `write_super`.
     sb: Pin<KBox<Mutex<SbState>>>,
+    /// Serialises reference count changes of shared attribute blocks.
+    xattr_lock: Pin<KBox<Mutex<()>>>,
 }
 
 /// The superblock fields rext2 changes, with the rest kept as read.
@@ -394,6 +400,10 @@ impl blockfs::FileSystem for Rext2 {
         }
         let r_blocks = s.r_blocks_count();
         let generation = s.wtime() ^ s.mtime().rotate_left(16);
+        // Without the feature, attribute calls fail with EOPNOTSUPP.
+        if s.feature_compat() & ondisk::COMPAT_EXT_ATTR != 0 {
+            sb.enable_xattrs(opts.acl);
+        }
         Ok(SbData {
             fmt: DirFormat::from_geometry(&geo),
             geo,
@@ -401,6 +411,7 @@ impl blockfs::FileSystem for Rext2 {
             r_blocks,
             fsid,
             sb: KBox::pin_init(new_mutex!(SbState { raw: s, generation }), GFP_KERNEL)?,
+            xattr_lock: KBox::pin_init(new_mutex!(()), GFP_KERNEL)?,
         })
     }
 
@@ -526,6 +537,32 @@ impl blockfs::FileSystem for Rext2 {
 
     fn is_empty_dir(dir: &INode<Self>) -> Result<bool> {
         Self::empty_dir(dir)
+    }
+
+    fn get_xattr(inode: &INode<Self>, ns: XattrNs, name: &[u8], buf: &mut [u8]) -> Result<usize> {
+        Self::get_xattr_raw(inode, ns, name, buf)
+    }
+
+    fn set_xattr(
+        inode: &INode<Self>,
+        ns: XattrNs,
+        name: &[u8],
+        value: Option<&[u8]>,
+        how: XattrSet,
+    ) -> Result {
+        Self::set_xattr_raw(inode, ns, name, value, how)
+    }
+
+    fn list_xattrs(inode: &INode<Self>, f: &mut dyn FnMut(XattrNs, &[u8]) -> Result) -> Result {
+        Self::list_xattrs_raw(inode, f)
+    }
+
+    fn get_acl(inode: &INode<Self>, typ: AclType) -> Result<Option<KVec<AclEntry>>> {
+        Self::get_acl_raw(inode, typ)
+    }
+
+    fn set_acl(inode: &INode<Self>, typ: AclType, acl: Option<&[AclEntry]>) -> Result {
+        Self::set_acl_raw(inode, typ, acl)
     }
 
     fn write_super(sb: &SuperBlock<Self>, clean: bool) -> Result {

@@ -21,7 +21,7 @@ use kernel::{
 };
 
 /// Sectors (512 bytes) per block, the unit of `i_blocks`.
-const SECTORS: u32 = (BS / 512) as u32;
+pub(crate) const SECTORS: u32 = (BS / 512) as u32;
 
 /// Most blocks allocated by one `map_write` call.
 const MAX_ALLOC: u64 = 4 * PMD_BLOCKS as u64;
@@ -316,39 +316,17 @@ impl Rext2 {
         let mut st = inode.data().state.lock();
         let acl = core::mem::take(&mut st.di.file_acl);
         if acl != 0 {
-            Self::release_xattr_block(sb, inode.ino(), acl)?;
             st.di.blocks = st.di.blocks.saturating_sub(SECTORS);
         }
         // ext2 marks deleted inodes with a deletion time.
         st.di.dtime = inode.ctime() as u32;
         Self::write_inode_locked(inode, &mut st)?;
+        // The inode no longer points at its attribute block on disk.
+        if acl != 0 {
+            Self::release_xattr_block(sb, inode.ino(), acl)?;
+        }
         drop(st);
         Self::free_inode(sb, inode.ino() as u32, typ == u32::from(ondisk::S_IFDIR))
-    }
-
-    /// Drops a reference to a shared extended attribute block, freeing it
-    /// with the last one.
-    fn release_xattr_block(sb: &SuperBlock<Self>, ino: u64, blk: u32) -> Result {
-        const XATTR_MAGIC: u32 = 0xEA02_0000;
-        let geo = &sb.data().geo;
-        ondisk::check_block_ptr(blk, geo).map_err(|c| corrupt(sb, ino, c))?;
-        let buf = sb.bread(blk.into())?;
-        let last = buf.modify(|b| {
-            if ondisk::read_u32(b, 0) != Some(XATTR_MAGIC) {
-                return Err(EUCLEAN);
-            }
-            let refs = ondisk::read_u32(b, 4).unwrap_or(1);
-            if refs > 1 {
-                ondisk::write_u32(b, 4, refs - 1);
-            }
-            Ok(refs <= 1)
-        })?;
-        buf.sync()?;
-        drop(buf);
-        if last {
-            Self::free_blocks(sb, &mut [blk])?;
-        }
-        Ok(())
     }
 
     /// Writes the primary superblock with exact free counts, marked clean

@@ -19,10 +19,10 @@ if [ "${FINAL:-0}" = 1 ]; then
 	exit 0
 fi
 # Create, write, rename across directories, link, truncate, unlink,
-# mkdir/rmdir, forever, in one process so that the kill lands between
+# mkdir/rmdir, extended attributes and ACLs, forever, in one process so that the kill lands between
 # many more operations than a shell loop would do.
 exec python3 - "$M" "${SEED:-1}" <<'PY'
-import os, random, sys
+import os, random, struct, sys
 m, seed = sys.argv[1], int(sys.argv[2])
 rnd = random.Random(seed)
 dirs = [os.path.join(m, "w%d" % i) for i in range(4)]
@@ -44,7 +44,7 @@ def step(i):
     f = os.path.join(d, "f%d-%d" % (seed, i))
     with open(f, "wb") as fh:
         fh.write(os.urandom(rnd.randrange(0, 100000)))
-    op = rnd.randrange(6)
+    op = rnd.randrange(7)
     if op == 0:
         os.rename(f, os.path.join(n, "r%d-%d" % (seed, i)))
     elif op == 1:
@@ -59,6 +59,20 @@ def step(i):
     elif op == 4:
         v = rnd.choice(os.listdir(d))
         os.rename(os.path.join(d, v), os.path.join(n, "m%d-%d" % (seed, i)))
+    elif op == 5:
+        # Attribute blocks are replaced, never changed in place.
+        v = rnd.choice(os.listdir(d))
+        p = os.path.join(d, v)
+        for k in range(rnd.randrange(1, 4)):
+            os.setxattr(p, "user.a%d" % rnd.randrange(4), os.urandom(rnd.randrange(0, 600)))
+        if rnd.randrange(2):
+            os.setxattr(p, "system.posix_acl_access",
+                        struct.pack("<IHHIHHIHHIHHIHHI", 2, 1, 6, ~0 & 0xffffffff,
+                                    2, 4, 65534, 4, 4, ~0 & 0xffffffff,
+                                    0x10, 4, ~0 & 0xffffffff, 0x20, 0, ~0 & 0xffffffff))
+        if rnd.randrange(3) == 0:
+            for x in os.listxattr(p):
+                os.removexattr(p, x)
     else:
         fd = os.open(f, os.O_RDWR)
         os.posix_fallocate(fd, 0, 65536)

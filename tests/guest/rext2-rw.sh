@@ -61,6 +61,41 @@ same_tree "rext2's own tree survived the C ext2 mount" $M/by-rext2
 # 2. POSIX semantics.
 python3 "$RPMEM_TOP/tests/guest/rext2_ops.py" $M || FAILED=$((FAILED + 1))
 
+# 2b. Extended attributes and POSIX ACLs, and their interchange with the
+# C ext2 driver (built with XATTR, POSIX_ACL and SECURITY).
+XA="$RPMEM_TOP/tests/guest/rext2_xattr.py"
+python3 "$XA" check $M || FAILED=$((FAILED + 1))
+check "attributes and ACLs written by rext2" python3 "$XA" write $M rext2
+python3 "$XA" dump $M/xattr-rext2 >/tmp/xa.rext2
+check "umount before the attribute interchange" umount $M
+check "mount -t ext2 for the attribute interchange" mount -t ext2 $BIG $M
+check "C ext2 reads rext2's attributes and ACLs identically" \
+	sh -c "python3 '$XA' dump $M/xattr-rext2 | cmp -s - /tmp/xa.rext2"
+check "C ext2 writes attributes and ACLs" python3 "$XA" write $M ext2
+python3 "$XA" dump $M/xattr-ext2 >/tmp/xa.ext2
+check "umount C ext2 after the attributes" umount $M
+check "e2fsck -fn after both drivers wrote attributes" e2fsck -fn $BIG
+check "mount -t rext2 after the attribute interchange" mount -t rext2 $BIG $M
+check "rext2 reads C ext2's attributes and ACLs identically" \
+	sh -c "python3 '$XA' dump $M/xattr-ext2 | cmp -s - /tmp/xa.ext2"
+check "rext2's attributes survived the C ext2 mount" \
+	sh -c "python3 '$XA' dump $M/xattr-rext2 | cmp -s - /tmp/xa.rext2"
+check "rext2 changes attributes C ext2 wrote" python3 -c 'import os, sys
+os.setxattr(sys.argv[1], "user.tag", b"changed")
+os.removexattr(sys.argv[1], "user.bin")
+assert os.getxattr(sys.argv[1], "user.tag") == b"changed"' $M/xattr-ext2/f
+nobody_reads() {
+	python3 -c 'import os, sys
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+open(sys.argv[1]).read()' "$1" 2>/dev/null
+}
+check "remount -o noacl" sh -c "umount $M && mount -t rext2 -o noacl $BIG $M"
+check "/proc/mounts shows noacl" grep -q "$BIG $M rext2 .*noacl" /proc/mounts
+nobody_cannot_read() { ! nobody_reads "$1"; }
+check "with noacl, an ACL grants nothing" nobody_cannot_read $M/xattr-rext2/f
+check "remount with ACLs" sh -c "umount $M && mount -t rext2 $BIG $M"
+check "with ACLs, the ACL lets nobody read" nobody_reads $M/xattr-rext2/f
+
 # 3. 2 MiB write faults: a new 4 MiB file written through a shared
 # mapping gets 2 MiB-aligned runs, mapped with PMDs.
 TR=/sys/kernel/tracing
