@@ -34,7 +34,7 @@ check "mke2fs: a 1 GiB ext2 image" mke2fs -q -F -t ext2 -b 4096 -L big "$WORK/im
 check "mke2fs: a 64 MiB ext2 image with 256 inodes" \
 	mke2fs -q -F -t ext2 -b 4096 -N 256 -L small "$WORK/img/nvdimm1.img" 16384
 
-"$RUN" --nvdimms 2 --cpus 2 --keep-images "$WORK/img" --timeout 2400 -- \
+"$RUN" --nvdimms 2 --cpus 2 --keep-images "$WORK/img" --timeout 3600 -- \
 	env TREE="$T" OUT="$WORK" FSX_OPS="${FSX_OPS:-}" bash "$RPMEM_TOP/tests/guest/rext2-rw.sh"
 check_eq "guest checks ran, no kernel splat" 0 "$?"
 check "e2fsck -fn accepts the big image" e2fsck -fn "$WORK/img/nvdimm0.img"
