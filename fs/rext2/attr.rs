@@ -142,7 +142,11 @@ impl Rext2 {
         let blk = if count == 0 {
             0
         } else {
-            Self::new_xattr_block(inode, &new)?
+            Self::alloc_meta(sb, Self::home_block(inode), |d| {
+                for (to, from) in d.iter_mut().zip(new.iter()) {
+                    *to = *from;
+                }
+            })?
         };
         // The inode points at the new block (or none) durably before the
         // old one loses this reference.
@@ -168,33 +172,6 @@ impl Rext2 {
             Self::release_xattr_block(sb, ino, old)?;
         }
         Ok(())
-    }
-
-    /// Allocates a block near the inode and writes `contents` to it,
-    /// durably.
-    fn new_xattr_block(inode: &INode<Self>, contents: &[u8]) -> Result<u32> {
-        let sb = inode.super_block();
-        let geo = &sb.data().geo;
-        let g = inode
-            .ino()
-            .saturating_sub(1)
-            .checked_div(geo.inodes_per_group.into())
-            .unwrap_or(0) as u32;
-        let goal = geo.group_first_block(g).unwrap_or(0);
-        let (b, _) = Self::alloc_blocks(sb, goal, 1, 1)?;
-        let r = sb.new_buffer(b.into()).and_then(|buf| {
-            buf.modify(|d| {
-                for (to, from) in d.iter_mut().zip(contents) {
-                    *to = *from;
-                }
-            });
-            buf.sync()
-        });
-        if let Err(e) = r {
-            Self::free_blocks(sb, &mut [b])?;
-            return Err(e);
-        }
-        Ok(b)
     }
 
     /// Drops a reference to attribute block `blk`, freeing it with the

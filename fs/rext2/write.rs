@@ -93,11 +93,16 @@ impl Rext2 {
         Self::write_superblock(sb, false)
     }
 
-    /// Allocates a zeroed metadata block near `goal`, durably.
-    fn alloc_meta(sb: &SuperBlock<Self>, goal: u32) -> Result<u32> {
+    /// Allocates a metadata block near `goal` and writes it durably,
+    /// zeroed and then filled in by `init`.
+    pub(crate) fn alloc_meta(
+        sb: &SuperBlock<Self>,
+        goal: u32,
+        init: impl FnOnce(&mut [u8]),
+    ) -> Result<u32> {
         let (b, _) = Self::alloc_blocks(sb, goal, 1, 1)?;
         let r = sb.new_buffer(b.into()).and_then(|buf| {
-            buf.modify(|_| ());
+            buf.modify(init);
             buf.sync()
         });
         if let Err(e) = r {
@@ -130,7 +135,7 @@ impl Rext2 {
         let slot = offs[0] as usize;
         let mut ptr = st.di.block[slot];
         if ptr == 0 {
-            ptr = Self::alloc_meta(sb, phys)?;
+            ptr = Self::alloc_meta(sb, phys, |_| ())?;
             *meta += 1;
             st.di.block[slot] = ptr;
         }
@@ -146,7 +151,7 @@ impl Rext2 {
             }
             let mut child = bmap::read_ptr(buf.data(), idx).ok_or(EUCLEAN)?;
             if child == 0 {
-                child = Self::alloc_meta(sb, phys)?;
+                child = Self::alloc_meta(sb, phys, |_| ())?;
                 *meta += 1;
                 let buf = dirty.get(sb, ptr)?;
                 if !buf.modify(|b| bmap::write_ptr(b, idx, child)) {
@@ -172,6 +177,18 @@ impl Rext2 {
         r
     }
 
+    /// The first block of the group holding `inode`: where its blocks go
+    /// when there is no better goal.
+    pub(crate) fn home_block(inode: &INode<Self>) -> u32 {
+        let geo = &inode.super_block().data().geo;
+        let g = inode
+            .ino()
+            .saturating_sub(1)
+            .checked_div(geo.inodes_per_group.into())
+            .unwrap_or(0) as u32;
+        geo.group_first_block(g).unwrap_or(0)
+    }
+
     /// `map_write`: maps the range containing `pos`, allocating zeroed
     /// blocks for a hole at `pos`.
     pub(crate) fn map_alloc(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
@@ -187,7 +204,6 @@ impl Rext2 {
 
         // Continue after the previous block, or from the last allocation,
         // or in the inode's group.
-        let geo = &sb.data().geo;
         let mut goal = st.goal;
         if lblk > 0 {
             if let Ok((Some(prev), _)) = Self::map_blocks(inode, &st.di.block, lblk - 1, 1) {
@@ -195,8 +211,7 @@ impl Rext2 {
             }
         }
         if goal == 0 {
-            let g = (inode.ino().saturating_sub(1) / u64::from(geo.inodes_per_group)) as u32;
-            goal = geo.group_first_block(g).unwrap_or(0);
+            goal = Self::home_block(inode);
         }
         // Runs that start at a 2 MiB boundary of the file start at one on
         // the device too, for PMD faults.
