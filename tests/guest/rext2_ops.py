@@ -10,13 +10,15 @@ import mmap
 import os
 import stat
 import sys
+
+import tap
+from tap import errno_of, ok
 import threading
 import time
 
 M = sys.argv[1]
 BS = 4096
 MB = 1 << 20
-FAILED = 0
 libc = ctypes.CDLL(None, use_errno=True)
 libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_long]
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
@@ -24,25 +26,6 @@ libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c
 AT_FDCWD = -100
 RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE = 1, 2, 0x10
-
-
-def ok(cond, what, detail=""):
-    global FAILED
-    if cond:
-        print("ok - " + what, flush=True)
-    else:
-        FAILED += 1
-        print("not ok - " + what, flush=True)
-        if detail:
-            print("    " + str(detail), file=sys.stderr, flush=True)
-
-
-def errno_of(fn):
-    try:
-        fn()
-    except OSError as e:
-        return e.errno
-    return 0
 
 
 def fallocate(fd, mode, off, length):
@@ -360,4 +343,4 @@ def pinned(op_name, op):
 pinned("truncate", lambda fd: os.ftruncate(fd, 0))
 pinned("punch", lambda fd: fallocate(fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0, 2 * MB))
 
-sys.exit(1 if FAILED else 0)
+sys.exit(tap.exit_status())

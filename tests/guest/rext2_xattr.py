@@ -15,27 +15,10 @@ import stat
 import struct
 import sys
 
-FAILED = 0
+import tap
+from tap import errno_of, ok
+
 NOBODY = 65534
-
-
-def ok(cond, what, detail=""):
-    global FAILED
-    if cond:
-        print("ok - " + what, flush=True)
-    else:
-        FAILED += 1
-        print("not ok - " + what, flush=True)
-        if detail:
-            print("    " + str(detail), file=sys.stderr, flush=True)
-
-
-def errno_of(fn):
-    try:
-        fn()
-    except OSError as e:
-        return e.errno
-    return 0
 
 
 # The VFS's ACL xattr format: version 2, then (tag, perm, id) entries.
@@ -274,4 +257,4 @@ if __name__ == "__main__":
         write(sys.argv[2], sys.argv[3])
     else:
         dump(sys.argv[2])
-    sys.exit(1 if FAILED else 0)
+    sys.exit(tap.exit_status())
