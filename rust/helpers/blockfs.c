@@ -198,6 +198,36 @@ __rust_helper void rust_helper_set_buffer_uptodate(struct buffer_head *bh)
 	set_buffer_uptodate(bh);
 }
 
+__rust_helper struct folio *rust_helper_pfn_folio(unsigned long pfn)
+{
+	return pfn_folio(pfn);
+}
+
+__rust_helper unsigned long rust_helper_folio_pfn(const struct folio *folio)
+{
+	return folio_pfn(folio);
+}
+
+__rust_helper void rust_helper_cond_resched(void)
+{
+	cond_resched();
+}
+
+__rust_helper int rust_helper_test_clear_buffer_dirty(struct buffer_head *bh)
+{
+	return test_clear_buffer_dirty(bh);
+}
+
+__rust_helper int rust_helper_buffer_uptodate(const struct buffer_head *bh)
+{
+	return buffer_uptodate(bh);
+}
+
+__rust_helper void rust_helper_wait_on_buffer(struct buffer_head *bh)
+{
+	wait_on_buffer(bh);
+}
+
 __rust_helper void rust_helper_inode_lock(struct inode *inode)
 {
 	inode_lock(inode);

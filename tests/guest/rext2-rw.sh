@@ -96,6 +96,25 @@ check "with noacl, an ACL grants nothing" nobody_cannot_read $M/xattr-rext2/f
 check "remount with ACLs" sh -c "umount $M && mount -t rext2 $BIG $M"
 check "with ACLs, the ACL lets nobody read" nobody_reads $M/xattr-rext2/f
 
+# 2d. Ordering points are fences: every metadata write reaches rpmem with
+# REQ_FUA (rpmem then calls nvdimm_flush), and zeroing a new data block
+# (DAX stores without a fence) is followed by a cache flush, before the
+# block is linked.  The block layer's tracepoint shows each bio's flags.
+TR=/sys/kernel/tracing
+echo "dev == $(($(stat -L -c '0x%t' $BIG) << 20 | $(stat -L -c '0x%T' $BIG)))" \
+	>$TR/events/block/block_bio_queue/filter
+echo 1 >$TR/events/block/block_bio_queue/enable
+echo >$TR/trace
+mkdir $M/fence && head -c 10000 /dev/urandom >$M/fence/f && mv $M/fence/f $M/fence/g
+echo 0 >$TR/events/block/block_bio_queue/enable
+grep block_bio_queue $TR/trace | sed 's/.*block_bio_queue: [0-9,]* //' >/tmp/bios
+check "the traced workload wrote metadata" grep -q '^F\?W' /tmp/bios
+check_eq "every metadata write to the device carries REQ_FUA" "" \
+	"$(awk '$1 ~ /^F?W/ && $1 !~ /^F?WF/ && $4 != 0 { print }' /tmp/bios | head -3)"
+check "a cache flush (REQ_PREFLUSH) follows the zeroing of new data blocks" \
+	grep -q '^FW[A-Z]* [0-9]* + 0 ' /tmp/bios
+echo 0 >$TR/events/block/block_bio_queue/filter
+
 # 3. 2 MiB write faults: a new 4 MiB file written through a shared
 # mapping gets 2 MiB-aligned runs, mapped with PMDs.
 TR=/sys/kernel/tracing

@@ -623,7 +623,10 @@ impl<T: FileSystem> SuperBlock<T> {
     }
 
     /// Zeroes `count` blocks from `block` on the device, durably, through
-    /// the DAX device (the way data blocks are written).
+    /// the DAX device (the way data blocks are written): an ordering
+    /// point. The driver zeroes with non-temporal stores and no fence, so
+    /// a cache flush (`REQ_PREFLUSH`) follows, before anything may point
+    /// at the blocks.
     pub fn zero_blocks(&self, block: u64, count: u64) -> Result {
         let info = self.info();
         if info.dax.is_null() {
@@ -651,7 +654,9 @@ impl<T: FileSystem> SuperBlock<T> {
         });
         // SAFETY: Taken above.
         unsafe { bindings::dax_read_unlock(id) };
-        r
+        r?;
+        // SAFETY: `s_bdev` is the mounted device, open until `kill_sb`.
+        to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) })
     }
 
     /// Whether the superblock is mounted read-only.
@@ -752,12 +757,34 @@ impl Buffer {
         }
     }
 
-    /// Writes the buffer to the device if it is dirty, and waits: on
-    /// return its contents are durable (the device writes through to
-    /// persistent media, or flushes with `REQ_FUA`/`REQ_PREFLUSH`).
+    /// Makes the block's contents durable, and everything written to the
+    /// device before: an ordering point. A dirty buffer is written with
+    /// `REQ_FUA` (a pmem driver copies, then fences with `nvdimm_flush`);
+    /// one already written by write-back, which sets no such flag, gets an
+    /// explicit cache flush (`REQ_PREFLUSH`) instead. Either way the flush
+    /// happens on the device's own flush path, so asynchronous regions
+    /// (virtio-pmem) are covered too.
     pub fn sync(&self) -> Result {
-        // SAFETY: The buffer is referenced (type invariant).
-        to_result(unsafe { bindings::sync_dirty_buffer(self.bh.as_ptr()) })
+        let bh = self.bh.as_ptr();
+        // SAFETY: The buffer is referenced and up to date (type invariant).
+        // As `__sync_dirty_buffer`: with the buffer locked, write-back
+        // cannot be writing it; `bh_end_write` unlocks it when the write
+        // completes.
+        unsafe {
+            bindings::lock_buffer(bh);
+            if bindings::test_clear_buffer_dirty(bh) != 0 {
+                let op = bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC | bindings::REQ_FUA;
+                bindings::bh_submit(bh, op, Some(bindings::bh_end_write));
+                bindings::wait_on_buffer(bh);
+                return if bindings::buffer_uptodate(bh) != 0 {
+                    Ok(())
+                } else {
+                    Err(EIO)
+                };
+            }
+            bindings::unlock_buffer(bh);
+            to_result(bindings::blkdev_issue_flush((*bh).b_bdev))
+        }
     }
 
     /// The block's bytes.
