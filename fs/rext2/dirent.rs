@@ -374,18 +374,44 @@ fn locate(block: &[u8], offset: usize, fmt: DirFormat) -> Result<Located, DirErr
     Err(DirError::NotAnEntry { offset })
 }
 
-/// Adds an entry for `inode` called `name` with type `ftype` (ignored
-/// without `filetype`) in the entry at `offset` (from [`find_slot`]): a free
-/// entry is reused whole, an in-use one is split after its own name like
-/// `ext2_add_link()`. Returns the offset of the new entry.
-pub fn insert(
+/// An entry written by [`insert_prepare`] but not yet part of the block.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Pending {
+    /// Offset of the entry it goes into (from [`find_slot`]).
+    at: usize,
+    /// Offset of the new entry.
+    new: usize,
+    /// The inode number, set by [`insert_commit`] for a reused free entry.
+    inode: u32,
+    /// For a split entry: the `rec_len` it keeps (else 0: a reused one).
+    keep: usize,
+}
+
+impl Pending {
+    /// Offset of the new entry in the block.
+    pub fn offset(&self) -> usize {
+        self.new
+    }
+}
+
+/// First half of adding an entry for `inode` called `name` with type
+/// `ftype` (ignored without `filetype`) in the entry at `offset` (from
+/// [`find_slot`]): writes the new entry where nothing in the block sees
+/// it yet. In a free entry that is everything but its inode number (0
+/// keeps it free); in an in-use entry it goes into the slack after the
+/// entry's own name, which keeps its `rec_len`. The block is valid and
+/// unchanged to readers after this step and after [`insert_commit`], and
+/// the commit changes one aligned 16- or 32-bit field, which persistent
+/// memory writes atomically: a crash with either step torn or lost never
+/// leaves a block that fails [`check_block`].
+pub fn insert_prepare(
     block: &mut [u8],
     offset: usize,
     inode: u32,
     ftype: u8,
     name: &[u8],
     fmt: DirFormat,
-) -> Result<usize, DirError> {
+) -> Result<Pending, DirError> {
     check_name(name)?;
     if inode == 0 || inode > fmt.inodes_count {
         return Err(DirError::BadInode);
@@ -407,19 +433,61 @@ pub fn insert(
     let (old_inode, rec_len, used) = target.ok_or(DirError::NotAnEntry { offset })?;
     let ftype = if fmt.filetype { ftype } else { 0 };
     if old_inode == 0 {
-        write_entry(block, offset, inode, ftype, name, fmt);
-        return Ok(offset);
+        write_entry(block, offset, 0, ftype, name, fmt);
+        return Ok(Pending {
+            at: offset,
+            new: offset,
+            inode,
+            keep: 0,
+        });
     }
     let new = offset + used;
-    write_u16(block, offset + 4, used as u16);
     write_u16(block, new + 4, (rec_len - used) as u16);
     write_entry(block, new, inode, ftype, name, fmt);
-    Ok(new)
+    Ok(Pending {
+        at: offset,
+        new,
+        inode,
+        keep: used,
+    })
+}
+
+/// Second half of an insertion: makes the entry written by
+/// [`insert_prepare`] part of the block, by setting the inode number of
+/// a reused free entry, or by shrinking the split entry's `rec_len` to
+/// end where the new entry starts.
+pub fn insert_commit(block: &mut [u8], p: &Pending) {
+    if p.keep == 0 {
+        write_u32(block, p.new, p.inode);
+    } else {
+        write_u16(block, p.at + 4, p.keep as u16);
+    }
+}
+
+/// Adds an entry for `inode` called `name` with type `ftype` (ignored
+/// without `filetype`) in the entry at `offset` (from [`find_slot`]): a free
+/// entry is reused whole, an in-use one is split after its own name like
+/// `ext2_add_link()`. Returns the offset of the new entry. Both halves at
+/// once ([`insert_prepare`], [`insert_commit`]), for blocks no one can
+/// see yet.
+pub fn insert(
+    block: &mut [u8],
+    offset: usize,
+    inode: u32,
+    ftype: u8,
+    name: &[u8],
+    fmt: DirFormat,
+) -> Result<usize, DirError> {
+    let p = insert_prepare(block, offset, inode, ftype, name, fmt)?;
+    insert_commit(block, &p);
+    Ok(p.offset())
 }
 
 /// Removes the in-use entry at `offset` like `ext2_delete_entry()`: it is
 /// merged into the previous entry, or marked free (inode 0) if it is the
-/// first of the block.
+/// first of the block. Each change is one aligned field, and either one
+/// alone leaves a valid block without the entry (hidden in the previous
+/// one's `rec_len`, or free), so a torn write of the block is harmless.
 pub fn remove(block: &mut [u8], offset: usize, fmt: DirFormat) -> Result<(), DirError> {
     let found = locate(block, offset, fmt)?;
     if found.inode == 0 {

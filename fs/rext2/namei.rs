@@ -205,8 +205,15 @@ impl Rext2 {
             else {
                 continue;
             };
-            buf.modify(|b| dirent::insert(b, off, ino, ft, name, fmt))
+            // Two ordering points: the entry, written where nothing sees
+            // it yet, is durable before the one field that links it in
+            // changes (pmem has no sector atomicity: a torn single write
+            // could shorten a `rec_len` without the entry behind it).
+            let pending = buf
+                .modify(|b| dirent::insert_prepare(b, off, ino, ft, name, fmt))
                 .map_err(|e| dir_err(dir, e))?;
+            buf.sync()?;
+            buf.modify(|b| dirent::insert_commit(b, &pending));
             return buf.sync();
         }
         // A new block: written in full before the directory points to it.

@@ -460,3 +460,122 @@ fn empty_blocks() {
     d[4] = 1;
     assert!(is_empty_dir_block(&d, 12, FMT).is_err());
 }
+
+/// The 8-byte words (persistent memory's unit of atomic writes) in which
+/// `b` differs from `a`.
+fn changed_words(a: &[u8], b: &[u8]) -> Vec<usize> {
+    (0..a.len() / 8)
+        .filter(|w| a[w * 8..w * 8 + 8] != b[w * 8..w * 8 + 8])
+        .collect()
+}
+
+/// `a` with the words `ws` taken from `b`: what a torn write of `b` over
+/// `a` may leave.
+fn tear(a: &[u8], b: &[u8], ws: &[usize]) -> Vec<u8> {
+    let mut t = a.to_vec();
+    for w in ws {
+        t[w * 8..w * 8 + 8].copy_from_slice(&b[w * 8..w * 8 + 8]);
+    }
+    t
+}
+
+/// Every subset of `ws` (up to 2^10 of them; beyond, singletons and their
+/// complements).
+fn subsets(ws: &[usize]) -> Vec<Vec<usize>> {
+    if ws.len() <= 10 {
+        (0..1u32 << ws.len())
+            .map(|m| {
+                ws.iter()
+                    .enumerate()
+                    .filter(|(i, _)| m >> i & 1 == 1)
+                    .map(|(_, w)| *w)
+                    .collect()
+            })
+            .collect()
+    } else {
+        let mut v = Vec::new();
+        for i in 0..ws.len() {
+            v.push(vec![ws[i]]);
+            v.push(
+                ws.iter()
+                    .enumerate()
+                    .filter(|(j, _)| *j != i)
+                    .map(|(_, w)| *w)
+                    .collect(),
+            );
+        }
+        v
+    }
+}
+
+/// Insertion in two steps survives any torn write: after a torn or lost
+/// first step the block is valid and does not show the name; the second
+/// step changes one word; removal torn any way is valid too.
+#[test]
+fn insert_and_remove_are_tear_safe() {
+    let mut b = vec![0u8; 4096];
+    init_empty(&mut b).unwrap();
+    let mut n = 0u32;
+    // Fill the block with entries of varied lengths, removing some, so
+    // that both free entries and slack get reused.
+    for round in 0..200u32 {
+        let name = format!("n{}-{}", round, "x".repeat((round as usize * 7) % 40));
+        let Some(slot) = find_slot(&b, name.as_bytes(), FMT).unwrap() else {
+            break;
+        };
+        let before = b.clone();
+        let mut prepared = b.clone();
+        let p = insert_prepare(
+            &mut prepared,
+            slot,
+            11 + round,
+            FT_REG_FILE,
+            name.as_bytes(),
+            FMT,
+        )
+        .unwrap();
+        // The prepared block reads as before.
+        assert_eq!(names(&prepared, FMT), names(&before, FMT));
+        for ws in subsets(&changed_words(&before, &prepared)) {
+            let t = tear(&before, &prepared, &ws);
+            check_block(&t, FMT).unwrap();
+            assert!(find_entry(&t, name.as_bytes(), FMT).unwrap().is_none());
+        }
+        let mut committed = prepared.clone();
+        insert_commit(&mut committed, &p);
+        assert_eq!(
+            changed_words(&prepared, &committed).len(),
+            1,
+            "round {round}"
+        );
+        check_block(&committed, FMT).unwrap();
+        let e = find_entry(&committed, name.as_bytes(), FMT)
+            .unwrap()
+            .unwrap();
+        assert_eq!((e.offset, e.inode), (p.offset(), 11 + round));
+        b = committed;
+        n += 1;
+        if round % 3 == 1 {
+            // Remove an earlier entry (every tear of the removal is valid
+            // and never shows a half entry).
+            let victim = entries(&b, FMT)
+                .nth((round as usize / 3) % 4)
+                .unwrap()
+                .unwrap();
+            let (off, vname) = (victim.offset, victim.name.to_vec());
+            let mut removed = b.clone();
+            remove(&mut removed, off, FMT).unwrap();
+            for ws in subsets(&changed_words(&b, &removed)) {
+                let t = tear(&b, &removed, &ws);
+                check_block(&t, FMT).unwrap();
+                let left: Vec<_> = names(&t, FMT).into_iter().map(|x| x.3).collect();
+                let full: Vec<_> = names(&b, FMT).into_iter().map(|x| x.3).collect();
+                assert!(left.len() + 1 >= full.len());
+                assert!(left.iter().all(|l| full.contains(l)));
+            }
+            assert!(find_entry(&removed, &vname, FMT).unwrap().is_none());
+            b = removed;
+        }
+    }
+    assert!(n > 50, "only {n} insertions");
+}
