@@ -2272,14 +2272,40 @@ impl<T: FileSystem> Tables<T> {
                 let tgt = tgt.ok_or(ENOENT)?;
                 Self::exchange(od, oname, src, nd, nname, tgt)?;
             } else {
-                // As ext2_rename(): the new parent gains a `..` when a
-                // directory arrives without replacing one; the old parent
-                // loses one whenever a directory leaves.
                 if let Some(t) = tgt {
                     if src.is_dir() && !T::is_empty_dir(t)? {
                         return Err(ENOTEMPTY);
                     }
-                    T::replace_entry(nd, nname, src)?;
+                }
+                // Rule 4 of the crash rules: a count is raised, durably,
+                // before the entry that needs it and lowered after the
+                // entry is gone. The new name comes before the old one
+                // goes, so a file has two names for a while: it counts
+                // them. A directory's count is its subdirectories': the
+                // new parent gains a `..` when a directory arrives
+                // without replacing one, the old parent loses one when
+                // it leaves (as ext2_rename()).
+                let gain = match (src.is_dir(), tgt) {
+                    (false, _) => Some(src),
+                    (true, None) => Some(nd),
+                    (true, Some(_)) => None,
+                };
+                if let Some(g) = gain {
+                    g.inc_nlink();
+                    T::write_inode(g)?;
+                }
+                let linked = match tgt {
+                    Some(_) => T::replace_entry(nd, nname, src),
+                    None => T::add_entry(nd, nname, src),
+                };
+                if let Err(e) = linked {
+                    if let Some(g) = gain {
+                        g.drop_nlink();
+                        T::write_inode(g)?;
+                    }
+                    return Err(e);
+                }
+                if let Some(t) = tgt {
                     t.touch_ctime();
                     if t.is_dir() {
                         t.clear_nlink();
@@ -2287,18 +2313,6 @@ impl<T: FileSystem> Tables<T> {
                         t.drop_nlink();
                     }
                     T::write_inode(t)?;
-                } else {
-                    if src.is_dir() {
-                        nd.inc_nlink();
-                        T::write_inode(nd)?;
-                    }
-                    if let Err(e) = T::add_entry(nd, nname, src) {
-                        if src.is_dir() {
-                            nd.drop_nlink();
-                            T::write_inode(nd)?;
-                        }
-                        return Err(e);
-                    }
                 }
                 T::remove_entry(od, oname, src)?;
                 if src.is_dir() {
@@ -2306,6 +2320,8 @@ impl<T: FileSystem> Tables<T> {
                         T::set_parent(src, nd)?;
                     }
                     od.drop_nlink();
+                } else {
+                    src.drop_nlink();
                 }
             }
             src.touch_ctime();
@@ -2321,6 +2337,14 @@ impl<T: FileSystem> Tables<T> {
     }
 
     /// `RENAME_EXCHANGE`: swaps the inodes of two entries.
+    ///
+    /// Two entries change, one write each: between them one inode has both
+    /// names and the other none. The one with both is a file where there
+    /// is one (a directory never has two names unless both are
+    /// directories), and it counts the second name first, as a directory's
+    /// new parent counts its `..`; the counts drop once both entries are
+    /// written. A crash between the two leaves the other inode without a
+    /// name, its count intact (e2fsck attaches it in `lost+found`).
     fn exchange(
         od: &INode<T>,
         oname: &[u8],
@@ -2336,12 +2360,24 @@ impl<T: FileSystem> Tables<T> {
             (false, true) if moved => (Some(od), Some(nd)),
             _ => (None, None),
         };
-        if let Some(g) = gain {
+        // The entry written first, and the file it gives a second name.
+        let tgt_first = src.is_dir() && !tgt.is_dir();
+        let doubled = match (tgt_first, src.is_dir()) {
+            (true, _) => Some(tgt),
+            (false, false) => Some(src),
+            (false, true) => None,
+        };
+        for g in [gain, doubled].into_iter().flatten() {
             g.inc_nlink();
             T::write_inode(g)?;
         }
-        T::replace_entry(nd, nname, src)?;
-        T::replace_entry(od, oname, tgt)?;
+        if tgt_first {
+            T::replace_entry(od, oname, tgt)?;
+            T::replace_entry(nd, nname, src)?;
+        } else {
+            T::replace_entry(nd, nname, src)?;
+            T::replace_entry(od, oname, tgt)?;
+        }
         if moved {
             if src.is_dir() {
                 T::set_parent(src, nd)?;
@@ -2352,6 +2388,9 @@ impl<T: FileSystem> Tables<T> {
         }
         if let Some(l) = lose {
             l.drop_nlink();
+        }
+        if let Some(d) = doubled {
+            d.drop_nlink();
         }
         tgt.touch_ctime();
         T::write_inode(tgt)
