@@ -241,14 +241,19 @@ impl Rext2 {
 
     /// Links block `b` as logical block `lblk` (the end) of directory
     /// `dir`, which grows by a block.
+    ///
+    /// The pointer is durable before the size covers it: a crash between
+    /// the two leaves a block past the end that e2fsck takes back, whereas
+    /// a size covering a hole would make the directory unreadable.
     fn append_block(dir: &INode<Self>, st: &mut IState, lblk: u64, b: u32) -> Result {
         let sb = dir.super_block();
         // Reuse the file path: a one-block "allocation" that maps `b`.
-        let r = Self::link_block(dir, st, lblk, b);
-        if let Err(e) = r {
+        if let Err(e) = Self::link_block(dir, st, lblk, b) {
             let _ = Self::free_blocks(sb, &mut [b]);
             return Err(e);
         }
+        // Linked in memory: from here on the block goes with the directory.
+        Self::write_inode_locked(dir, st)?;
         dir.set_size((lblk + 1) * BS);
         Self::write_inode_locked(dir, st)
     }

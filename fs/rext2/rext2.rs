@@ -92,12 +92,24 @@ struct IState {
     di: Inode,
     /// Where the next block allocation should start.
     goal: u32,
+    /// A size the inode's size on disk must not go below, because blocks
+    /// may exist up to it past the VFS size (during an extending write or
+    /// `fallocate`, and a truncation until its blocks are freed); 0 when
+    /// none. See `FileSystem::reserve_size`.
+    cover: u64,
 }
 
 impl INodeData {
     fn new(di: Inode) -> Result<Self> {
         Ok(Self {
-            state: KBox::pin_init(new_mutex!(IState { di, goal: 0 }), GFP_KERNEL)?,
+            state: KBox::pin_init(
+                new_mutex!(IState {
+                    di,
+                    goal: 0,
+                    cover: 0
+                }),
+                GFP_KERNEL,
+            )?,
         })
     }
 }
@@ -502,6 +514,21 @@ impl blockfs::FileSystem for Rext2 {
         Self::map_alloc(inode, pos, len)
     }
 
+    fn reserve_size(inode: &INode<Self>, size: u64) -> Result {
+        let mut st = inode.data().state.lock();
+        st.cover = st.cover.max(size);
+        if st.di.size() < size {
+            Self::write_inode_locked(inode, &mut st)?;
+        }
+        Ok(())
+    }
+
+    fn commit_size(inode: &INode<Self>) -> Result {
+        let mut st = inode.data().state.lock();
+        st.cover = 0;
+        Self::write_inode_locked(inode, &mut st)
+    }
+
     fn free_range(inode: &INode<Self>, start: u64, end: u64) -> Result {
         Self::free_blocks_of(inode, start / BS, end / BS)
     }
@@ -598,6 +625,7 @@ impl Rext2 {
                 offset,
                 addr: u64::from(b) * BS,
                 len,
+                new: false,
             },
             None => Mapping::Hole { offset, len },
         })

@@ -49,14 +49,16 @@ impl Dirty {
 }
 
 impl Rext2 {
-    /// Copies the VFS inode's attributes into `st.di` and writes it.
+    /// Copies the VFS inode's attributes into `st.di` and writes it. The
+    /// size written covers `st.cover` too (rule 5: blocks past the VFS size
+    /// during an extension or a truncation stay inside the size on disk).
     pub(crate) fn write_inode_locked(inode: &INode<Self>, st: &mut IState) -> Result {
         let sb = inode.super_block();
+        let size = inode.size().max(st.cover);
         let di = &mut st.di;
         di.mode = inode.mode();
         di.set_uid(inode.uid());
         di.set_gid(inode.gid());
-        let size = inode.size();
         di.set_size(size).map_err(|c| corrupt(sb, inode.ino(), c))?;
         di.atime = inode.atime() as u32;
         di.mtime = inode.mtime() as u32;
@@ -262,6 +264,7 @@ impl Rext2 {
             offset: lblk * BS,
             addr: u64::from(start) * BS,
             len: u64::from(done) * BS,
+            new: true,
         })
     }
 

@@ -96,6 +96,17 @@ check "with noacl, an ACL grants nothing" nobody_cannot_read $M/xattr-rext2/f
 check "remount with ACLs" sh -c "umount $M && mount -t rext2 $BIG $M"
 check "with ACLs, the ACL lets nobody read" nobody_reads $M/xattr-rext2/f
 
+# 2c. Extending writes and DAX coherence (tests/guest/rext2_extend.c):
+# a shared mapping of a hole sees pwrite()'s data; stores past the end
+# through a mapping read as zeros once the file grows past them; a write
+# that copies nothing changes nothing; a write that ends short while
+# another thread faults the range it extends into leaves no mapping past
+# the new end.
+for t in hole-map eof-tail efault; do
+	"$EXTEND" $t $M || FAILED=$((FAILED + 1))
+done
+"$EXTEND" short-race $M 32 || FAILED=$((FAILED + 1))
+
 # 2d. Ordering points are fences: every metadata write reaches rpmem with
 # REQ_FUA (rpmem then calls nvdimm_flush), and zeroing a new data block
 # (DAX stores without a fence) is followed by a cache flush, before the
@@ -206,6 +217,9 @@ check "umount" umount $M
 # exactly when the files go.
 check "mount the small image" mount -t rext2 $SMALL $S
 before=$(stat -f -c '%f %a %d' $S)
+# An extending write that runs out of space while another thread faults
+# the range past its end: nothing past the new end stays mapped.
+"$EXTEND" enospc-race $S 96 || FAILED=$((FAILED + 1))
 head -c $((5 * MB)) /dev/urandom >$S/keep
 keep=$(sha256sum <$S/keep)
 dd if=/dev/zero of=$S/fill bs=1M 2>/tmp/dd.err

@@ -27,6 +27,10 @@ for i in $(seq 300); do printf "%s" "$i" >"$T/many/entry-$i"; done
 	(cd "$T" && find . -type l -printf '%p -> %l\n' | sort)
 } >"$WORK/tree.list"
 
+# The extending-write checks run in the guest, built here.
+check "build tests/guest/rext2_extend.c" \
+	gcc -Wall -O2 -pthread -o "$WORK/rext2_extend" "$RPMEM_TOP/tests/guest/rext2_extend.c"
+
 mkdir -p "$WORK/img"
 truncate -s 1G "$WORK/img/nvdimm0.img" "$WORK/img/nvdimm1.img"
 check "mke2fs: a 1 GiB ext2 image" mke2fs -q -F -t ext2 -b 4096 -L big "$WORK/img/nvdimm0.img"
@@ -35,7 +39,7 @@ check "mke2fs: a 64 MiB ext2 image with 256 inodes" \
 	mke2fs -q -F -t ext2 -b 4096 -N 256 -L small "$WORK/img/nvdimm1.img" 16384
 
 "$RUN" --nvdimms 2 --cpus 2 --keep-images "$WORK/img" --timeout 3600 -- \
-	env TREE="$T" OUT="$WORK" FSX_OPS="${FSX_OPS:-}" bash "$RPMEM_TOP/tests/guest/rext2-rw.sh"
+	env TREE="$T" OUT="$WORK" EXTEND="$WORK/rext2_extend" FSX_OPS="${FSX_OPS:-}" bash "$RPMEM_TOP/tests/guest/rext2-rw.sh"
 check_eq "guest checks ran, no kernel splat" 0 "$?"
 check "e2fsck -fn accepts the big image" e2fsck -fn "$WORK/img/nvdimm0.img"
 check "e2fsck -fn accepts the small image" e2fsck -fn "$WORK/img/nvdimm1.img"

@@ -97,6 +97,9 @@ pub enum Mapping {
         addr: u64,
         /// Length in bytes.
         len: u64,
+        /// Whether the blocks were allocated by this call (`map_write`):
+        /// the DAX code then drops mappings of the hole they replace.
+        new: bool,
     },
     /// `len` bytes at file offset `offset` are a hole (read as zeros).
     Hole {
@@ -185,10 +188,29 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     const READ_WRITE: bool = false;
 
     /// Maps the range of `inode` that contains byte `pos` for writing,
-    /// allocating blocks for holes (up to `len` bytes; less is fine). New
-    /// blocks must read as zeros before they are mapped: DAX exposes them
-    /// directly. Called with the inode or the invalidate lock held.
+    /// allocating blocks for holes (up to `len` bytes; less is fine), and
+    /// says so with [`Mapping::Mapped::new`]. New blocks must read as
+    /// zeros before they are mapped: DAX exposes them directly. Called
+    /// with the inode or the invalidate lock held. `pos` may be past the
+    /// size only after [`FileSystem::reserve_size`] covered it.
     fn map_write(_inode: &INode<Self>, _pos: u64, _len: u64) -> Result<Mapping> {
+        Err(EROFS)
+    }
+
+    /// Makes the size that [`FileSystem::write_inode`] records at least
+    /// `size`, durably, without changing the inode's size: blocks are
+    /// about to be allocated up to `size` past the end (an extending write
+    /// or `fallocate`), or are about to be freed past a smaller size
+    /// (truncation), and the size on disk must cover them meanwhile. Called
+    /// with the inode lock held exclusively.
+    fn reserve_size(_inode: &INode<Self>, _size: u64) -> Result {
+        Err(EROFS)
+    }
+
+    /// Ends a [`FileSystem::reserve_size`]: the blocks past the inode's
+    /// size are gone (or were never allocated), so the size on disk
+    /// becomes the inode's size again; writes the inode.
+    fn commit_size(_inode: &INode<Self>) -> Result {
         Err(EROFS)
     }
 
@@ -1912,7 +1934,17 @@ impl<T: FileSystem> Tables<T> {
                 (*iomap).dax_dev = sbi.dax;
                 (*iomap).flags = 0;
                 match m {
-                    Mapping::Mapped { offset, addr, len } => {
+                    Mapping::Mapped {
+                        offset,
+                        addr,
+                        len,
+                        new,
+                    } => {
+                        // New blocks replace a hole that a read fault may
+                        // have mapped to the zero page: DAX unmaps it.
+                        if new {
+                            (*iomap).flags = bindings::IOMAP_F_NEW as u16;
+                        }
                         (*iomap).type_ = bindings::IOMAP_MAPPED as u16;
                         (*iomap).offset = offset as i64;
                         (*iomap).addr = addr.checked_add(sbi.part_off).ok_or(EIO)?;
@@ -2427,7 +2459,7 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// # Safety
     ///
-    /// `inode` is ours, with DAX, and its invalidate lock is held.
+    /// `inode` is ours, with DAX, and its lock is held exclusively.
     unsafe fn zero_range(inode: *mut bindings::inode, pos: u64, len: u64) -> Result {
         if len == 0 {
             return Ok(());
@@ -2444,10 +2476,28 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// Zeroes the rest of the block that holds byte `old` (the size before
+    /// an extension to `new`), up to `new`: a shared mapping of the last
+    /// page may have stored there past the end, and those bytes must read
+    /// as zeros once they are inside the file (as `ext4_block_zero_eof`).
+    ///
+    /// # Safety
+    ///
+    /// `inode` is ours, with DAX, and its lock is held exclusively.
+    unsafe fn zero_eof(inode: *mut bindings::inode, old: u64, new: u64) -> Result {
+        // SAFETY: Our superblock's block size.
+        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
+        let end = old.next_multiple_of(bs).min(new);
+        // SAFETY: As the caller guarantees.
+        unsafe { Self::zero_range(inode, old, end.saturating_sub(old)) }
+    }
+
     /// Changes the size of a regular file: shrinking breaks DAX layouts,
-    /// zeroes the rest of the new last block and frees the blocks past it;
-    /// growing zeroes the rest of the old last block (which a shared
-    /// mapping may have written past the end).
+    /// zeroes the rest of the new last block and frees the blocks past it,
+    /// with the size on disk covering them until they are gone (rule 5 of
+    /// the crash rules: a write-back of the inode meanwhile must not record
+    /// a size below its blocks); growing zeroes the rest of the old last
+    /// block (which a shared mapping may have written past the end).
     ///
     /// # Safety
     ///
@@ -2471,14 +2521,15 @@ impl<T: FileSystem> Tables<T> {
                 let end = new.next_multiple_of(bs);
                 // SAFETY: As above; a DAX file (rw mounts need DAX).
                 unsafe { Self::zero_range(inode, new, end.min(old) - new)? };
+                T::reserve_size(i, old)?;
                 i.set_size(new);
                 // SAFETY: Drops the page-cache (DAX) entries past `new`.
                 unsafe { bindings::truncate_pagecache(inode, new as i64) };
                 T::free_range(i, end, u64::MAX)?;
+                T::commit_size(i)?;
             } else {
-                let end = old.next_multiple_of(bs);
                 // SAFETY: As above.
-                unsafe { Self::zero_range(inode, old, end - old)? };
+                unsafe { Self::zero_eof(inode, old, new)? };
                 i.set_size(new);
             }
             // truncate(2) asks only for ATTR_SIZE: the times are ours to
@@ -2777,9 +2828,17 @@ impl<T: FileSystem> Tables<T> {
             if ret > 0 {
                 // Also refuses RWF_NOWAIT when the times need writing.
                 ret = bindings::kiocb_modified(iocb) as isize;
-                if ret == 0 {
-                    ret = Self::dax_write(i, iocb, from);
+            }
+            let pos = (*iocb).ki_pos as u64;
+            if ret == 0 && pos > i.size() {
+                // Bytes between the old end and `pos` become part of the
+                // file (RWF_NOWAIT never gets here: it cannot extend).
+                if let Err(e) = Self::zero_eof(inode, i.size(), pos) {
+                    ret = e.to_errno() as isize;
                 }
+            }
+            if ret == 0 {
+                ret = Self::dax_write(i, iocb, from);
             }
             bindings::inode_unlock(inode);
             if ret > 0 {
@@ -2789,9 +2848,13 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
-    /// Writes through DAX. A write past the end first extends the size on
-    /// disk, so that a crash never leaves blocks past it (holes read as
-    /// zeros); a short write takes the extension back.
+    /// Writes through DAX, as `ext4_dax_write_iter`. A write past the end
+    /// first makes the size on disk cover the blocks it may allocate, so
+    /// that a crash never leaves blocks past it (holes read as zeros); the
+    /// inode's size grows only by what was written, once it is written.
+    /// Until then faults past the old size fail (`SIGBUS`), so no mapping
+    /// ever reaches a block that a short write then frees, and a write
+    /// that moves no byte leaves the file as it was.
     ///
     /// # Safety
     ///
@@ -2807,28 +2870,37 @@ impl<T: FileSystem> Tables<T> {
             unsafe { ((*iocb).ki_pos as u64, bindings::iov_iter_count(from) as u64) };
         let old = i.size();
         let end = pos.saturating_add(count);
-        if end > old {
-            i.set_size(end);
-            if let Err(e) = T::write_inode(i) {
-                i.set_size(old);
+        let extend = end > old;
+        if extend {
+            if let Err(e) = T::reserve_size(i, end) {
                 return e.to_errno() as isize;
             }
         }
         // SAFETY: As the caller guarantees.
         let ret = unsafe { bindings::dax_iomap_rw(iocb, from, &Self::TABLES.iomap_ops) };
-        let done = pos.saturating_add(ret.max(0) as u64);
-        if end > old && done < end {
-            let keep = done.max(old);
+        if !extend {
+            return ret;
+        }
+        // A write that moved no byte leaves the size alone, even past it.
+        let size = match u64::try_from(ret) {
+            Ok(n) if n > 0 => pos.saturating_add(n).max(old),
+            _ => old,
+        };
+        if size > old {
+            i.set_size(size);
+        }
+        let mut r = Ok(());
+        if size < end {
+            // Blocks allocated past what was written: no fault could map
+            // them (the size never covered them), so they go at once.
             // SAFETY: Our superblock's block size.
             let bs = unsafe { (*(*i.raw()).i_sb).s_blocksize } as u64;
-            i.set_size(keep);
-            let freed = T::free_range(i, keep.next_multiple_of(bs), u64::MAX);
-            let written = T::write_inode(i);
-            if let (Err(e), true) = (freed.and(written), ret >= 0) {
-                return e.to_errno() as isize;
-            }
+            r = T::free_range(i, size.next_multiple_of(bs), u64::MAX);
         }
-        ret
+        match (r.and_then(|()| T::commit_size(i)), ret) {
+            (Err(e), _) => e.to_errno() as isize,
+            (Ok(()), ret) => ret,
+        }
     }
 
     unsafe extern "C" fn fallocate(
@@ -2949,12 +3021,16 @@ impl<T: FileSystem> Tables<T> {
         if keep && end > old.next_multiple_of(bs) {
             return Err(EOPNOTSUPP);
         }
+        let extend = end > old && !keep;
         // SAFETY: The inode is valid; the lock is released below.
         unsafe { bindings::filemap_invalidate_lock((*inode).i_mapping) };
         let r = (|| {
-            if end > old && !keep {
-                i.set_size(end);
-                T::write_inode(i)?;
+            if extend {
+                // As for writes: the size on disk covers the new blocks
+                // first, the inode's size only once they are there.
+                T::reserve_size(i, end)?;
+                // SAFETY: We hold the inode lock.
+                unsafe { Self::zero_eof(inode, old, end)? };
             }
             let mut pos = off - off % bs;
             while pos < end {
@@ -2965,6 +3041,9 @@ impl<T: FileSystem> Tables<T> {
                     _ => return Err(EIO),
                 }
             }
+            if extend {
+                i.set_size(end);
+            }
             if zero {
                 // SAFETY: We hold the invalidate lock exclusively.
                 unsafe {
@@ -2974,13 +3053,16 @@ impl<T: FileSystem> Tables<T> {
             }
             Ok(())
         })();
-        if r.is_err() && end > old && !keep {
-            // Take back the size and the blocks past it.
-            i.set_size(old);
+        if r.is_err() && extend && i.size() == old {
+            // The blocks past the old size go again.
             let _ = T::free_range(i, old.next_multiple_of(bs), u64::MAX);
         }
         i.touch_ctime();
-        let w = T::write_inode(i);
+        let w = if extend {
+            T::commit_size(i)
+        } else {
+            T::write_inode(i)
+        };
         // SAFETY: Taken above.
         unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
         r.and(w)
