@@ -11,7 +11,7 @@
 
 use crate::{bitmap, corrupt_sb, ondisk, Rext2, SbData};
 use kernel::{fs::blockfs::SuperBlock, prelude::*};
-use ondisk::GroupDesc;
+use ondisk::{Corrupt, GroupDesc};
 
 /// Blocks in a PMD (2 MiB) mapping: large aligned files get runs of this
 /// alignment, so that DAX can map them with huge pages.
@@ -30,6 +30,13 @@ fn write_gd(sb: &SuperBlock<Rext2>, g: u32, gd: &GroupDesc) -> Result {
 }
 
 impl SbData {
+    /// The first metadata block in `start..start + count`, if any: see
+    /// `Geometry::metadata_in`.
+    pub(crate) fn metadata_in(&self, start: u32, count: u32) -> Option<u32> {
+        self.geo
+            .metadata_in(start, count, |g| self.meta.get(g as usize).copied())
+    }
+
     /// Free blocks in all groups.
     pub(crate) fn free_blocks(&self) -> u64 {
         self.groups
@@ -111,6 +118,13 @@ impl Rext2 {
                     && bitmap::test_bit(buf.data(), start + count) == Some(false)
                 {
                     count += 1;
+                }
+                // The bitmap must not hand out the group's own metadata.
+                if let Some(m) = d.metadata_in(first + start as u32, count as u32) {
+                    if m == first + start as u32 {
+                        return Err(corrupt_sb(sb, Corrupt::BitmapFreesMetadata { block: m }));
+                    }
+                    count = (m - first) as usize - start;
                 }
                 // After a crash the count may be below the bitmap's zeros
                 // (a free was cut short); trust the lower number.

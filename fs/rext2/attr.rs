@@ -51,6 +51,7 @@ impl Rext2 {
     /// Reads and checks attribute block `blk` of inode `ino`.
     fn xattr_block(sb: &SuperBlock<Self>, ino: u64, blk: u32) -> Result<Buffer> {
         ondisk::check_block_ptr(blk, &sb.data().geo).map_err(|c| corrupt(sb, ino, c))?;
+        Self::check_meta_ptr(sb, ino, blk, 1)?;
         let buf = sb.bread(blk.into())?;
         xattr::validate(buf.data())
             .map_err(|b| report(sb, ino, format_args!("block {}: {}", blk, b.describe())))?;

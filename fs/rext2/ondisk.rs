@@ -311,6 +311,34 @@ pub enum Corrupt {
         /// The pointer.
         ptr: u32,
     },
+    /// A pointer of a file reaches metadata: a superblock or descriptor
+    /// table copy (with its reserved blocks), a bitmap or an inode table.
+    BlockPtrIntoMetadata {
+        /// The block.
+        block: u32,
+    },
+    /// A block to be freed is already free: the file shares it with
+    /// another file or itself, or the bitmap is wrong.
+    BlockAlreadyFree {
+        /// The block.
+        block: u32,
+    },
+    /// A block bitmap marks one of its group's metadata blocks free.
+    BitmapFreesMetadata {
+        /// The block.
+        block: u32,
+    },
+    /// A directory entry names a reserved inode (1, or 3 to
+    /// `s_first_ino - 1`).
+    DirEntryReservedInode {
+        /// The inode.
+        inode: u32,
+    },
+    /// An inode the bitmap calls free is in use (links, no deletion time).
+    FreeInodeInUse {
+        /// The inode.
+        ino: u32,
+    },
     /// `i_file_acl` is neither 0 nor inside the file system.
     BadFileAcl {
         /// The value found.
@@ -410,6 +438,15 @@ impl Corrupt {
             }
             Corrupt::BadSymlinkSize { .. } => "invalid symlink size",
             Corrupt::BlockPtrOutOfRange { .. } => "block pointer outside the file system",
+            Corrupt::BlockPtrIntoMetadata { .. } => {
+                "block pointer into file system metadata (bitmaps, inode table, descriptors)"
+            }
+            Corrupt::BlockAlreadyFree { .. } => {
+                "block freed twice: shared between files, or free in the bitmap"
+            }
+            Corrupt::BitmapFreesMetadata { .. } => "block bitmap marks a metadata block free",
+            Corrupt::DirEntryReservedInode { .. } => "directory entry names a reserved inode",
+            Corrupt::FreeInodeInUse { .. } => "inode bitmap marks an inode in use as free",
             Corrupt::BadFileAcl { .. } => "bad extended attribute block",
             Corrupt::BadRootInode => "corrupt root inode",
             Corrupt::FileBlockTooBig { .. } => "file block beyond the triple indirect tree",
@@ -685,6 +722,73 @@ pub fn check_block_ptr(ptr: u32, geo: &Geometry) -> Result<Option<u32>, Corrupt>
         Err(Corrupt::BlockPtrOutOfRange { ptr })
     } else {
         Ok(Some(ptr))
+    }
+}
+
+/// Where a group's own metadata lives (from its descriptor), for
+/// [`Geometry::metadata_in`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GroupMeta {
+    /// `bg_block_bitmap`.
+    pub block_bitmap: u32,
+    /// `bg_inode_bitmap`.
+    pub inode_bitmap: u32,
+    /// `bg_inode_table`.
+    pub inode_table: u32,
+}
+
+impl From<&GroupDesc> for GroupMeta {
+    fn from(gd: &GroupDesc) -> Self {
+        GroupMeta {
+            block_bitmap: gd.block_bitmap,
+            inode_bitmap: gd.inode_bitmap,
+            inode_table: gd.inode_table,
+        }
+    }
+}
+
+impl Geometry {
+    /// The first metadata block in `start..start + count` (the "system
+    /// zone" of `ext4_inode_block_valid()`): a superblock or descriptor
+    /// table copy with its reserved blocks, a bitmap or an inode table of
+    /// a group the run touches. `meta` gives each group's descriptor
+    /// fields (`None`: the group does not exist). Such a block is never a
+    /// file's data, indirect, directory or attribute block, nor free.
+    pub fn metadata_in(
+        &self,
+        start: u32,
+        count: u32,
+        meta: impl Fn(u32) -> Option<GroupMeta>,
+    ) -> Option<u32> {
+        let end = u64::from(start) + u64::from(count);
+        let mut g = self.group_of_block(start)?;
+        loop {
+            let first = self.group_first_block(g)?;
+            if u64::from(first) >= end {
+                return None;
+            }
+            let m = meta(g)?;
+            let itb = self.inode_table_blocks;
+            // Zones of the group, in no particular order.
+            let zones = [
+                (first, self.super_and_gdt_blocks(g)),
+                (m.block_bitmap, 1),
+                (m.inode_bitmap, 1),
+                (m.inode_table, itb),
+            ];
+            let hit = zones
+                .iter()
+                .filter_map(|&(zs, zn)| {
+                    let (zs, ze) = (u64::from(zs), u64::from(zs) + u64::from(zn));
+                    let lo = zs.max(u64::from(start));
+                    (zn > 0 && lo < ze.min(end)).then_some(lo)
+                })
+                .min();
+            if let Some(b) = hit {
+                return u32::try_from(b).ok();
+            }
+            g = g.checked_add(1).filter(|&n| n < self.groups)?;
+        }
     }
 }
 

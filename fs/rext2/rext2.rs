@@ -41,7 +41,9 @@ mod ondisk;
 mod xattr;
 
 use dirent::DirFormat;
-use ondisk::{Corrupt, FeatureVerdict, FileType, Geometry, GroupDesc, Inode, Superblock};
+use ondisk::{
+    Corrupt, FeatureVerdict, FileType, Geometry, GroupDesc, GroupMeta, Inode, Superblock,
+};
 use write::SECTORS;
 
 kernel::module_blockfs! {
@@ -61,6 +63,9 @@ struct SbData {
     /// Group descriptors, each with the lock that covers it and its
     /// bitmaps (see `alloc.rs`).
     groups: KVec<Pin<KBox<Mutex<GroupDesc>>>>,
+    /// Where each group's bitmaps and inode table are: fixed for the
+    /// mount, so read without the group's lock.
+    meta: KVec<GroupMeta>,
     fmt: DirFormat,
     r_blocks: u32,
     fsid: u64,
@@ -204,8 +209,7 @@ impl Rext2 {
         let d = sb.data();
         let ino32 = u32::try_from(ino).map_err(|_| EUCLEAN)?;
         let loc = ondisk::inode_location(&d.geo, ino32).map_err(|c| corrupt(sb, ino, c))?;
-        let gd = d.groups.get(loc.group as usize).ok_or(EUCLEAN)?;
-        let table = gd.lock().inode_table;
+        let table = d.meta.get(loc.group as usize).ok_or(EUCLEAN)?.inode_table;
         let blk = loc.block(table).ok_or(EUCLEAN)?;
         Ok((sb.bread(blk.into())?, loc.offset))
     }
@@ -227,6 +231,7 @@ impl Rext2 {
         let blk = ondisk::check_block_ptr(di.block[0], geo)
             .map_err(|c| corrupt(sb, ino, c))?
             .ok_or_else(|| bad(sb))?;
+        Self::check_meta_ptr(sb, ino, blk, 1)?;
         let buf = sb.bread(blk.into())?;
         let t = buf.data().get(..size as usize).ok_or(EUCLEAN)?;
         if t.contains(&0) {
@@ -278,6 +283,7 @@ impl Rext2 {
                     return Ok((None, (span - within).min(want.max(1))));
                 }
                 Some(b) => {
+                    Self::check_meta_ptr(sb, inode.ino(), b, 1)?;
                     let buf = sb.bread(b.into())?;
                     if level == depth {
                         let max = want32.min(path.remaining_in_block() + 1);
@@ -299,8 +305,30 @@ impl Rext2 {
                 ondisk::check_block_ptr(start, geo).map_err(|c| corrupt(sb, ino, c))?;
                 let last = start.checked_add(count - 1).ok_or(EUCLEAN)?;
                 ondisk::check_block_ptr(last, geo).map_err(|c| corrupt(sb, ino, c))?;
+                Self::check_meta_ptr(sb, ino, start, count)?;
                 Ok((Some(start), count.into()))
             }
+        }
+    }
+
+    /// Checks that the `count` blocks from `start`, which inode `ino`
+    /// points to, are inside the file system and none of them is
+    /// metadata: DAX would map them to users, and freeing them would free
+    /// a bitmap or an inode table.
+    pub(crate) fn check_meta_ptr(
+        sb: &SuperBlock<Self>,
+        ino: u64,
+        start: u32,
+        count: u32,
+    ) -> Result {
+        let geo = &sb.data().geo;
+        let last = start.checked_add(count.saturating_sub(1)).ok_or(EUCLEAN)?;
+        for b in [start, last] {
+            ondisk::check_block_ptr(b, geo).map_err(|c| corrupt(sb, ino, c))?;
+        }
+        match sb.data().metadata_in(start, count) {
+            Some(block) => Err(corrupt(sb, ino, Corrupt::BlockPtrIntoMetadata { block })),
+            None => Ok(()),
         }
     }
 
@@ -381,6 +409,7 @@ impl blockfs::FileSystem for Rext2 {
         let geo = s.validate(sb.device_size()).map_err(refuse)?;
 
         let mut groups = KVec::with_capacity(geo.groups as usize, GFP_KERNEL)?;
+        let mut meta = KVec::with_capacity(geo.groups as usize, GFP_KERNEL)?;
         let mut cached: Option<(u32, blockfs::Buffer)> = None;
         for g in 0..geo.groups {
             let (blk, off) = ondisk::group_desc_location(&geo, g).map_err(refuse)?;
@@ -396,6 +425,7 @@ impl blockfs::FileSystem for Rext2 {
                 .ok_or(EINVAL)?;
             let gd = GroupDesc::parse(raw).map_err(refuse)?;
             gd.validate(&geo, g).map_err(refuse)?;
+            meta.push(GroupMeta::from(&gd), GFP_KERNEL)?;
             groups.push(KBox::pin_init(new_mutex!(gd), GFP_KERNEL)?, GFP_KERNEL)?;
         }
         drop(cached);
@@ -420,6 +450,7 @@ impl blockfs::FileSystem for Rext2 {
             fmt: DirFormat::from_geometry(&geo),
             geo,
             groups,
+            meta,
             r_blocks,
             fsid,
             sb: KBox::pin_init(new_mutex!(SbState { raw: s, generation }), GFP_KERNEL)?,

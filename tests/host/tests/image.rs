@@ -398,8 +398,54 @@ fn compare_dir(img: &Image, ino: u32, src: &Path, root: bool) -> u32 {
 }
 
 /// Everything we can check on a fresh image of the tree.
+/// `Geometry::metadata_in` against the descriptors and bitmaps mke2fs
+/// wrote: every block of every group is metadata exactly when it is a
+/// superblock/descriptor copy, a bitmap or inode table block, every such
+/// block is marked used, and runs find their first metadata block.
+fn check_metadata_zone(img: &Image) {
+    let geo = img.geo;
+    let meta = |g: u32| img.gds.get(g as usize).map(GroupMeta::from);
+    for (g, gd) in img.gds.iter().enumerate() {
+        let g = g as u32;
+        let first = geo.group_first_block(g).unwrap();
+        let n = geo.group_blocks(g).unwrap();
+        let bb = img.block(gd.block_bitmap);
+        let table = gd.inode_table..gd.inode_table + geo.inode_table_blocks;
+        for b in first..first + n {
+            let want = b < first + geo.super_and_gdt_blocks(g)
+                || b == gd.block_bitmap
+                || b == gd.inode_bitmap
+                || table.contains(&b);
+            assert_eq!(geo.metadata_in(b, 1, meta) == Some(b), want, "block {b}");
+            if want {
+                assert_eq!(bitmap::test_bit(&bb, (b - first) as usize), Some(true));
+            }
+        }
+        // A run over the whole group stops at its first metadata block; a
+        // run after the inode table (data only, in these images) at none.
+        let lowest = [gd.block_bitmap, gd.inode_bitmap, gd.inode_table]
+            .into_iter()
+            .chain((geo.super_and_gdt_blocks(g) > 0).then_some(first))
+            .min()
+            .unwrap();
+        assert_eq!(geo.metadata_in(first, n, meta), Some(lowest));
+        let after = table.end.max(gd.inode_bitmap + 1).max(gd.block_bitmap + 1);
+        if after < first + n {
+            assert_eq!(geo.metadata_in(after, first + n - after, meta), None);
+        }
+    }
+    // A run crossing into the next group finds that group's first
+    // metadata block.
+    if geo.groups > 1 {
+        let next = geo.group_first_block(1).unwrap();
+        let got = geo.metadata_in(next - 10, 20, meta);
+        assert!(got.is_some_and(|b| b >= next), "{got:?}");
+    }
+}
+
 fn check_image(made: &Made, inode_size: u32) -> Image {
     let img = open_file(&made.img);
+    check_metadata_zone(&img);
     let geo = img.geo;
     let sb = &img.sb;
     assert_eq!(img.sb.check_features(), FeatureVerdict::Ok);
