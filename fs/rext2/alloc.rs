@@ -148,11 +148,16 @@ impl Rext2 {
         Err(ENOSPC)
     }
 
-    /// Frees `blocks` (sorted here), group by group.
-    pub(crate) fn free_blocks(sb: &SuperBlock<Self>, blocks: &mut [u32]) -> Result {
+    /// Frees `blocks` (sorted here), group by group. Metadata blocks are
+    /// never freed (a corrupt file pointing at them must not free an inode
+    /// table). Returns the first block that was already free, or was
+    /// metadata, if any: whoever pointed at it shares it with someone else
+    /// (corruption, logged here).
+    pub(crate) fn free_blocks(sb: &SuperBlock<Self>, blocks: &mut [u32]) -> Result<Option<u32>> {
         let d = sb.data();
         let geo = &d.geo;
         blocks.sort_unstable();
+        let mut bad = None;
         let mut i = 0;
         while i < blocks.len() {
             let g = geo.group_of_block(blocks[i]).ok_or(EUCLEAN)?;
@@ -166,27 +171,49 @@ impl Rext2 {
             let mut gd = lock.lock();
             let buf = sb.bread(gd.block_bitmap.into())?;
             let run = &blocks[i..j];
-            let already = buf.modify(|b| {
-                run.iter()
-                    .filter(|&&blk| bitmap::clear_bit(b, (blk - first) as usize) == Some(false))
-                    .count()
+            let (freed, first_bad) = buf.modify(|b| {
+                let mut freed = 0usize;
+                let mut first_bad = None;
+                for &blk in run {
+                    let ok = d.metadata_in(blk, 1).is_none()
+                        && bitmap::clear_bit(b, (blk - first) as usize) == Some(true);
+                    if ok {
+                        freed += 1;
+                    } else {
+                        first_bad = first_bad.or(Some(blk));
+                    }
+                }
+                (freed, first_bad)
             });
             buf.sync()?;
-            let freed = run.len() - already;
             gd.free_blocks_count = gd.free_blocks_count.saturating_add(freed as u16);
             write_gd(sb, g, &gd)?;
             drop(gd);
-            if already != 0 {
+            if let Some(blk) = first_bad {
                 pr_err!(
-                    "{}: freeing {} blocks that were already free in group {}\n",
+                    "{}: freeing {} blocks of group {} that were free or metadata (block {})\n",
                     sb.id().to_str().unwrap_or("?"),
-                    already,
-                    g
+                    run.len() - freed,
+                    g,
+                    blk
                 );
+                bad = bad.or(first_bad);
             }
             i = j;
         }
-        Ok(())
+        Ok(bad)
+    }
+
+    /// Whether `block` is marked in use in its group's bitmap.
+    pub(crate) fn block_in_use(sb: &SuperBlock<Self>, block: u32) -> Result<bool> {
+        let d = sb.data();
+        let geo = &d.geo;
+        let g = geo.group_of_block(block).ok_or(EUCLEAN)?;
+        let first = geo.group_first_block(g).ok_or(EUCLEAN)?;
+        let lock = d.groups.get(g as usize).ok_or(EUCLEAN)?;
+        let gd = lock.lock();
+        let buf = sb.bread(gd.block_bitmap.into())?;
+        Ok(bitmap::test_bit(buf.data(), (block - first) as usize) == Some(true))
     }
 
     /// The group a new inode goes to: a file stays with its parent; a

@@ -19,6 +19,7 @@ use kernel::{
     fs::blockfs::{Buffer, INode, Mapping, SuperBlock},
     prelude::*,
 };
+use ondisk::Corrupt;
 
 /// Sectors (512 bytes) per block, the unit of `i_blocks`.
 pub(crate) const SECTORS: u32 = (BS / 512) as u32;
@@ -270,24 +271,35 @@ impl Rext2 {
 
     /// Frees the blocks of `inode` from logical block `first` to `end`
     /// (exclusive), and the indirect blocks left with nothing to point to.
+    ///
+    /// As `ext2_free_branches()`: first the branches are detached (the
+    /// pointers to them cleared, in indirect blocks and in the inode, and
+    /// written), then the detached trees are freed, a batch at a time, each
+    /// indirect block right after its children. Memory stays bounded (a
+    /// few blocks' worth of pointers) whatever the file's size, and a tree
+    /// that reaches one block twice (a corrupt image: a cycle, or blocks
+    /// shared between files) is caught at the second visit, when the block
+    /// is already free: the walk stops there with `EUCLEAN`, leaking what
+    /// it did not reach, rather than freeing a block twice or looping.
     pub(crate) fn free_blocks_of(inode: &INode<Self>, first: u64, end: u64) -> Result {
         if first >= end {
             return Ok(());
         }
         let sb = inode.super_block();
         let mut st = inode.data().state.lock();
-        let mut freed = KVVec::new();
         let apb = u64::from(sb.data().geo.addr_per_block);
-        let mut cx = Free {
+        // Detached trees: (root, levels of indirection; 0 for data).
+        let mut detached = KVec::new();
+        let mut cx = Detach {
             inode,
             first,
             end,
             apb,
-            freed: &mut freed,
+            detached: &mut detached,
         };
         for i in (first.min(12) as usize)..(end.min(12) as usize) {
             let b = core::mem::take(&mut st.di.block[i]);
-            cx.push(b)?;
+            cx.push(b, 0)?;
         }
         let mut base = 12u64;
         let mut span = apb;
@@ -295,7 +307,7 @@ impl Rext2 {
             let ptr = st.di.block[slot];
             if ptr != 0 && first < base + span && end > base {
                 if first <= base && end >= base + span {
-                    cx.subtree(ptr, depth)?;
+                    cx.push(ptr, depth)?;
                     st.di.block[slot] = 0;
                 } else {
                     cx.partial(ptr, depth, base)?;
@@ -304,14 +316,23 @@ impl Rext2 {
             base += span;
             span = span.saturating_mul(apb);
         }
-        let n = u32::try_from(freed.len()).map_err(|_| EUCLEAN)?;
-        st.di.blocks = st.di.blocks.saturating_sub(n.saturating_mul(SECTORS));
-        inode.set_blocks(st.di.blocks.into());
         st.goal = 0;
-        // The pointers are gone on disk before the blocks are free.
+        // The pointers are gone on disk before any block is free.
         Self::write_inode_locked(inode, &mut st)?;
-        drop(st);
-        Self::free_blocks(sb, &mut freed)
+        let mut f = Freer {
+            inode,
+            batch: KVec::new(),
+            count: 0,
+        };
+        let r = detached
+            .iter()
+            .try_for_each(|&(ptr, depth)| f.tree(ptr, depth))
+            .and_then(|()| f.flush());
+        // Written by the caller, which writes the inode after freeing.
+        let freed = u32::try_from(f.count).unwrap_or(u32::MAX);
+        st.di.blocks = st.di.blocks.saturating_sub(freed.saturating_mul(SECTORS));
+        inode.set_blocks(st.di.blocks.into());
+        r
     }
 
     /// Frees an unlinked inode: its blocks, its extended attribute block
@@ -391,50 +412,31 @@ impl Rext2 {
     }
 }
 
-/// State of a walk that frees part of a block tree.
-struct Free<'a> {
+/// Detaching the part of a block tree inside `first..end`.
+struct Detach<'a> {
     inode: &'a INode<Rext2>,
     first: u64,
     end: u64,
     apb: u64,
-    freed: &'a mut KVVec<u32>,
+    /// Roots of the detached trees and their levels of indirection.
+    detached: &'a mut KVec<(u32, u32)>,
 }
 
-impl Free<'_> {
-    fn push(&mut self, b: u32) -> Result {
+impl Detach<'_> {
+    fn push(&mut self, b: u32, depth: u32) -> Result {
         if b != 0 {
-            let sb = self.inode.super_block();
-            ondisk::check_block_ptr(b, &sb.data().geo)
-                .map_err(|c| corrupt(sb, self.inode.ino(), c))?;
-            self.freed.push(b, GFP_KERNEL)?;
+            Rext2::check_meta_ptr(self.inode.super_block(), self.inode.ino(), b, 1)?;
+            self.detached.push((b, depth), GFP_KERNEL)?;
         }
         Ok(())
     }
 
-    /// Frees the tree at `ptr` of `depth` levels of indirection, whole.
-    fn subtree(&mut self, ptr: u32, depth: u32) -> Result {
-        if depth > 0 {
-            let sb = self.inode.super_block();
-            ondisk::check_block_ptr(ptr, &sb.data().geo)
-                .map_err(|c| corrupt(sb, self.inode.ino(), c))?;
-            let buf = sb.bread(ptr.into())?;
-            for i in 0..self.apb as usize {
-                let c = bmap::read_ptr(buf.data(), i).ok_or(EUCLEAN)?;
-                if c != 0 {
-                    self.subtree(c, depth - 1)?;
-                }
-            }
-        }
-        self.push(ptr)
-    }
-
-    /// Frees the part of `first..end` under the indirect block `ptr` of
+    /// Detaches the part of `first..end` under the indirect block `ptr` of
     /// `depth` levels, which maps logical blocks from `base`; the block
     /// itself stays. Its cleared pointers are written before returning.
     fn partial(&mut self, ptr: u32, depth: u32, base: u64) -> Result {
         let sb = self.inode.super_block();
-        ondisk::check_block_ptr(ptr, &sb.data().geo)
-            .map_err(|c| corrupt(sb, self.inode.ino(), c))?;
+        Rext2::check_meta_ptr(sb, self.inode.ino(), ptr, 1)?;
         let buf = sb.bread(ptr.into())?;
         let child_span = self.apb.pow(depth - 1);
         let lo = (self.first.saturating_sub(base) / child_span) as usize;
@@ -447,7 +449,7 @@ impl Free<'_> {
             }
             let cb = base + i as u64 * child_span;
             if self.first <= cb && self.end >= cb + child_span {
-                self.subtree(c, depth - 1)?;
+                self.push(c, depth - 1)?;
                 buf.modify(|b| bmap::write_ptr(b, i, 0));
                 changed = true;
             } else if depth > 1 {
@@ -459,4 +461,79 @@ impl Free<'_> {
         }
         Ok(())
     }
+}
+
+/// Frees detached trees, a batch of blocks at a time.
+struct Freer<'a> {
+    inode: &'a INode<Rext2>,
+    /// Blocks to free with the next [`Freer::flush`].
+    batch: KVec<u32>,
+    /// Blocks freed so far.
+    count: u64,
+}
+
+impl Freer<'_> {
+    /// Frees the batch. A block already free means the tree reached it
+    /// twice: corruption, and the end of the walk.
+    fn flush(&mut self) -> Result {
+        if self.batch.is_empty() {
+            return Ok(());
+        }
+        let sb = self.inode.super_block();
+        let twice = Rext2::free_blocks(sb, &mut self.batch)?;
+        self.count += self.batch.len() as u64;
+        self.batch.clear();
+        kernel::fs::blockfs::cond_resched();
+        match twice {
+            Some(block) => Err(corrupt(
+                sb,
+                self.inode.ino(),
+                Corrupt::BlockAlreadyFree { block },
+            )),
+            None => Ok(()),
+        }
+    }
+
+    fn push(&mut self, b: u32) -> Result {
+        self.batch.push(b, GFP_KERNEL)?;
+        if self.batch.len() >= 1024 {
+            self.flush()?;
+        }
+        Ok(())
+    }
+
+    /// Frees the tree at `ptr` of `depth` levels of indirection: the
+    /// children of an indirect block, then the block itself, at once, so
+    /// that a second visit finds it free.
+    fn tree(&mut self, ptr: u32, depth: u32) -> Result {
+        let sb = self.inode.super_block();
+        let ino = self.inode.ino();
+        Rext2::check_meta_ptr(sb, ino, ptr, 1)?;
+        if depth == 0 {
+            return self.push(ptr);
+        }
+        if !Rext2::block_in_use(sb, ptr)? {
+            return Err(corrupt(sb, ino, Corrupt::BlockAlreadyFree { block: ptr }));
+        }
+        let children = {
+            let buf = sb.bread(ptr.into())?;
+            let mut v = KVec::with_capacity(self_apb(sb), GFP_KERNEL)?;
+            for i in 0..self_apb(sb) {
+                let c = bmap::read_ptr(buf.data(), i).ok_or(EUCLEAN)?;
+                if c != 0 {
+                    v.push(c, GFP_KERNEL)?;
+                }
+            }
+            v
+        };
+        for c in children {
+            self.tree(c, depth - 1)?;
+        }
+        self.push(ptr)?;
+        self.flush()
+    }
+}
+
+fn self_apb(sb: &SuperBlock<Rext2>) -> usize {
+    sb.data().geo.addr_per_block as usize
 }

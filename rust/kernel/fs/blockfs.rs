@@ -42,6 +42,14 @@ use crate::{
 };
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 
+/// Gives the CPU to other tasks if one is waiting: long loops over a file
+/// system's blocks (freeing a huge file) call it between batches.
+pub fn cond_resched() {
+    // SAFETY: No requirements: called from process context, where every
+    // file system operation runs.
+    unsafe { bindings::cond_resched() };
+}
+
 /// How the mount asked for DAX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DaxMode {
