@@ -15,7 +15,7 @@ use kernel::{
     prelude::*,
     sync::aref::ARef,
 };
-use ondisk::FileType;
+use ondisk::{Corrupt, FileType};
 
 /// ext2's `EXT2_INDEX_FL`: an htree index, which rext2 does not keep up to
 /// date; it is cleared when a directory changes, as the index is then
@@ -43,6 +43,18 @@ impl Rext2 {
         let is_dir = matches!(node.typ, INodeType::Dir);
         let parent_group = ((dir.ino() - 1) / u64::from(geo.inodes_per_group)) as u32;
         let ino = Self::alloc_inode(sb, parent_group, is_dir)?;
+        // A free bit for an inode in use (a corrupt bitmap) must not make
+        // us overwrite it: it may be cached, or live on disk. Either way
+        // the bit stays set (it was wrong) and the creation fails.
+        let new = match sb.iget(ino.into())? {
+            GetINode::New(n) => n,
+            GetINode::Cached(_) => {
+                return Err(corrupt(sb, ino.into(), Corrupt::FreeInodeInUse { ino }));
+            }
+        };
+        if Self::inode_live_on_disk(sb, ino)? {
+            return Err(corrupt(sb, ino.into(), Corrupt::FreeInodeInUse { ino }));
+        }
         let mut data_block = 0;
         let r = Self::init_inode(sb, dir, ino, &node, &mut data_block);
         let (di, typ) = match r {
@@ -67,14 +79,21 @@ impl Rext2 {
             ctime: node.time,
             blocks: di.blocks.into(),
         };
-        match sb.iget(ino.into())? {
-            GetINode::New(n) => n.init(params, INodeData::new(di)?),
-            GetINode::Cached(_) => Err(report(
-                sb,
-                ino.into(),
-                format_args!("allocated inode is in use"),
-            )),
-        }
+        new.init(params, INodeData::new(di)?)
+    }
+
+    /// Whether on-disk inode `ino` is in use: it has links and no
+    /// deletion time (`ext2_free_inode` leaves both behind when it frees).
+    fn inode_live_on_disk(sb: &SuperBlock<Self>, ino: u32) -> Result<bool> {
+        let (buf, off) = Self::inode_buffer(sb, ino.into())?;
+        let raw = buf
+            .data()
+            .get(off..off + sb.data().geo.inode_size as usize)
+            .ok_or(EUCLEAN)?;
+        Ok(match ondisk::Inode::parse(raw) {
+            Ok(di) => di.links_count != 0 && di.dtime == 0,
+            Err(_) => false,
+        })
     }
 
     /// Builds and writes the on-disk inode `ino`, and a directory's or a

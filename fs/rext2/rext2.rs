@@ -460,12 +460,8 @@ impl blockfs::FileSystem for Rext2 {
 
     fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<Self>>> {
         let root = Self::iget(sb, ondisk::ROOT_INO.into())?;
-        if Self::dir_blocks(&root) == 0 {
-            return Err(report(
-                sb,
-                root.ino(),
-                format_args!("the root directory is empty"),
-            ));
+        if !root.is_dir() || Self::dir_blocks(&root) == 0 {
+            return Err(corrupt(sb, root.ino(), Corrupt::BadRootInode));
         }
         Ok(root)
     }
@@ -485,6 +481,17 @@ impl blockfs::FileSystem for Rext2 {
                         sb,
                         dir.ino(),
                         format_args!("entry loops to its directory"),
+                    ));
+                }
+                // As ext2_lookup(): reserved inodes (the bad-blocks list,
+                // resize and journal inodes...) are not files; only the
+                // root is named.
+                let reserved = e.inode < sb.data().geo.first_ino && e.inode != ondisk::ROOT_INO;
+                if reserved {
+                    return Err(corrupt(
+                        sb,
+                        dir.ino(),
+                        Corrupt::DirEntryReservedInode { inode: e.inode },
                     ));
                 }
                 return Self::iget(sb, e.inode.into()).map(Some);
