@@ -51,6 +51,33 @@ fails() {
 	umount $M
 }
 
+# rw_fails NAME DEV WHAT CMD...: mounts read-write; CMD fails with
+# EUCLEAN and the log names the problem (WHAT); the good file is intact.
+rw_fails() {
+	local name=$1 dev=$2 what=$3
+	shift 3
+	mark_dmesg
+	if ! mount -t rext2 "$dev" $M 2>/tmp/err; then
+		not_ok "$name: mounts read-write"
+		return
+	fi
+	if "$@" >/dev/null 2>/tmp/err; then
+		not_ok "$name: $* fails"
+	else
+		check "$name: $* fails with EUCLEAN" grep -q 'Structure needs cleaning' /tmp/err
+	fi
+	check "$name: the log says '$what'" sh -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q '$what'"
+	check "$name: the other file is intact" cmp -s $M/file "$SMALL/file"
+	check "$name: umount" umount $M
+}
+# map_read FILE: reads FILE's first page through a shared read mapping.
+map_read() {
+	python3 -c 'import mmap, sys
+f = open(sys.argv[1], "rb")
+m = mmap.mmap(f.fileno(), 4096, prot=mmap.PROT_READ)
+sys.stdout.buffer.write(m[:16])' "$1"
+}
+
 for ((k = 0; k < n; k++)); do
 	dev=${devs[$k]}
 	case "${names[$k]}" in
@@ -61,6 +88,40 @@ for ((k = 0; k < n; k++)); do
 	"inode block pointer out of range") fails "${names[$k]}" $dev cat $M/file ;;
 	"dirent rec_len"*|"dirent name_len"*) fails "${names[$k]}" $dev ls $M/dir ;;
 	"directory loop") fails "${names[$k]}" $dev ls $M/a/b/loop/b ;;
+	"file block in the inode table") fails "${names[$k]}" $dev cat $M/file ;;
+	"entry names a reserved inode") fails "${names[$k]}" $dev stat $M/dir/resize ;;
+	"root inode is not a directory") refused "${names[$k]}" $dev "corrupt root inode" ;;
+	"file block is a block bitmap (rw truncate)")
+		rw_fails "${names[$k]}" $dev "into file system metadata" truncate -s 0 $M/dir/entry
+		;;
+	"inode bitmap frees a live inode (rw create)")
+		rw_fails "${names[$k]}" $dev "marks an inode in use as free" touch $M/new
+		;;
+	"block bitmap frees the inode table (rw write)")
+		rw_fails "${names[$k]}" $dev "marks a metadata block free" \
+			dd if=/dev/urandom of=$M/new bs=4096 count=4 conv=fsync status=none
+		;;
+	"indirect tree reaching one block 2^30 times (rw unlink)")
+		mark_dmesg
+		check "${names[$k]}: mounts read-write" mount -t rext2 $dev $M
+		start=$(date +%s)
+		check "${names[$k]}: unlink and umount finish" timeout 120 sh -c "rm $M/dir/entry && umount $M"
+		check "${names[$k]}: in less than 60 s" test $(($(date +%s) - start)) -lt 60
+		check "${names[$k]}: the log says 'freed twice'" \
+			sh -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q 'freed twice'"
+		mountpoint -q $M && umount $M
+		;;
+	"two files share a block")
+		mark_dmesg
+		check "${names[$k]}: mounts" mount -t rext2 -o ro $dev $M
+		check_eq "${names[$k]}: the first file maps" "$(head -c 16 "$SMALL/file" | od -An -tx1)" \
+			"$(map_read $M/file | od -An -tx1)"
+		( map_read $M/dir/entry >/dev/null 2>&1 )
+		check_eq "${names[$k]}: mapping the second fails (SIGBUS)" 135 "$?"
+		check "${names[$k]}: the log says 'mapped by another file'" \
+			sh -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q 'mapped by another file'"
+		umount $M
+		;;
 	"good image after all that")
 		check "the good image mounts after the bad ones" mount -t rext2 -o ro $dev $M
 		check "and reads" cmp -s $M/file "$SMALL/file"

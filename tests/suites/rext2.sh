@@ -110,6 +110,43 @@ case_img "dirent name_len past rec_len"; good "$IMGC"
 b=$(blk "$IMGC" /dir); poke "$IMGC" $((b * 4096 + 6)) '\xc8'
 case_img "directory loop"; good "$IMGC"
 debugfs -w -R "ln /a /a/b/loop" "$IMGC" 2>/dev/null
+# Pointers into metadata, blocks shared, reserved and reused inodes, and a
+# block tree that reaches one block a billion times.
+stat_field() { debugfs -R "stats" "$1" 2>/dev/null | awk -v k="$2" '$0 ~ k { print $NF; exit }'; }
+gd_field() { dumpe2fs "$1" 2>/dev/null | awk -v k="$2" '$0 ~ k { sub(/.*'"$2"' (at )?/, ""); sub(/[^0-9].*/, ""); print; exit }'; }
+case_img "file block in the inode table"; good "$IMGC"
+debugfs -w -R "sif /file block[0] $(($(gd_field "$IMGC" "Inode table at") + 1))" "$IMGC" 2>/dev/null
+case_img "file block is a block bitmap (rw truncate)"; good "$IMGC"
+BITMAP_IMG=$IMGC BITMAP=$(gd_field "$IMGC" "Block bitmap at")
+debugfs -w -R "sif /dir/entry block[0] $BITMAP" "$IMGC" 2>/dev/null
+debugfs -w -R "sif /dir/entry size 4096" "$IMGC" 2>/dev/null
+case_img "two files share a block"; good "$IMGC"
+debugfs -w -R "sif /dir/entry block[0] $(blk "$IMGC" /file)" "$IMGC" 2>/dev/null
+debugfs -w -R "sif /dir/entry size 4096" "$IMGC" 2>/dev/null
+case_img "entry names a reserved inode"; good "$IMGC"
+debugfs -w -R "ln <7> /dir/resize" "$IMGC" 2>/dev/null
+case_img "root inode is not a directory"; good "$IMGC"
+debugfs -w -R "sif <2> mode 0100644" "$IMGC" 2>/dev/null
+case_img "inode bitmap frees a live inode (rw create)"; good "$IMGC"
+debugfs -w -R "freei /file" "$IMGC" 2>/dev/null
+case_img "block bitmap frees the inode table (rw write)"; good "$IMGC"
+debugfs -w -R "freeb $(gd_field "$IMGC" "Inode table at") 8" "$IMGC" 2>/dev/null
+case_img "indirect tree reaching one block 2^30 times (rw unlink)"; good "$IMGC"
+# Three free blocks become a triple-indirect chain T -> D -> I whose 1024
+# entries each point at the next level, and at /dir/entry's own block last.
+tdi=$(debugfs -R "ffb 3 20000" "$IMGC" 2>/dev/null | sed 's/.*: //')
+debugfs -w -R "sif /dir/entry size 0x7fffffffff" "$IMGC" 2>/dev/null
+debugfs -w -R "sif /dir/entry block[0] $(blk "$IMGC" /file)" "$IMGC" 2>/dev/null
+python3 - "$IMGC" $tdi "$(blk "$IMGC" /file)" <<'PY'
+import struct, sys
+img, t, d, i, data = sys.argv[1], *map(int, sys.argv[2:])
+with open(img, "r+b") as f:
+    for blk, child in ((t, d), (d, i), (i, data)):
+        f.seek(blk * 4096)
+        f.write(struct.pack("<1024I", *[child] * 1024))
+PY
+for b in $tdi; do debugfs -w -R "setb $b" "$IMGC" 2>/dev/null; done
+debugfs -w -R "sif /dir/entry block[TIND] ${tdi%% *}" "$IMGC" 2>/dev/null
 case_img "good image after all that"; good "$IMGC"
 N=$i
 for ((k = 0; k < N; k++)); do printf '%s\n' "$(cat "$C/name$k")"; done >"$C/names"
@@ -117,4 +154,6 @@ for ((k = 0; k < N; k++)); do printf '%s\n' "$(cat "$C/name$k")"; done >"$C/name
 "$RUN" --nvdimms $N --nvdimm-size 128M --keep-images "$C" --timeout 900 -- \
 	env NAMES="$C/names" SMALL="$WORK/small" bash "$RPMEM_TOP/tests/guest/rext2-corrupt.sh"
 check_eq "corrupt-image boot: guest checks ran, no kernel splat" 0 "$?"
+check "the block bitmap that a file pointed at still marks itself in use" \
+	sh -c "debugfs -R 'testb $BITMAP' '$BITMAP_IMG' 2>/dev/null | grep -q 'marked in use'"
 finish

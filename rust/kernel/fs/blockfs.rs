@@ -1971,9 +1971,88 @@ impl<T: FileSystem> Tables<T> {
                 if start > pos || end <= pos {
                     return Err(EIO);
                 }
+                if flags & bindings::IOMAP_FAULT != 0
+                    && (*iomap).type_ == bindings::IOMAP_MAPPED as u16
+                {
+                    let n = len.min(end - pos);
+                    let dev = (*iomap).addr + (pos - start);
+                    Self::check_dax_owner(i, sbi.dax, pos, dev, n)?;
+                }
             }
             Ok(0)
         })
+    }
+
+    /// Refuses to map, for a fault at file offset `pos`, the `len` bytes
+    /// of DAX memory at device byte `dev` if any of their pages already
+    /// belongs to another file's mapping, or to another offset of this one:
+    /// a corrupt image that gives one block to two files (or twice to one).
+    /// The DAX core keeps one owner per page and warns otherwise
+    /// (`dax_associate_entry`). Two faults racing on such a block in two
+    /// files can still both pass; sequential ones cannot.
+    fn check_dax_owner(
+        i: &INode<T>,
+        dax: *mut bindings::dax_device,
+        pos: u64,
+        dev: u64,
+        len: u64,
+    ) -> Result {
+        let shift = bindings::PAGE_SHIFT;
+        let pages = len.div_ceil(1 << shift).max(1);
+        let mut pfn: c_ulong = 0;
+        // SAFETY: No requirements; the read lock keeps the DAX device alive.
+        let id = unsafe { bindings::dax_read_lock() };
+        // SAFETY: `dax` is the DAX device of our mounted superblock, alive
+        // under the read lock; `kaddr` may be NULL.
+        let got = unsafe {
+            bindings::dax_direct_access(
+                dax,
+                (dev >> shift) as c_ulong,
+                pages as c_long,
+                bindings::dax_access_mode_DAX_ACCESS,
+                core::ptr::null_mut(),
+                &mut pfn,
+            )
+        };
+        // SAFETY: Only reads; `i` is ours.
+        let ours = unsafe { (*i.raw()).i_mapping };
+        // Errors (poison) are the DAX core's to report.
+        let n = u64::try_from(got).unwrap_or(0).min(pages);
+        let r = (0..n).try_for_each(|k| {
+            let p = pfn + k as c_ulong;
+            // SAFETY: `p` is a page of the device's `memremap_pages()`
+            // mapping, with a struct page, while the read lock is held.
+            // `mapping` and `index` change under the DAX entry lock of
+            // their owner, which we do not hold: read once each.
+            let (mapping, index, head) = unsafe {
+                let folio = bindings::pfn_folio(p);
+                let f = &raw const (*folio).__bindgen_anon_1.__bindgen_anon_1;
+                (
+                    core::ptr::read_volatile(&raw const (*f).mapping),
+                    core::ptr::read_volatile(&raw const (*f).__bindgen_anon_2.index),
+                    bindings::folio_pfn(folio),
+                )
+            };
+            let want = (pos >> shift) + k - (p - head) as u64;
+            if mapping.is_null() || (mapping == ours && index as u64 == want) {
+                Ok(())
+            } else {
+                Err(EUCLEAN)
+            }
+        });
+        // SAFETY: Taken above.
+        unsafe { bindings::dax_read_unlock(id) };
+        if r.is_err() {
+            let sb = i.super_block();
+            pr_err!(
+                "{}: {}: inode {}: block at device byte {:#x} is mapped by another file too (blocks shared between files): run e2fsck\n",
+                T::NAME.to_str().unwrap_or("?"),
+                sb.id().to_str().unwrap_or("?"),
+                i.ino(),
+                dev
+            );
+        }
+        r
     }
 
     // -- writing ----------------------------------------------------------
