@@ -97,28 +97,26 @@ impl Rext2 {
                 let nbits = geo.group_blocks(g).ok_or(EUCLEAN)? as usize;
                 let buf = sb.bread(gd.block_bitmap.into())?;
                 let goal_bit = if k == 0 { (goal - first) as usize } else { 0 };
-                let start = if pass_align > 1 {
-                    bitmap::find_zero_run(
-                        buf.data(),
-                        nbits,
-                        goal_bit,
-                        pass_align as usize,
-                        pass_align as usize,
-                    )
-                } else {
-                    bitmap::find_next_zero(buf.data(), nbits, goal_bit)
-                        .or_else(|| bitmap::find_next_zero(buf.data(), nbits, 0))
-                };
-                let Some(start) = start else {
+                let align = pass_align as usize;
+                let found = buf.read(|b| {
+                    let start = if align > 1 {
+                        bitmap::find_zero_run(b, nbits, goal_bit, align, align)
+                    } else {
+                        bitmap::find_next_zero(b, nbits, goal_bit)
+                            .or_else(|| bitmap::find_next_zero(b, nbits, 0))
+                    }?;
+                    let mut count = 0usize;
+                    while count < want as usize
+                        && start + count < nbits
+                        && bitmap::test_bit(b, start + count) == Some(false)
+                    {
+                        count += 1;
+                    }
+                    Some((start, count))
+                });
+                let Some((start, mut count)) = found else {
                     continue;
                 };
-                let mut count = 0usize;
-                while count < want as usize
-                    && start + count < nbits
-                    && bitmap::test_bit(buf.data(), start + count) == Some(false)
-                {
-                    count += 1;
-                }
                 // The bitmap must not hand out the group's own metadata.
                 if let Some(m) = d.metadata_in(first + start as u32, count as u32) {
                     if m == first + start as u32 {
@@ -213,7 +211,7 @@ impl Rext2 {
         let lock = d.groups.get(g as usize).ok_or(EUCLEAN)?;
         let gd = lock.lock();
         let buf = sb.bread(gd.block_bitmap.into())?;
-        Ok(bitmap::test_bit(buf.data(), (block - first) as usize) == Some(true))
+        Ok(buf.read(|b| bitmap::test_bit(b, (block - first) as usize)) == Some(true))
     }
 
     /// The group a new inode goes to: a file stays with its parent; a
@@ -259,7 +257,9 @@ impl Rext2 {
             };
             // A count above the bitmap's zeros (an allocation cut short by
             // a crash) just sends us to the next group.
-            let Some(bit) = bitmap::find_next_zero(buf.data(), ipg, from).filter(|b| *b >= from)
+            let Some(bit) = buf
+                .read(|b| bitmap::find_next_zero(b, ipg, from))
+                .filter(|b| *b >= from)
             else {
                 continue;
             };

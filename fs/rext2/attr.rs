@@ -49,31 +49,34 @@ fn acl_ns(typ: AclType) -> XattrNs {
 
 impl Rext2 {
     /// Reads and checks attribute block `blk` of inode `ino`.
-    fn xattr_block(sb: &SuperBlock<Self>, ino: u64, blk: u32) -> Result<Buffer> {
+    fn xattr_block(sb: &SuperBlock<Self>, ino: u64, blk: u32) -> Result<Buffer<'_>> {
         ondisk::check_block_ptr(blk, &sb.data().geo).map_err(|c| corrupt(sb, ino, c))?;
         Self::check_meta_ptr(sb, ino, blk, 1)?;
         let buf = sb.bread(blk.into())?;
-        xattr::validate(buf.data())
+        buf.read(xattr::validate)
             .map_err(|b| report(sb, ino, format_args!("block {}: {}", blk, b.describe())))?;
         Ok(buf)
     }
 
-    /// Calls `f` with the attribute block of the inode, if it has one,
-    /// under the inode's state lock.
+    /// Calls `f` with a copy of the attribute block of the inode, if it has
+    /// one, under the inode's state lock (`f` may allocate: it does not run
+    /// under the buffer lock).
     fn with_xattrs<R>(
-        inode: &INode<Self>,
+        inode: &INode<'_, Self>,
         f: impl FnOnce(Option<&[u8]>) -> Result<R>,
     ) -> Result<R> {
         let st = inode.data().state.lock();
         if st.di.file_acl == 0 {
             return f(None);
         }
-        let buf = Self::xattr_block(inode.super_block(), inode.ino(), st.di.file_acl)?;
-        f(Some(buf.data()))
+        let mut copy = KVec::from_elem(0u8, BS as usize, GFP_KERNEL)?;
+        Self::xattr_block(inode.super_block(), inode.ino(), st.di.file_acl)?
+            .read(|b| copy.copy_from_slice(b));
+        f(Some(&copy))
     }
 
     pub(crate) fn get_xattr_raw(
-        inode: &INode<Self>,
+        inode: &INode<'_, Self>,
         ns: XattrNs,
         name: &[u8],
         out: &mut [u8],
@@ -91,7 +94,7 @@ impl Rext2 {
     }
 
     pub(crate) fn list_xattrs_raw(
-        inode: &INode<Self>,
+        inode: &INode<'_, Self>,
         f: &mut dyn FnMut(XattrNs, &[u8]) -> Result,
     ) -> Result {
         Self::with_xattrs(inode, |block| {
@@ -106,7 +109,7 @@ impl Rext2 {
 
     /// Sets or removes an attribute: see the module documentation.
     pub(crate) fn set_xattr_raw(
-        inode: &INode<Self>,
+        inode: &INode<'_, Self>,
         ns: XattrNs,
         name: &[u8],
         value: Option<&[u8]>,
@@ -121,24 +124,35 @@ impl Rext2 {
         let mut new = KVec::from_elem(0u8, BS as usize, GFP_KERNEL)?;
         let mut st = inode.data().state.lock();
         let old = st.di.file_acl;
-        let count = {
-            let buf = match old {
-                0 => None,
-                b => Some(Self::xattr_block(sb, ino, b)?),
-            };
-            let block = buf.as_ref().map(|b| b.data());
+        let buf = match old {
+            0 => None,
+            b => Some(Self::xattr_block(sb, ino, b)?),
+        };
+        // The new block is built in `new`, from the old one read under its
+        // buffer lock (no allocation there).
+        let mut edit = |block: Option<&[u8]>| {
             let exists = block.and_then(|b| xattr::find(b, idx, name)).is_some();
             match how {
                 XattrSet::Create if exists => return Err(EEXIST),
                 XattrSet::Replace if !exists => return Err(ENODATA),
-                _ if !exists && value.is_none() => return Ok(()),
+                _ if !exists && value.is_none() => return Ok(None),
                 _ => {}
             }
-            xattr::rebuild(block, idx, name, value, &mut new).map_err(|b| match b {
-                xattr::Bad::NoSpace => ENOSPC,
-                xattr::Bad::Entry => ERANGE,
-                _ => EUCLEAN,
-            })?
+            xattr::rebuild(block, idx, name, value, &mut new)
+                .map(Some)
+                .map_err(|b| match b {
+                    xattr::Bad::NoSpace => ENOSPC,
+                    xattr::Bad::Entry => ERANGE,
+                    _ => EUCLEAN,
+                })
+        };
+        let count = match &buf {
+            Some(b) => b.read(|d| edit(Some(d))),
+            None => edit(None),
+        }?;
+        drop(buf);
+        let Some(count) = count else {
+            return Ok(());
         };
         let blk = if count == 0 {
             0
@@ -182,7 +196,7 @@ impl Rext2 {
             // Inodes sharing the block may drop their references at once.
             let _guard = sb.data().xattr_lock.lock();
             let buf = Self::xattr_block(sb, ino, blk)?;
-            let refs = xattr::refcount(buf.data());
+            let refs = buf.read(xattr::refcount);
             if refs > 1 {
                 buf.modify(|b| xattr::set_refcount(b, refs - 1));
                 buf.sync()?;
@@ -195,7 +209,10 @@ impl Rext2 {
         Ok(())
     }
 
-    pub(crate) fn get_acl_raw(inode: &INode<Self>, typ: AclType) -> Result<Option<KVec<AclEntry>>> {
+    pub(crate) fn get_acl_raw(
+        inode: &INode<'_, Self>,
+        typ: AclType,
+    ) -> Result<Option<KVec<AclEntry>>> {
         Self::with_xattrs(inode, |block| {
             let Some(v) = block.and_then(|b| xattr::find(b, index(acl_ns(typ)), b"")) else {
                 return Ok(None);
@@ -222,7 +239,7 @@ impl Rext2 {
     }
 
     pub(crate) fn set_acl_raw(
-        inode: &INode<Self>,
+        inode: &INode<'_, Self>,
         typ: AclType,
         acl: Option<&[AclEntry]>,
     ) -> Result {

@@ -23,7 +23,7 @@ use ondisk::{Corrupt, FileType};
 const INDEX_FL: u32 = 0x1000;
 
 /// Turns a directory block error into an errno, logging corruption.
-fn dir_err(dir: &INode<Rext2>, e: DirError) -> Error {
+fn dir_err(dir: &INode<'_, Rext2>, e: DirError) -> Error {
     match e {
         DirError::Exists { .. } => EEXIST,
         DirError::BadName => EINVAL,
@@ -37,8 +37,11 @@ fn dir_err(dir: &INode<Rext2>, e: DirError) -> Error {
 
 impl Rext2 {
     /// `new_inode`: allocates, initialises and writes a new inode.
-    pub(crate) fn create_inode(dir: &INode<Self>, node: NewNode) -> Result<ARef<INode<Self>>> {
-        let sb = dir.super_block();
+    pub(crate) fn create_inode<'a>(
+        dir: &INode<'a, Self>,
+        node: NewNode,
+    ) -> Result<ARef<INode<'a, Self>>> {
+        let sb = dir.sb();
         let geo = &sb.data().geo;
         let is_dir = matches!(node.typ, INodeType::Dir);
         let parent_group = ((dir.ino() - 1) / u64::from(geo.inodes_per_group)) as u32;
@@ -85,12 +88,7 @@ impl Rext2 {
     /// Whether on-disk inode `ino` is in use: it has links and no
     /// deletion time (`ext2_free_inode` leaves both behind when it frees).
     fn inode_live_on_disk(sb: &SuperBlock<Self>, ino: u32) -> Result<bool> {
-        let (buf, off) = Self::inode_buffer(sb, ino.into())?;
-        let raw = buf
-            .data()
-            .get(off..off + sb.data().geo.inode_size as usize)
-            .ok_or(EUCLEAN)?;
-        Ok(match ondisk::Inode::parse(raw) {
+        Ok(match Self::read_di(sb, ino.into())? {
             Ok(di) => di.links_count != 0 && di.dtime == 0,
             Err(_) => false,
         })
@@ -101,7 +99,7 @@ impl Rext2 {
     /// can be freed on failure).
     fn init_inode(
         sb: &SuperBlock<Self>,
-        dir: &INode<Self>,
+        dir: &INode<'_, Self>,
         ino: u32,
         node: &NewNode,
         data_block: &mut u32,
@@ -201,7 +199,7 @@ impl Rext2 {
     }
 
     /// Clears a stale htree flag of a directory being changed.
-    fn dir_changed(dir: &INode<Self>, st: &mut IState) -> Result {
+    fn dir_changed(dir: &INode<'_, Self>, st: &mut IState) -> Result {
         if st.di.flags & INDEX_FL != 0 {
             st.di.flags &= !INDEX_FL;
             Self::write_inode_locked(dir, st)?;
@@ -210,7 +208,7 @@ impl Rext2 {
     }
 
     /// `add_entry`: in the first block with room, or in a new block.
-    pub(crate) fn add_link(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+    pub(crate) fn add_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         let sb = dir.super_block();
         let fmt = sb.data().fmt;
         let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
@@ -219,8 +217,9 @@ impl Rext2 {
         let nblocks = Self::dir_blocks(dir);
         for lblk in 0..nblocks {
             let buf = Self::dir_block(dir, lblk)?;
-            let Some(off) =
-                dirent::find_slot(buf.data(), name, fmt).map_err(|e| dir_err(dir, e))?
+            let Some(off) = buf
+                .read(|b| dirent::find_slot(b, name, fmt))
+                .map_err(|e| dir_err(dir, e))?
             else {
                 continue;
             };
@@ -264,7 +263,7 @@ impl Rext2 {
     /// The pointer is durable before the size covers it: a crash between
     /// the two leaves a block past the end that e2fsck takes back, whereas
     /// a size covering a hole would make the directory unreadable.
-    fn append_block(dir: &INode<Self>, st: &mut IState, lblk: u64, b: u32) -> Result {
+    fn append_block(dir: &INode<'_, Self>, st: &mut IState, lblk: u64, b: u32) -> Result {
         let sb = dir.super_block();
         // Reuse the file path: a one-block "allocation" that maps `b`.
         if let Err(e) = Self::link_block(dir, st, lblk, b) {
@@ -278,7 +277,11 @@ impl Rext2 {
     }
 
     /// `remove_entry`.
-    pub(crate) fn remove_link(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+    pub(crate) fn remove_link(
+        dir: &INode<'_, Self>,
+        name: &[u8],
+        inode: &INode<'_, Self>,
+    ) -> Result {
         let sb = dir.super_block();
         Self::dir_changed(dir, &mut dir.data().state.lock())?;
         let (buf, off, ino) = Self::find(dir, name)?.ok_or(ENOENT)?;
@@ -295,7 +298,7 @@ impl Rext2 {
     }
 
     /// `replace_entry` and `set_parent`: points entry `name` at `inode`.
-    pub(crate) fn set_link(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+    pub(crate) fn set_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         let sb = dir.super_block();
         Self::dir_changed(dir, &mut dir.data().state.lock())?;
         let (buf, off, _) = Self::find(dir, name)?.ok_or(ENOENT)?;
@@ -307,11 +310,13 @@ impl Rext2 {
     }
 
     /// `is_empty_dir`.
-    pub(crate) fn empty_dir(dir: &INode<Self>) -> Result<bool> {
+    pub(crate) fn empty_dir(dir: &INode<'_, Self>) -> Result<bool> {
         let sb = dir.super_block();
         for lblk in 0..Self::dir_blocks(dir) {
             let buf = Self::dir_block(dir, lblk)?;
-            let empty = dirent::is_empty_dir_block(buf.data(), dir.ino() as u32, sb.data().fmt)
+            let self_ino = dir.ino() as u32;
+            let empty = buf
+                .read(|b| dirent::is_empty_dir_block(b, self_ino, sb.data().fmt))
                 .map_err(|c| corrupt(sb, dir.ino(), c))?;
             if !empty {
                 return Ok(false);

@@ -14,8 +14,9 @@
 
 use kernel::{
     fs::blockfs::{
-        self, AclEntry, AclType, DirEmitter, DirEntryType, GetINode, INode, INodeParams, INodeType,
-        Mapping, MountOptions, NewNode, NewSuperBlock, Stat, SuperBlock, XattrNs, XattrSet,
+        self, AclEntry, AclType, BareINode, DirEmitter, DirEntryType, GetINode, INode, INodeParams,
+        INodeType, Mapping, MountOptions, NewNode, NewSuperBlock, Stat, SuperBlock, XattrNs,
+        XattrSet,
     },
     new_mutex,
     prelude::*,
@@ -160,18 +161,13 @@ const BS: u64 = ondisk::BLOCK_SIZE as u64;
 
 impl Rext2 {
     /// Reads inode `ino` from disk (or the cache).
-    fn iget(sb: &SuperBlock<Self>, ino: u64) -> Result<ARef<INode<Self>>> {
+    fn iget(sb: &SuperBlock<Self>, ino: u64) -> Result<ARef<INode<'_, Self>>> {
         let new = match sb.iget(ino)? {
             GetINode::Cached(i) => return Ok(i),
             GetINode::New(n) => n,
         };
         let geo = &sb.data().geo;
-        let (buf, off) = Self::inode_buffer(sb, ino)?;
-        let raw = buf
-            .data()
-            .get(off..off + geo.inode_size as usize)
-            .ok_or(EUCLEAN)?;
-        let di = Inode::parse(raw).map_err(|c| corrupt(sb, ino, c))?;
+        let di = Self::read_di(sb, ino)?.map_err(|c| corrupt(sb, ino, c))?;
         let ft = di.validate(geo).map_err(|c| corrupt(sb, ino, c))?;
         let typ = match ft {
             FileType::Regular => INodeType::Reg,
@@ -203,9 +199,17 @@ impl Rext2 {
         new.init(params, INodeData::new(di)?)
     }
 
+    /// Reads on-disk inode `ino`: `Ok(Err(..))` if it does not parse.
+    fn read_di(sb: &SuperBlock<Self>, ino: u64) -> Result<core::result::Result<Inode, Corrupt>> {
+        let size = sb.data().geo.inode_size as usize;
+        let (buf, off) = Self::inode_buffer(sb, ino)?;
+        buf.read(|b| b.get(off..off + size).map(Inode::parse))
+            .ok_or(EUCLEAN)
+    }
+
     /// The inode table block holding inode `ino`, read, and the inode's
     /// offset in it.
-    fn inode_buffer(sb: &SuperBlock<Self>, ino: u64) -> Result<(blockfs::Buffer, usize)> {
+    fn inode_buffer(sb: &SuperBlock<Self>, ino: u64) -> Result<(blockfs::Buffer<'_>, usize)> {
         let d = sb.data();
         let ino32 = u32::try_from(ino).map_err(|_| EUCLEAN)?;
         let loc = ondisk::inode_location(&d.geo, ino32).map_err(|c| corrupt(sb, ino, c))?;
@@ -233,11 +237,17 @@ impl Rext2 {
             .ok_or_else(|| bad(sb))?;
         Self::check_meta_ptr(sb, ino, blk, 1)?;
         let buf = sb.bread(blk.into())?;
-        let t = buf.data().get(..size as usize).ok_or(EUCLEAN)?;
-        if t.contains(&0) {
+        v.resize(size as usize, 0, GFP_KERNEL)?;
+        let copied = buf.read(|b| match b.get(..v.len()) {
+            Some(t) if !t.contains(&0) => {
+                v.copy_from_slice(t);
+                true
+            }
+            _ => false,
+        });
+        if !copied {
             return Err(bad(sb));
         }
-        v.extend_from_slice(t, GFP_KERNEL)?;
         Ok(v)
     }
 
@@ -245,7 +255,7 @@ impl Rext2 {
     /// `Ok((Some(start), n))` for `n` contiguous blocks at `start`, or
     /// `Ok((None, n))` for a hole of `n` blocks.
     fn map_blocks(
-        inode: &INode<Self>,
+        inode: &INode<'_, Self>,
         block: &[u32; ondisk::N_BLOCKS],
         lblk: u64,
         want: u64,
@@ -285,12 +295,13 @@ impl Rext2 {
                 Some(b) => {
                     Self::check_meta_ptr(sb, inode.ino(), b, 1)?;
                     let buf = sb.bread(b.into())?;
+                    let at = offs[level] as usize;
                     if level == depth {
                         let max = want32.min(path.remaining_in_block() + 1);
-                        let run = bmap::contiguous_run_le(buf.data(), offs[level] as usize, max);
+                        let run = buf.read(|d| bmap::contiguous_run_le(d, at, max));
                         return Self::run(sb, inode.ino(), run);
                     }
-                    ptr = bmap::read_ptr(buf.data(), offs[level] as usize).ok_or(EUCLEAN)?;
+                    ptr = buf.read(|d| bmap::read_ptr(d, at)).ok_or(EUCLEAN)?;
                 }
             }
         }
@@ -333,7 +344,7 @@ impl Rext2 {
     }
 
     /// Reads directory block `lblk` of `dir`.
-    fn dir_block(dir: &INode<Self>, lblk: u64) -> Result<blockfs::Buffer> {
+    fn dir_block<'a>(dir: &'a INode<'_, Self>, lblk: u64) -> Result<blockfs::Buffer<'a>> {
         let sb = dir.super_block();
         let (blk, _) = {
             let st = dir.data().state.lock();
@@ -350,7 +361,7 @@ impl Rext2 {
         sb.bread(blk.into())
     }
 
-    fn dir_blocks(dir: &INode<Self>) -> u64 {
+    fn dir_blocks(dir: &INode<'_, Self>) -> u64 {
         dir.size().div_ceil(BS)
     }
 }
@@ -380,13 +391,15 @@ impl blockfs::FileSystem for Rext2 {
             pr_err!("refusing to mount: the device cannot use 4096-byte blocks\n");
             return Err(EINVAL);
         }
-        let b0 = sb.bread(0)?;
         let start = ondisk::SUPERBLOCK_OFFSET as usize;
-        let raw = b0
-            .data()
-            .get(start..start + ondisk::SUPERBLOCK_SIZE)
-            .ok_or(EINVAL)?;
-        let s = Superblock::parse(raw).map_err(refuse)?;
+        let s = sb
+            .bread(0)?
+            .read(|b| {
+                b.get(start..start + ondisk::SUPERBLOCK_SIZE)
+                    .map(Superblock::parse)
+            })
+            .ok_or(EINVAL)?
+            .map_err(refuse)?;
         match s.check_features() {
             FeatureVerdict::Ok => {}
             FeatureVerdict::Refuse { unknown_incompat } => {
@@ -410,7 +423,7 @@ impl blockfs::FileSystem for Rext2 {
 
         let mut groups = KVec::with_capacity(geo.groups as usize, GFP_KERNEL)?;
         let mut meta = KVec::with_capacity(geo.groups as usize, GFP_KERNEL)?;
-        let mut cached: Option<(u32, blockfs::Buffer)> = None;
+        let mut cached: Option<(u32, blockfs::Buffer<'_>)> = None;
         for g in 0..geo.groups {
             let (blk, off) = ondisk::group_desc_location(&geo, g).map_err(refuse)?;
             if cached.as_ref().map(|(b, _)| *b) != Some(blk) {
@@ -419,11 +432,13 @@ impl blockfs::FileSystem for Rext2 {
             let Some((_, buf)) = &cached else {
                 return Err(EINVAL);
             };
-            let raw = buf
-                .data()
-                .get(off..off + ondisk::GROUP_DESC_SIZE)
-                .ok_or(EINVAL)?;
-            let gd = GroupDesc::parse(raw).map_err(refuse)?;
+            let gd = buf
+                .read(|b| {
+                    b.get(off..off + ondisk::GROUP_DESC_SIZE)
+                        .map(GroupDesc::parse)
+                })
+                .ok_or(EINVAL)?
+                .map_err(refuse)?;
             gd.validate(&geo, g).map_err(refuse)?;
             meta.push(GroupMeta::from(&gd), GFP_KERNEL)?;
             groups.push(KBox::pin_init(new_mutex!(gd), GFP_KERNEL)?, GFP_KERNEL)?;
@@ -458,7 +473,7 @@ impl blockfs::FileSystem for Rext2 {
         })
     }
 
-    fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<Self>>> {
+    fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<'_, Self>>> {
         let root = Self::iget(sb, ondisk::ROOT_INO.into())?;
         if !root.is_dir() || Self::dir_blocks(&root) == 0 {
             return Err(corrupt(sb, root.ino(), Corrupt::BadRootInode));
@@ -466,17 +481,19 @@ impl blockfs::FileSystem for Rext2 {
         Ok(root)
     }
 
-    fn lookup(dir: &INode<Self>, name: &[u8]) -> Result<Option<ARef<INode<Self>>>> {
+    fn lookup<'a>(dir: &INode<'a, Self>, name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>> {
         if name.len() > 255 {
             return Err(ENAMETOOLONG);
         }
-        let sb = dir.super_block();
+        let sb = dir.sb();
+        let fmt = sb.data().fmt;
         for lblk in 0..Self::dir_blocks(dir) {
             let buf = Self::dir_block(dir, lblk)?;
-            if let Some(e) = dirent::find_entry(buf.data(), name, sb.data().fmt)
-                .map_err(|c| corrupt(sb, dir.ino(), c))?
-            {
-                if e.inode == dir.ino() as u32 && name != b"." {
+            let found = buf
+                .read(|b| dirent::find_entry(b, name, fmt).map(|e| e.map(|e| e.inode)))
+                .map_err(|c| corrupt(sb, dir.ino(), c))?;
+            if let Some(ino) = found {
+                if ino == dir.ino() as u32 && name != b"." {
                     return Err(report(
                         sb,
                         dir.ino(),
@@ -486,30 +503,33 @@ impl blockfs::FileSystem for Rext2 {
                 // As ext2_lookup(): reserved inodes (the bad-blocks list,
                 // resize and journal inodes...) are not files; only the
                 // root is named.
-                let reserved = e.inode < sb.data().geo.first_ino && e.inode != ondisk::ROOT_INO;
+                let reserved = ino < sb.data().geo.first_ino && ino != ondisk::ROOT_INO;
                 if reserved {
                     return Err(corrupt(
                         sb,
                         dir.ino(),
-                        Corrupt::DirEntryReservedInode { inode: e.inode },
+                        Corrupt::DirEntryReservedInode { inode: ino },
                     ));
                 }
-                return Self::iget(sb, e.inode.into()).map(Some);
+                return Self::iget(sb, ino.into()).map(Some);
             }
         }
         Ok(None)
     }
 
-    fn read_dir(dir: &INode<Self>, emitter: &mut DirEmitter<'_>) -> Result {
+    fn read_dir(dir: &INode<'_, Self>, emitter: &mut DirEmitter<'_>) -> Result {
         let sb = dir.super_block();
         let Ok(mut pos) = u64::try_from(emitter.pos()) else {
             return Ok(());
         };
+        // Entries are emitted from a copy of the block: emitting copies to
+        // user memory, which may fault, and must not hold the buffer lock.
+        let mut block = KVec::from_elem(0u8, BS as usize, GFP_KERNEL)?;
         while pos < dir.size() {
             let in_block = pos % BS;
             let base = pos - in_block;
-            let buf = Self::dir_block(dir, base / BS)?;
-            for e in dirent::entries(buf.data(), sb.data().fmt) {
+            Self::dir_block(dir, base / BS)?.read(|b| block.copy_from_slice(b));
+            for e in dirent::entries(&block, sb.data().fmt) {
                 let e = e.map_err(|c| corrupt(sb, dir.ino(), c))?;
                 // Entries end within the block (checked by the iterator).
                 let (start, end) = (e.offset as u64, e.offset.saturating_add(e.rec_len) as u64);
@@ -527,7 +547,7 @@ impl blockfs::FileSystem for Rext2 {
         Ok(())
     }
 
-    fn map(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
+    fn map(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
         let st = inode.data().state.lock();
         Self::map_locked(inode, &st, pos, len)
     }
@@ -548,11 +568,11 @@ impl blockfs::FileSystem for Rext2 {
 
     const READ_WRITE: bool = true;
 
-    fn map_write(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
+    fn map_write(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
         Self::map_alloc(inode, pos, len)
     }
 
-    fn reserve_size(inode: &INode<Self>, size: u64) -> Result {
+    fn reserve_size(inode: &INode<'_, Self>, size: u64) -> Result {
         let mut st = inode.data().state.lock();
         st.cover = st.cover.max(size);
         if st.di.size() < size {
@@ -561,55 +581,60 @@ impl blockfs::FileSystem for Rext2 {
         Ok(())
     }
 
-    fn commit_size(inode: &INode<Self>) -> Result {
+    fn commit_size(inode: &INode<'_, Self>) -> Result {
         let mut st = inode.data().state.lock();
         st.cover = 0;
         Self::write_inode_locked(inode, &mut st)
     }
 
-    fn free_range(inode: &INode<Self>, start: u64, end: u64) -> Result {
+    fn free_range(inode: &INode<'_, Self>, start: u64, end: u64) -> Result {
         Self::free_blocks_of(inode, start / BS, end / BS)
     }
 
-    fn write_inode(inode: &INode<Self>) -> Result {
+    fn write_inode(inode: &BareINode<Self>) -> Result {
         let mut st = inode.data().state.lock();
         Self::write_inode_locked(inode, &mut st)
     }
 
-    fn new_inode(dir: &INode<Self>, node: NewNode) -> Result<ARef<INode<Self>>> {
+    fn new_inode<'a>(dir: &INode<'a, Self>, node: NewNode) -> Result<ARef<INode<'a, Self>>> {
         Self::create_inode(dir, node)
     }
 
-    fn delete_inode(inode: &INode<Self>) -> Result {
+    fn delete_inode(inode: &BareINode<Self>) -> Result {
         Self::delete(inode)
     }
 
-    fn add_entry(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+    fn add_entry(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         Self::add_link(dir, name, inode)
     }
 
-    fn remove_entry(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+    fn remove_entry(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         Self::remove_link(dir, name, inode)
     }
 
-    fn replace_entry(dir: &INode<Self>, name: &[u8], inode: &INode<Self>) -> Result {
+    fn replace_entry(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         Self::set_link(dir, name, inode)
     }
 
-    fn set_parent(dir: &INode<Self>, parent: &INode<Self>) -> Result {
+    fn set_parent(dir: &INode<'_, Self>, parent: &INode<'_, Self>) -> Result {
         Self::set_link(dir, b"..", parent)
     }
 
-    fn is_empty_dir(dir: &INode<Self>) -> Result<bool> {
+    fn is_empty_dir(dir: &INode<'_, Self>) -> Result<bool> {
         Self::empty_dir(dir)
     }
 
-    fn get_xattr(inode: &INode<Self>, ns: XattrNs, name: &[u8], buf: &mut [u8]) -> Result<usize> {
+    fn get_xattr(
+        inode: &INode<'_, Self>,
+        ns: XattrNs,
+        name: &[u8],
+        buf: &mut [u8],
+    ) -> Result<usize> {
         Self::get_xattr_raw(inode, ns, name, buf)
     }
 
     fn set_xattr(
-        inode: &INode<Self>,
+        inode: &INode<'_, Self>,
         ns: XattrNs,
         name: &[u8],
         value: Option<&[u8]>,
@@ -618,15 +643,15 @@ impl blockfs::FileSystem for Rext2 {
         Self::set_xattr_raw(inode, ns, name, value, how)
     }
 
-    fn list_xattrs(inode: &INode<Self>, f: &mut dyn FnMut(XattrNs, &[u8]) -> Result) -> Result {
+    fn list_xattrs(inode: &INode<'_, Self>, f: &mut dyn FnMut(XattrNs, &[u8]) -> Result) -> Result {
         Self::list_xattrs_raw(inode, f)
     }
 
-    fn get_acl(inode: &INode<Self>, typ: AclType) -> Result<Option<KVec<AclEntry>>> {
+    fn get_acl(inode: &INode<'_, Self>, typ: AclType) -> Result<Option<KVec<AclEntry>>> {
         Self::get_acl_raw(inode, typ)
     }
 
-    fn set_acl(inode: &INode<Self>, typ: AclType, acl: Option<&[AclEntry]>) -> Result {
+    fn set_acl(inode: &INode<'_, Self>, typ: AclType, acl: Option<&[AclEntry]>) -> Result {
         Self::set_acl_raw(inode, typ, acl)
     }
 
@@ -637,7 +662,7 @@ impl blockfs::FileSystem for Rext2 {
 
 impl Rext2 {
     /// Maps the range of `inode` containing `pos`, with its state locked.
-    fn map_locked(inode: &INode<Self>, st: &IState, pos: u64, len: u64) -> Result<Mapping> {
+    fn map_locked(inode: &INode<'_, Self>, st: &IState, pos: u64, len: u64) -> Result<Mapping> {
         let lblk = pos / BS;
         let end = pos.saturating_add(len.max(1)).div_ceil(BS);
         let want = end - lblk;

@@ -16,7 +16,7 @@
 use crate::{alloc::PMD_BLOCKS, bmap, corrupt, corrupt_sb, ondisk, IState, Rext2, BS};
 use kernel::{
     alloc::KVVec,
-    fs::blockfs::{Buffer, INode, Mapping, SuperBlock},
+    fs::blockfs::{BareINode, Buffer, INode, Mapping, SuperBlock},
     prelude::*,
 };
 use ondisk::Corrupt;
@@ -29,10 +29,10 @@ const MAX_ALLOC: u64 = 4 * PMD_BLOCKS as u64;
 
 /// The buffers of indirect blocks changed by an allocation, written once
 /// each at the end.
-struct Dirty(KVec<(u32, Buffer)>);
+struct Dirty<'a>(KVec<(u32, Buffer<'a>)>);
 
-impl Dirty {
-    fn get(&mut self, sb: &SuperBlock<Rext2>, blk: u32) -> Result<&Buffer> {
+impl<'a> Dirty<'a> {
+    fn get(&mut self, sb: &'a SuperBlock<Rext2>, blk: u32) -> Result<&Buffer<'a>> {
         if let Some(i) = self.0.iter().position(|(b, _)| *b == blk) {
             return Ok(&self.0[i].1);
         }
@@ -53,7 +53,7 @@ impl Rext2 {
     /// Copies the VFS inode's attributes into `st.di` and writes it. The
     /// size written covers `st.cover` too (rule 5: blocks past the VFS size
     /// during an extension or a truncation stay inside the size on disk).
-    pub(crate) fn write_inode_locked(inode: &INode<Self>, st: &mut IState) -> Result {
+    pub(crate) fn write_inode_locked(inode: &BareINode<Self>, st: &mut IState) -> Result {
         let sb = inode.super_block();
         let size = inode.size().max(st.cover);
         let di = &mut st.di;
@@ -118,12 +118,12 @@ impl Rext2 {
     /// Points logical block `lblk` at `phys`, allocating indirect blocks on
     /// the way (counted in `meta`). Indirect blocks that get a data pointer
     /// are left in `dirty`; new ones are durable when linked.
-    fn set_ptr(
-        inode: &INode<Self>,
+    fn set_ptr<'a>(
+        inode: &'a INode<'_, Self>,
         st: &mut IState,
         lblk: u64,
         phys: u32,
-        dirty: &mut Dirty,
+        dirty: &mut Dirty<'a>,
         meta: &mut u32,
     ) -> Result {
         let sb = inode.super_block();
@@ -144,6 +144,7 @@ impl Rext2 {
         }
         for (level, &off) in offs.iter().enumerate().take(depth + 1).skip(1) {
             ondisk::check_block_ptr(ptr, geo).map_err(|c| corrupt(sb, inode.ino(), c))?;
+            Self::check_meta_ptr(sb, inode.ino(), ptr, 1)?;
             let idx = off as usize;
             let buf = dirty.get(sb, ptr)?;
             if level == depth {
@@ -152,7 +153,7 @@ impl Rext2 {
                 }
                 return Ok(());
             }
-            let mut child = bmap::read_ptr(buf.data(), idx).ok_or(EUCLEAN)?;
+            let mut child = buf.read(|b| bmap::read_ptr(b, idx)).ok_or(EUCLEAN)?;
             if child == 0 {
                 child = Self::alloc_meta(sb, phys, |_| ())?;
                 *meta += 1;
@@ -169,7 +170,12 @@ impl Rext2 {
     /// Points logical block `lblk` of `inode` at block `b`, which is
     /// allocated and initialised, durably (the inode is written by the
     /// caller).
-    pub(crate) fn link_block(inode: &INode<Self>, st: &mut IState, lblk: u64, b: u32) -> Result {
+    pub(crate) fn link_block(
+        inode: &INode<'_, Self>,
+        st: &mut IState,
+        lblk: u64,
+        b: u32,
+    ) -> Result {
         let mut dirty = Dirty(KVec::new());
         let mut meta = 0u32;
         let r = Self::set_ptr(inode, st, lblk, b, &mut dirty, &mut meta);
@@ -182,7 +188,7 @@ impl Rext2 {
 
     /// The first block of the group holding `inode`: where its blocks go
     /// when there is no better goal.
-    pub(crate) fn home_block(inode: &INode<Self>) -> u32 {
+    pub(crate) fn home_block(inode: &INode<'_, Self>) -> u32 {
         let geo = &inode.super_block().data().geo;
         let g = inode
             .ino()
@@ -194,7 +200,7 @@ impl Rext2 {
 
     /// `map_write`: maps the range containing `pos`, allocating zeroed
     /// blocks for a hole at `pos`.
-    pub(crate) fn map_alloc(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping> {
+    pub(crate) fn map_alloc(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
         let sb = inode.super_block();
         let mut st = inode.data().state.lock();
         let m = Self::map_locked(inode, &st, pos, len)?;
@@ -281,7 +287,7 @@ impl Rext2 {
     /// shared between files) is caught at the second visit, when the block
     /// is already free: the walk stops there with `EUCLEAN`, leaking what
     /// it did not reach, rather than freeing a block twice or looping.
-    pub(crate) fn free_blocks_of(inode: &INode<Self>, first: u64, end: u64) -> Result {
+    pub(crate) fn free_blocks_of(inode: &BareINode<Self>, first: u64, end: u64) -> Result {
         if first >= end {
             return Ok(());
         }
@@ -337,7 +343,7 @@ impl Rext2 {
 
     /// Frees an unlinked inode: its blocks, its extended attribute block
     /// and its number.
-    pub(crate) fn delete(inode: &INode<Self>) -> Result {
+    pub(crate) fn delete(inode: &BareINode<Self>) -> Result {
         let sb = inode.super_block();
         let typ = u32::from(inode.mode()) & u32::from(ondisk::S_IFMT);
         let has_blocks = {
@@ -414,7 +420,7 @@ impl Rext2 {
 
 /// Detaching the part of a block tree inside `first..end`.
 struct Detach<'a> {
-    inode: &'a INode<Rext2>,
+    inode: &'a BareINode<Rext2>,
     first: u64,
     end: u64,
     apb: u64,
@@ -442,8 +448,8 @@ impl Detach<'_> {
         let lo = (self.first.saturating_sub(base) / child_span) as usize;
         let hi = (self.end.saturating_sub(base).div_ceil(child_span)).min(self.apb) as usize;
         let mut changed = false;
-        for i in lo..hi {
-            let c = bmap::read_ptr(buf.data(), i).ok_or(EUCLEAN)?;
+        for (i, c) in pointers(&buf, lo, hi)?.into_iter().enumerate() {
+            let i = lo + i;
             if c == 0 {
                 continue;
             }
@@ -465,7 +471,7 @@ impl Detach<'_> {
 
 /// Frees detached trees, a batch of blocks at a time.
 struct Freer<'a> {
-    inode: &'a INode<Rext2>,
+    inode: &'a BareINode<Rext2>,
     /// Blocks to free with the next [`Freer::flush`].
     batch: KVec<u32>,
     /// Blocks freed so far.
@@ -515,18 +521,9 @@ impl Freer<'_> {
         if !Rext2::block_in_use(sb, ptr)? {
             return Err(corrupt(sb, ino, Corrupt::BlockAlreadyFree { block: ptr }));
         }
-        let children = {
-            let buf = sb.bread(ptr.into())?;
-            let mut v = KVec::with_capacity(self_apb(sb), GFP_KERNEL)?;
-            for i in 0..self_apb(sb) {
-                let c = bmap::read_ptr(buf.data(), i).ok_or(EUCLEAN)?;
-                if c != 0 {
-                    v.push(c, GFP_KERNEL)?;
-                }
-            }
-            v
-        };
-        for c in children {
+        let apb = sb.data().geo.addr_per_block as usize;
+        let children = pointers(&sb.bread(ptr.into())?, 0, apb)?;
+        for c in children.into_iter().filter(|&c| c != 0) {
             self.tree(c, depth - 1)?;
         }
         self.push(ptr)?;
@@ -534,6 +531,16 @@ impl Freer<'_> {
     }
 }
 
-fn self_apb(sb: &SuperBlock<Rext2>) -> usize {
-    sb.data().geo.addr_per_block as usize
+/// The block pointers `lo..hi` of indirect block `buf`, copied out (the
+/// walks that use them read other blocks meanwhile).
+fn pointers(buf: &Buffer<'_>, lo: usize, hi: usize) -> Result<KVec<u32>> {
+    let mut v = KVec::with_capacity(hi.saturating_sub(lo), GFP_KERNEL)?;
+    buf.read(|b| {
+        (lo..hi).try_for_each(|i| {
+            let p = bmap::read_ptr(b, i).ok_or(EUCLEAN)?;
+            // Within the capacity reserved above.
+            v.push_within_capacity(p).map_err(|_| ENOMEM)
+        })
+    })?;
+    Ok(v)
 }

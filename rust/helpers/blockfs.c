@@ -22,6 +22,11 @@ __rust_helper void rust_helper_brelse(struct buffer_head *bh)
 	brelse(bh);
 }
 
+__rust_helper void rust_helper_get_bh(struct buffer_head *bh)
+{
+	get_bh(bh);
+}
+
 __rust_helper bool rust_helper_inode_is_new(struct inode *inode)
 {
 	return inode_state_read_once(inode) & I_NEW;

@@ -176,17 +176,17 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     fn fill_super(sb: &NewSuperBlock<'_, Self>, opts: &MountOptions) -> Result<Self::Data>;
 
     /// Returns the root directory's inode.
-    fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<Self>>>;
+    fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<'_, Self>>>;
 
     /// Looks `name` up in directory `dir`.
-    fn lookup(dir: &INode<Self>, name: &[u8]) -> Result<Option<ARef<INode<Self>>>>;
+    fn lookup<'a>(dir: &INode<'a, Self>, name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>>;
 
     /// Emits the entries of `dir` from the emitter's position on.
-    fn read_dir(dir: &INode<Self>, emitter: &mut DirEmitter<'_>) -> Result;
+    fn read_dir(dir: &INode<'_, Self>, emitter: &mut DirEmitter<'_>) -> Result;
 
     /// Maps the range of `inode` that contains byte `pos`, up to `len`
     /// bytes (less is fine, more is trimmed).
-    fn map(inode: &INode<Self>, pos: u64, len: u64) -> Result<Mapping>;
+    fn map(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping>;
 
     /// Returns `statfs` numbers.
     fn statfs(sb: &SuperBlock<Self>) -> Result<Stat>;
@@ -201,7 +201,7 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// zeros before they are mapped: DAX exposes them directly. Called
     /// with the inode or the invalidate lock held. `pos` may be past the
     /// size only after [`FileSystem::reserve_size`] covered it.
-    fn map_write(_inode: &INode<Self>, _pos: u64, _len: u64) -> Result<Mapping> {
+    fn map_write(_inode: &INode<'_, Self>, _pos: u64, _len: u64) -> Result<Mapping> {
         Err(EROFS)
     }
 
@@ -211,66 +211,67 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// or `fallocate`), or are about to be freed past a smaller size
     /// (truncation), and the size on disk must cover them meanwhile. Called
     /// with the inode lock held exclusively.
-    fn reserve_size(_inode: &INode<Self>, _size: u64) -> Result {
+    fn reserve_size(_inode: &INode<'_, Self>, _size: u64) -> Result {
         Err(EROFS)
     }
 
     /// Ends a [`FileSystem::reserve_size`]: the blocks past the inode's
     /// size are gone (or were never allocated), so the size on disk
     /// becomes the inode's size again; writes the inode.
-    fn commit_size(_inode: &INode<Self>) -> Result {
+    fn commit_size(_inode: &INode<'_, Self>) -> Result {
         Err(EROFS)
     }
 
     /// Frees the blocks of `inode` between byte `start` and byte `end`
     /// (exclusive, `u64::MAX` for the rest of the file), both block aligned,
     /// leaving a hole. The range is no longer mapped anywhere.
-    fn free_range(_inode: &INode<Self>, _start: u64, _end: u64) -> Result {
+    fn free_range(_inode: &INode<'_, Self>, _start: u64, _end: u64) -> Result {
         Err(EROFS)
     }
 
     /// Writes the attributes of `inode` (size, mode, owner, times, link
-    /// count) to disk, durably.
-    fn write_inode(_inode: &INode<Self>) -> Result {
+    /// count) to disk, durably. Also called by write-back, where nobody may
+    /// hold a reference to the inode: hence a [`BareINode`].
+    fn write_inode(_inode: &BareINode<Self>) -> Result {
         Err(EROFS)
     }
 
     /// Allocates and durably writes a new inode for an entry of `dir`, with
     /// one link (two for a directory, whose first block has `.` and `..`),
     /// and returns it.
-    fn new_inode(_dir: &INode<Self>, _node: NewNode) -> Result<ARef<INode<Self>>> {
+    fn new_inode<'a>(_dir: &INode<'a, Self>, _node: NewNode) -> Result<ARef<INode<'a, Self>>> {
         Err(EROFS)
     }
 
     /// Frees the blocks and the number of `inode`, which has no links left
-    /// and is not used any more.
-    fn delete_inode(_inode: &INode<Self>) -> Result {
+    /// and is not used any more (it is being evicted: no reference).
+    fn delete_inode(_inode: &BareINode<Self>) -> Result {
         Err(EROFS)
     }
 
     /// Adds entry `name` for `inode` to `dir`, which has no entry of that
     /// name.
-    fn add_entry(_dir: &INode<Self>, _name: &[u8], _inode: &INode<Self>) -> Result {
+    fn add_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
         Err(EROFS)
     }
 
     /// Removes entry `name`, which refers to `inode`, from `dir`.
-    fn remove_entry(_dir: &INode<Self>, _name: &[u8], _inode: &INode<Self>) -> Result {
+    fn remove_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
         Err(EROFS)
     }
 
     /// Points the existing entry `name` of `dir` at `inode`.
-    fn replace_entry(_dir: &INode<Self>, _name: &[u8], _inode: &INode<Self>) -> Result {
+    fn replace_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
         Err(EROFS)
     }
 
     /// Points the `..` entry of directory `dir` at `parent`.
-    fn set_parent(_dir: &INode<Self>, _parent: &INode<Self>) -> Result {
+    fn set_parent(_dir: &INode<'_, Self>, _parent: &INode<'_, Self>) -> Result {
         Err(EROFS)
     }
 
     /// Whether directory `dir` has no entries but `.` and `..`.
-    fn is_empty_dir(_dir: &INode<Self>) -> Result<bool> {
+    fn is_empty_dir(_dir: &INode<'_, Self>) -> Result<bool> {
         Err(EROFS)
     }
 
@@ -280,7 +281,7 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// `buf` is too small. Only called once [`NewSuperBlock::enable_xattrs`]
     /// has been, as are the attribute methods below.
     fn get_xattr(
-        _inode: &INode<Self>,
+        _inode: &INode<'_, Self>,
         _ns: XattrNs,
         _name: &[u8],
         _buf: &mut [u8],
@@ -293,7 +294,7 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// does not (`EEXIST`, `ENODATA`). The inode's lock is held; its change
     /// time is updated by the caller, which writes the inode afterwards.
     fn set_xattr(
-        _inode: &INode<Self>,
+        _inode: &INode<'_, Self>,
         _ns: XattrNs,
         _name: &[u8],
         _value: Option<&[u8]>,
@@ -304,18 +305,21 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 
     /// Calls `f` with the name space and name of each extended attribute
     /// of `inode` (ACLs included, with empty names).
-    fn list_xattrs(_inode: &INode<Self>, _f: &mut dyn FnMut(XattrNs, &[u8]) -> Result) -> Result {
+    fn list_xattrs(
+        _inode: &INode<'_, Self>,
+        _f: &mut dyn FnMut(XattrNs, &[u8]) -> Result,
+    ) -> Result {
         Ok(())
     }
 
     /// Reads the POSIX ACL of type `typ` of `inode`: `None` if it has none.
-    fn get_acl(_inode: &INode<Self>, _typ: AclType) -> Result<Option<KVec<AclEntry>>> {
+    fn get_acl(_inode: &INode<'_, Self>, _typ: AclType) -> Result<Option<KVec<AclEntry>>> {
         Ok(None)
     }
 
     /// Stores (or with `None`, removes) the POSIX ACL of type `typ` of
     /// `inode`, durably. The mode and change time are the caller's.
-    fn set_acl(_inode: &INode<Self>, _typ: AclType, _acl: Option<&[AclEntry]>) -> Result {
+    fn set_acl(_inode: &INode<'_, Self>, _typ: AclType, _acl: Option<&[AclEntry]>) -> Result {
         Err(EOPNOTSUPP)
     }
 
@@ -569,9 +573,9 @@ impl<T: FileSystem> NewSuperBlock<'_, T> {
     }
 
     /// Reads block `block` (of the current block size).
-    pub fn bread(&self, block: u64) -> Result<Buffer> {
-        // SAFETY: `sb` is valid (type invariant).
-        unsafe { Buffer::read(self.sb, block) }
+    pub fn bread(&self, block: u64) -> Result<Buffer<'_>> {
+        // SAFETY: `sb` is valid while it is being set up (type invariant).
+        unsafe { Buffer::read_block(self.sb, block) }
     }
 
     /// Whether file data will be accessed with DAX (otherwise it goes
@@ -621,13 +625,14 @@ impl<T: FileSystem> SuperBlock<T> {
     }
 
     /// Reads block `block` (of the file system's block size).
-    pub fn bread(&self, block: u64) -> Result<Buffer> {
-        // SAFETY: `raw` is a valid superblock (type invariant).
-        unsafe { Buffer::read(self.raw(), block) }
+    pub fn bread(&self, block: u64) -> Result<Buffer<'_>> {
+        // SAFETY: `raw` is a valid superblock (type invariant) while it is
+        // borrowed.
+        unsafe { Buffer::read_block(self.raw(), block) }
     }
 
     /// Gets the inode `ino`: a cached one, or a new one to be filled.
-    pub fn iget(&self, ino: u64) -> Result<GetINode<T>> {
+    pub fn iget(&self, ino: u64) -> Result<GetINode<'_, T>> {
         // SAFETY: The superblock is valid.
         let inode =
             NonNull::new(unsafe { bindings::iget_locked(self.raw(), ino) }).ok_or(ENOMEM)?;
@@ -647,8 +652,8 @@ impl<T: FileSystem> SuperBlock<T> {
 
     /// Gets block `block` without reading it, filled with zeros: for blocks
     /// being allocated for metadata.
-    pub fn new_buffer(&self, block: u64) -> Result<Buffer> {
-        // SAFETY: `raw` is a valid superblock (type invariant).
+    pub fn new_buffer(&self, block: u64) -> Result<Buffer<'_>> {
+        // SAFETY: As in `bread`.
         unsafe { Buffer::new_zeroed(self.raw(), block) }
     }
 
@@ -712,71 +717,75 @@ impl<T: FileSystem> SuperBlock<T> {
 }
 
 /// The result of [`SuperBlock::iget`].
-pub enum GetINode<T: FileSystem> {
+pub enum GetINode<'a, T: FileSystem> {
     /// The inode was in the cache.
-    Cached(ARef<INode<T>>),
+    Cached(ARef<INode<'a, T>>),
     /// The inode is new: fill it with [`NewINode::init`].
-    New(NewINode<T>),
+    New(NewINode<'a, T>),
 }
 
-/// A block of the device, read through the buffer cache.
+/// A block of a block device in the buffer cache (`struct buffer_head`).
+///
+/// Its bytes are reached only under the buffer lock (`lock_buffer`), by
+/// [`Head::read`] and [`Head::modify`]: two users of one block (a lookup
+/// reading an inode-table block while another inode in it is written)
+/// never see each other's half-made changes, and write-out never sees
+/// one. The closures must not sleep on other buffers or do I/O: they run
+/// with the lock held.
 ///
 /// # Invariants
 ///
-/// `bh` is a referenced, up-to-date buffer head.
-pub struct Buffer {
-    bh: NonNull<bindings::buffer_head>,
+/// A `Head` is only reached through a reference-counted buffer head of an
+/// open block device whose data is up to date and `b_size` bytes long.
+#[repr(transparent)]
+pub struct Head(Opaque<bindings::buffer_head>);
+
+// SAFETY: Buffer heads are reference counted with `get_bh`/`put_bh`
+// (`brelse`), which may be called from any thread.
+unsafe impl AlwaysRefCounted for Head {
+    fn inc_ref(&self) {
+        // SAFETY: A shared reference means the count is non-zero.
+        unsafe { bindings::get_bh(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference.
+        unsafe { bindings::brelse(obj.cast().as_ptr()) };
+    }
 }
 
-// SAFETY: A buffer head reference may be dropped on any thread.
-unsafe impl Send for Buffer {}
-// SAFETY: Shared references only read the data; changes go through
-// `modify`, under the buffer lock.
-unsafe impl Sync for Buffer {}
+// SAFETY: The bytes are only reached under the buffer lock; the rest of
+// the buffer head is the buffer cache's, which is thread safe.
+unsafe impl Send for Head {}
+// SAFETY: See `Send`.
+unsafe impl Sync for Head {}
 
-impl Buffer {
-    /// # Safety
-    ///
-    /// `sb` must be a valid block-device superblock.
-    unsafe fn read(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
-        // SAFETY: `sb` is valid (caller).
-        let bh = unsafe { bindings::sb_bread(sb, block) };
-        // INVARIANT: `sb_bread` returns an up-to-date, referenced buffer.
-        Ok(Self {
-            bh: NonNull::new(bh).ok_or(EIO)?,
-        })
+impl Head {
+    fn raw(&self) -> *mut bindings::buffer_head {
+        self.0.get()
     }
 
-    /// # Safety
-    ///
-    /// `sb` must be a valid block-device superblock.
-    unsafe fn new_zeroed(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
-        // SAFETY: `sb` is valid (caller).
-        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(ENOMEM)?;
-        // SAFETY: `bh` is a referenced buffer; while it is locked no I/O
-        // runs on it and no other `modify` changes it.
-        unsafe {
-            let b = bh.as_ptr();
-            bindings::lock_buffer(b);
-            core::ptr::write_bytes((*b).b_data.cast::<u8>(), 0, (*b).b_size);
-            bindings::set_buffer_uptodate(b);
-            bindings::unlock_buffer(b);
-        }
-        // INVARIANT: Referenced and up to date.
-        Ok(Self { bh })
-    }
-
-    /// Changes the block's bytes with `f`, under the buffer lock (so that
-    /// no write-out sees half a change), and marks the buffer dirty. Use
-    /// [`Buffer::sync`] to write it.
-    ///
-    /// Callers serialise changes to the same bytes (and reads of bytes
-    /// being changed) with their own locks, as C file systems do.
-    pub fn modify<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
-        let bh = self.bh.as_ptr();
+    /// Runs `f` on the block's bytes under the buffer lock, for reading.
+    pub fn read<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let bh = self.raw();
         // SAFETY: By the type invariant the buffer is referenced and up to
-        // date. The buffer lock excludes write-out and other `modify`
-        // calls; callers keep readers of the same bytes away (see above).
+        // date, and `b_data` is valid for `b_size` bytes. The lock keeps
+        // `modify` and `new_zeroed`, the only writers, away meanwhile.
+        unsafe {
+            bindings::lock_buffer(bh);
+            let data = core::slice::from_raw_parts((*bh).b_data.cast::<u8>(), (*bh).b_size);
+            let r = f(data);
+            bindings::unlock_buffer(bh);
+            r
+        }
+    }
+
+    /// Changes the block's bytes with `f`, under the buffer lock, and marks
+    /// the buffer dirty. Use [`Head::sync`] to write it.
+    pub fn modify<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let bh = self.raw();
+        // SAFETY: As in `read`; the lock excludes every other access to the
+        // bytes (`read`, `modify`) and write-out, so the slice is unique.
         unsafe {
             bindings::lock_buffer(bh);
             let data = core::slice::from_raw_parts_mut((*bh).b_data.cast::<u8>(), (*bh).b_size);
@@ -795,7 +804,7 @@ impl Buffer {
     /// happens on the device's own flush path, so asynchronous regions
     /// (virtio-pmem) are covered too.
     pub fn sync(&self) -> Result {
-        let bh = self.bh.as_ptr();
+        let bh = self.raw();
         // SAFETY: The buffer is referenced and up to date (type invariant).
         // As `__sync_dirty_buffer`: with the buffer locked, write-back
         // cannot be writing it; `bh_end_write` unlocks it when the write
@@ -816,22 +825,65 @@ impl Buffer {
             to_result(bindings::blkdev_issue_flush((*bh).b_bdev))
         }
     }
+}
 
-    /// The block's bytes.
-    pub fn data(&self) -> &[u8] {
-        // SAFETY: By the type invariant the buffer is up to date; `b_data`
-        // is valid for `b_size` bytes while we hold the reference.
-        unsafe {
-            let bh = self.bh.as_ptr();
-            core::slice::from_raw_parts((*bh).b_data.cast::<u8>(), (*bh).b_size)
-        }
+/// A referenced block of the device of a superblock, from
+/// [`SuperBlock::bread`] or [`SuperBlock::new_buffer`]; see [`Head`].
+///
+/// It lives no longer than the borrow of the superblock it came from, so a
+/// file system cannot keep one past `put_super` (in its superblock data).
+pub struct Buffer<'a> {
+    head: ARef<Head>,
+    _sb: PhantomData<&'a ()>,
+}
+
+impl core::ops::Deref for Buffer<'_> {
+    type Target = Head;
+
+    fn deref(&self) -> &Head {
+        &self.head
     }
 }
 
-impl Drop for Buffer {
-    fn drop(&mut self) {
-        // SAFETY: By the type invariant we hold a reference.
-        unsafe { bindings::brelse(self.bh.as_ptr()) };
+impl Buffer<'_> {
+    /// Reads block `block` of the superblock's block size.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a valid block-device superblock, for the buffer's
+    /// lifetime.
+    unsafe fn read_block(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
+        // SAFETY: `sb` is valid (caller).
+        let bh = NonNull::new(unsafe { bindings::sb_bread(sb, block) }).ok_or(EIO)?;
+        // SAFETY: `sb_bread` returns a referenced, up-to-date buffer: ours.
+        Ok(Self {
+            head: unsafe { ARef::from_raw(bh.cast()) },
+            _sb: PhantomData,
+        })
+    }
+
+    /// Gets block `block` without reading it, filled with zeros.
+    ///
+    /// # Safety
+    ///
+    /// As for `read_block`.
+    unsafe fn new_zeroed(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
+        // SAFETY: `sb` is valid (caller).
+        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(ENOMEM)?;
+        // SAFETY: `bh` is a referenced buffer; under its lock no I/O runs on
+        // it and no `read` or `modify` sees the bytes being zeroed.
+        unsafe {
+            let b = bh.as_ptr();
+            bindings::lock_buffer(b);
+            core::ptr::write_bytes((*b).b_data.cast::<u8>(), 0, (*b).b_size);
+            bindings::set_buffer_uptodate(b);
+            bindings::unlock_buffer(b);
+        }
+        // SAFETY: Referenced and now up to date: ours.
+        Ok(Self {
+            head: unsafe { ARef::from_raw(bh.cast()) },
+            _sb: PhantomData,
+        })
     }
 }
 
@@ -865,35 +917,82 @@ impl<T: FileSystem> INodeWithData<T> {
     }
 }
 
-/// An inode of file system `T`.
+/// An inode of file system `T`, as the VFS hands it to callbacks that may
+/// run while nobody holds a reference to it: eviction and write-back. It
+/// has every accessor of an inode but one: taking a reference, which on an
+/// inode whose count is zero (being evicted, or cached unused) would
+/// resurrect it. Everywhere else file systems get an [`INode`], which
+/// dereferences to this.
 ///
 /// # Invariants
 ///
 /// The wrapped inode is embedded in an `INodeWithData<T>` whose data is
-/// initialised, and is reference counted.
+/// initialised, and stays valid while it is borrowed.
 #[repr(transparent)]
-pub struct INode<T: FileSystem>(Opaque<bindings::inode>, PhantomData<T>);
+pub struct BareINode<T: FileSystem>(Opaque<bindings::inode>, PhantomData<T>);
+
+// SAFETY: Inodes are shared between threads by design; `T::INodeData` is
+// `Send + Sync`.
+unsafe impl<T: FileSystem> Send for BareINode<T> {}
+// SAFETY: See `Send`.
+unsafe impl<T: FileSystem> Sync for BareINode<T> {}
+
+/// A referenced inode of file system `T`, whose superblock is borrowed for
+/// `'a`.
+///
+/// Holding one means the inode's count is not zero, so more references can
+/// be taken (`ARef<INode>`). The lifetime ties them to the superblock: a
+/// file system cannot keep an inode in its superblock data (`'static`),
+/// from where it would be released after `put_super`, when the data it
+/// needs to evict it is gone.
+///
+/// # Invariants
+///
+/// As for [`BareINode`], and the inode's reference count is not zero while
+/// it is borrowed.
+#[repr(transparent)]
+pub struct INode<'a, T: FileSystem>(BareINode<T>, PhantomData<&'a SuperBlock<T>>);
 
 // SAFETY: Inodes are reference counted by `ihold`/`iput`.
-unsafe impl<T: FileSystem> AlwaysRefCounted for INode<T> {
+unsafe impl<T: FileSystem> AlwaysRefCounted for INode<'_, T> {
     fn inc_ref(&self) {
-        // SAFETY: A shared reference means the count is non-zero.
-        unsafe { bindings::ihold(self.0.get()) };
+        // SAFETY: By the type invariant the count is non-zero.
+        unsafe { bindings::ihold(self.0.raw()) };
     }
 
     unsafe fn dec_ref(obj: NonNull<Self>) {
         // SAFETY: The caller owns a reference.
-        unsafe { bindings::iput(obj.as_ref().0.get()) };
+        unsafe { bindings::iput(obj.as_ref().0.raw()) };
     }
 }
 
-// SAFETY: Inodes are shared between threads by design; `T::INodeData` is
-// `Send + Sync`.
-unsafe impl<T: FileSystem> Send for INode<T> {}
-// SAFETY: See `Send`.
-unsafe impl<T: FileSystem> Sync for INode<T> {}
+impl<T: FileSystem> core::ops::Deref for INode<'_, T> {
+    type Target = BareINode<T>;
 
-impl<T: FileSystem> INode<T> {
+    fn deref(&self) -> &BareINode<T> {
+        &self.0
+    }
+}
+
+impl<'a, T: FileSystem> INode<'a, T> {
+    /// # Safety
+    ///
+    /// `inode` must be an initialised inode of `T` with a reference held
+    /// for `'a` (by the caller or the VFS), of a superblock valid for `'a`.
+    unsafe fn from_raw(inode: *mut bindings::inode) -> &'a Self {
+        // SAFETY: Transparent wrappers; the caller guarantees the invariants.
+        unsafe { &*inode.cast() }
+    }
+
+    /// The superblock, for as long as the inode is borrowed.
+    pub fn sb(&self) -> &'a SuperBlock<T> {
+        // SAFETY: The inode's superblock is ours, valid for `'a` (type
+        // invariant), with its data set before any initialised inode exists.
+        unsafe { SuperBlock::from_raw((*self.0.raw()).i_sb) }
+    }
+}
+
+impl<T: FileSystem> BareINode<T> {
     /// # Safety
     ///
     /// `inode` must be an initialised inode of `T`, valid for `'a`.
@@ -1044,14 +1143,14 @@ impl<T: FileSystem> INode<T> {
 /// # Invariants
 ///
 /// `inode` is a new (`I_NEW`) inode of `T` on which we own a reference.
-pub struct NewINode<T: FileSystem> {
+pub struct NewINode<'a, T: FileSystem> {
     inode: NonNull<bindings::inode>,
-    _p: PhantomData<T>,
+    _p: PhantomData<(&'a SuperBlock<T>, T)>,
 }
 
-impl<T: FileSystem> NewINode<T> {
+impl<'a, T: FileSystem> NewINode<'a, T> {
     /// Fills the inode, unlocks it, and returns it.
-    pub fn init(self, params: INodeParams, data: T::INodeData) -> Result<ARef<INode<T>>> {
+    pub fn init(self, params: INodeParams, data: T::INodeData) -> Result<ARef<INode<'a, T>>> {
         let inode = self.inode.as_ptr();
         // SAFETY: By the type invariant `inode` is embedded in an
         // `INodeWithData<T>`.
@@ -1136,7 +1235,7 @@ impl<T: FileSystem> NewINode<T> {
     }
 }
 
-impl<T: FileSystem> Drop for NewINode<T> {
+impl<T: FileSystem> Drop for NewINode<'_, T> {
     fn drop(&mut self) {
         // SAFETY: By the type invariant the inode is new and ours.
         unsafe { bindings::iget_failed(self.inode.as_ptr()) };
@@ -1650,7 +1749,7 @@ impl<T: FileSystem> Tables<T> {
                 && (*inode).__bindgen_anon_1.i_nlink == 0
                 && !bindings::is_bad_inode(inode)
             {
-                Self::delete(INode::<T>::from_raw(inode));
+                Self::delete(BareINode::<T>::from_raw(inode));
             }
             bindings::clear_inode(inode);
             if (*c).data_init {
@@ -1661,7 +1760,7 @@ impl<T: FileSystem> Tables<T> {
     }
 
     /// Frees an unlinked inode being evicted.
-    fn delete(i: &INode<T>) {
+    fn delete(i: &BareINode<T>) {
         let sb = i.super_block();
         if sb.read_only() {
             return;
@@ -1991,7 +2090,7 @@ impl<T: FileSystem> Tables<T> {
     /// (`dax_associate_entry`). Two faults racing on such a block in two
     /// files can still both pass; sequential ones cannot.
     fn check_dax_owner(
-        i: &INode<T>,
+        i: &INode<'_, T>,
         dax: *mut bindings::dax_device,
         pos: u64,
         dev: u64,
@@ -2074,7 +2173,7 @@ impl<T: FileSystem> Tables<T> {
     /// Allocates a new inode of type `typ` with permissions from `mode` in
     /// `dir`, owned as `inode_init_owner` would (the VFS has already applied
     /// the umask and stripped `S_ISGID` where the caller may not set it).
-    fn new_node(dir: &INode<T>, mode: u32, typ: INodeType) -> Result<ARef<INode<T>>> {
+    fn new_node<'a>(dir: &INode<'a, T>, mode: u32, typ: INodeType) -> Result<ARef<INode<'a, T>>> {
         let fmt = match typ {
             INodeType::Reg => bindings::S_IFREG,
             INodeType::Dir => bindings::S_IFDIR,
@@ -2120,7 +2219,11 @@ impl<T: FileSystem> Tables<T> {
         Ok(inode)
     }
 
-    fn new_node_mode(dir: &INode<T>, mode: u32, typ: INodeType) -> Result<ARef<INode<T>>> {
+    fn new_node_mode<'a>(
+        dir: &INode<'a, T>,
+        mode: u32,
+        typ: INodeType,
+    ) -> Result<ARef<INode<'a, T>>> {
         let mut perm = (mode & 0o7777) as u16;
         // SAFETY: No requirements: the current task's fs ids.
         let uid = unsafe { bindings::current_fsuid_munged() };
@@ -2154,9 +2257,9 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// `dentry` is a negative dentry of `dir`, whose lock is held.
     unsafe fn enter(
-        dir: &INode<T>,
+        dir: &INode<'_, T>,
         dentry: *mut bindings::dentry,
-        inode: ARef<INode<T>>,
+        inode: ARef<INode<'_, T>>,
     ) -> Result {
         // SAFETY: The caller holds the directory lock.
         let name = unsafe { Self::name(dentry) };
@@ -2465,12 +2568,12 @@ impl<T: FileSystem> Tables<T> {
     /// written. A crash between the two leaves the other inode without a
     /// name, its count intact (e2fsck attaches it in `lost+found`).
     fn exchange(
-        od: &INode<T>,
+        od: &INode<'_, T>,
         oname: &[u8],
-        src: &INode<T>,
-        nd: &INode<T>,
+        src: &INode<'_, T>,
+        nd: &INode<'_, T>,
         nname: &[u8],
-        tgt: &INode<T>,
+        tgt: &INode<'_, T>,
     ) -> Result {
         let moved = !core::ptr::eq(od, nd);
         // A directory changing parents takes a `..` count along.
@@ -2948,7 +3051,7 @@ impl<T: FileSystem> Tables<T> {
     /// `iocb` and `from` are the arguments of `write_iter` on `i`, whose
     /// lock is held exclusively.
     unsafe fn dax_write(
-        i: &INode<T>,
+        i: &INode<'_, T>,
         iocb: *mut bindings::kiocb,
         from: *mut bindings::iov_iter,
     ) -> isize {
@@ -3173,8 +3276,9 @@ impl<T: FileSystem> Tables<T> {
         _wbc: *mut bindings::writeback_control,
     ) -> c_int {
         from_result(|| {
-            // SAFETY: Writeback passes an initialised inode of ours.
-            let i = unsafe { INode::<T>::from_raw(inode) };
+            // SAFETY: Writeback passes an initialised inode of ours, which
+            // it keeps alive during the call; nobody may hold a reference.
+            let i = unsafe { BareINode::<T>::from_raw(inode) };
             if i.super_block().read_only() {
                 return Ok(0);
             }
