@@ -179,18 +179,27 @@ impl Rext2 {
             INodeType::Fifo => INodeType::Fifo,
             INodeType::Sock => INodeType::Sock,
         };
+        // Two ordering points: pmem may tear a write at any 8-byte word,
+        // and a torn new inode with links would be an in-use inode mixing
+        // old and new fields (an invalid mode, a deletion time). Written
+        // first without links, any mix is a deleted inode to e2fsck (its
+        // bit a leak, as rule 3 allows); then the count alone, one field.
+        let links = core::mem::take(&mut di.links_count);
+        Self::write_di(sb, ino.into(), &di)?;
+        di.links_count = links;
         Self::write_di(sb, ino.into(), &di)?;
         Ok((di, typ))
     }
 
     /// Finds entry `name` in `dir`: its block (read) and offset.
-    fn find(dir: &INode<Self>, name: &[u8]) -> Result<Option<(Buffer, usize, u32)>> {
+    fn find<'a>(dir: &'a INode<'_, Self>, name: &[u8]) -> Result<Option<(Buffer<'a>, usize, u32)>> {
         let sb = dir.super_block();
+        let fmt = sb.data().fmt;
         for lblk in 0..Self::dir_blocks(dir) {
             let buf = Self::dir_block(dir, lblk)?;
-            let found = dirent::find_entry(buf.data(), name, sb.data().fmt)
-                .map_err(|c| corrupt(sb, dir.ino(), c))?
-                .map(|e| (e.offset, e.inode));
+            let found = buf
+                .read(|b| dirent::find_entry(b, name, fmt).map(|e| e.map(|e| (e.offset, e.inode))))
+                .map_err(|c| corrupt(sb, dir.ino(), c))?;
             if let Some((off, ino)) = found {
                 return Ok(Some((buf, off, ino)));
             }
