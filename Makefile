@@ -5,6 +5,8 @@
 #
 #   make run      build everything, boot a VM and show DAX at work
 #   make check    host unit tests and in-VM test suites (T=name: one suite)
+#   make crash    crash states at every ordering point (STATES=N, default
+#                 10000; tests/crash/run; results in CRASH_OUT)
 #   make          build the kernel (if needed) and the modules
 #
 # KDIR=/path/to/prepared/tree builds against a kernel of your own instead
@@ -32,7 +34,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 
 export KDIR KBUILD_CACHE
 
-.PHONY: all deps kernel modules run check clean rustfmt rustfmtcheck clippy
+.PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy
 
 all: modules
 
@@ -68,6 +70,12 @@ run: modules
 
 check: modules
 	$(TOP)/tests/check $(T)
+
+STATES ?= 10000
+CRASH_OUT ?= $(or $(TMPDIR),/tmp)/rpmem-crash
+crash: modules
+	$(TOP)/tests/crash/run --workload all --states $(STATES) --steps 80 --vm-samples 24 \
+		--out $(CRASH_OUT)
 
 clean:
 	+$(KMAKE) M=$(TOP) clean

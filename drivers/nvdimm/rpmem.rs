@@ -11,6 +11,11 @@
 //! machine-check-safe loads (reads); `REQ_PREFLUSH` and `REQ_FUA` end in
 //! `nvdimm_flush`. Known bad sectors fail block I/O with `-EIO` and direct
 //! access with `-EHWPOISON`. See `Documentation/driver-api/nvdimm/rpmem.rst`.
+//!
+//! For crash-consistency testing, every write that reaches the media
+//! through the driver and every fence can be appended to a log in memory,
+//! read from debugfs (`record`, `log`, `mark` under `/sys/kernel/debug/rpmemN/`).
+//! Off by default, where it costs one relaxed atomic load per bio.
 
 use kernel::{
     block::{
@@ -18,7 +23,7 @@ use kernel::{
         bio::{self, Bio, Features, Op, QueueLimits},
     },
     dax::{self, AccessMode, DaxDevice, DirectAccess},
-    device,
+    debugfs, device,
     iov::IovIterSource,
     memremap::DevPagemap,
     nvdimm::{self, Namespace, NamespaceTypes, Region},
@@ -56,6 +61,7 @@ struct Pmem {
     bb: BadBlocks,
     region: ARef<Region>,
     dev: ARef<device::Device>,
+    rec: Arc<record::Recorder>,
 }
 
 impl Pmem {
@@ -101,8 +107,12 @@ impl Pmem {
 #[vtable]
 impl bio::Operations for Pmem {
     fn submit_bio(this: &Self, bio: &Bio) -> Result {
+        // While recording, the log stays locked for the whole bio, so that
+        // its records are in the order the media saw them.
+        let mut log = this.rec.active();
         if bio.is_preflush() {
             this.region.flush()?;
+            record::fence(&mut log, record::FENCE_PREFLUSH, bio.has_data());
         }
         if bio.has_data() {
             let write = match bio.op() {
@@ -124,6 +134,7 @@ impl bio::Operations for Pmem {
                 let range = this.map.range(off, seg.len())?;
                 if write {
                     range.write_segment(&seg)?;
+                    record::write(&mut log, off, &range, 0);
                 } else {
                     range.read_segment(&seg).map_err(|_| EIO)?;
                 }
@@ -131,6 +142,7 @@ impl bio::Operations for Pmem {
         }
         if bio.is_fua() {
             this.region.flush()?;
+            record::fence(&mut log, record::FENCE_FUA, true);
         }
         Ok(())
     }
@@ -179,7 +191,11 @@ impl dax::Operations for Pmem {
         {
             return Err(EIO);
         }
+        let mut log = this.rec.active();
         this.map.range(off, usize::try_from(len)?)?.zero();
+        if let Some(log) = &mut log {
+            log.zero(off, len);
+        }
         Ok(())
     }
 
@@ -194,12 +210,15 @@ impl dax::Operations for Pmem {
         };
         let in_page = dst.page_offset() as u64;
         let len = (in_page + dst.len() as u64).next_multiple_of(PAGE_SIZE);
+        let mut log = this.rec.active();
         if this
             .bb
             .check(off >> SECTOR_SHIFT, len >> SECTOR_SHIFT)
             .is_none()
         {
-            return dst.write_from_iter(src);
+            let written = dst.write_from_iter(src);
+            record::write(&mut log, off + in_page, &dst, record::WRITE_RECOVERY);
+            return written;
         }
         // Poison is cleared a page at a time: a partial page cannot be
         // recovered (the DAX core does not ask for one).
@@ -210,6 +229,7 @@ impl dax::Operations for Pmem {
         match this.clear_media_poison(off, len) {
             Ok(cleared) if cleared == len => {
                 let written = dst.write_from_iter(src);
+                record::write(&mut log, off, &dst, record::WRITE_RECOVERY);
                 // Only now may readers see the sectors as good again.
                 this.clear_badblocks(off, cleared);
                 written
@@ -254,6 +274,8 @@ fn check_info_block(ns: &Namespace<device::Core<'_>>) -> Result {
 /// through both the mapping.
 struct RpmemDevice {
     _disk: bio::Disk<Pmem, Pmem>,
+    rec: Arc<record::Recorder>,
+    _debugfs: Pin<KBox<debugfs::Scope<Arc<record::Recorder>>>>,
 }
 
 struct Rpmem;
@@ -275,12 +297,15 @@ impl Rpmem {
             return Err(ENXIO);
         }
 
+        let rec = Arc::pin_init(record::Recorder::new(res.len), GFP_KERNEL)?;
+        let pmem_rec = rec.clone();
         let pmem = Arc::pin_init(
             try_pin_init!(Pmem {
                 map <- DevPagemap::new_fsdax(res.start, res.len, nid),
                 bb <- BadBlocks::new(),
                 region: region.to_owned(),
                 dev: ARef::from(&**ns.as_ref()),
+                rec: pmem_rec,
             }),
             GFP_KERNEL,
         )?;
@@ -325,7 +350,12 @@ impl Rpmem {
             res.start,
             if region.is_sync() { ", MAP_SYNC" } else { "" }
         );
-        Ok(RpmemDevice { _disk: disk })
+        let debugfs = KBox::pin_init(record::debugfs(rec.clone(), disk.name()), GFP_KERNEL)?;
+        Ok(RpmemDevice {
+            _disk: disk,
+            rec,
+            _debugfs: debugfs,
+        })
     }
 }
 
@@ -339,8 +369,356 @@ impl nvdimm::Driver for Rpmem {
         Self::attach(ns)
     }
 
-    fn unbind<'bound>(ns: &'bound Namespace<device::Core<'_>>, _this: Pin<&RpmemDevice>) {
+    fn unbind<'bound>(ns: &'bound Namespace<device::Core<'_>>, this: Pin<&RpmemDevice>) {
         // As nd_pmem: what reached the platform's queues becomes durable.
-        let _ = ns.region().flush();
+        let mut log = this.rec.active();
+        if ns.region().flush().is_ok() {
+            record::fence(&mut log, record::FENCE_UNBIND, false);
+        }
+    }
+}
+
+/// Recording of media writes and fences, for crash-state testing.
+///
+/// The log is a header and then records, little endian, in the order the
+/// media saw them (`Documentation/driver-api/nvdimm/rpmem.rst` describes
+/// the format; `tests/crash/rpmemlog.py` reads it). A write is recorded
+/// with the bytes read back from the media after the copy, so what the
+/// log replays is what the driver stored.
+mod record {
+    use kernel::{
+        debugfs::{BinaryWriter, Scope},
+        fmt,
+        fs::file,
+        new_mutex,
+        pmem::PmemRange,
+        prelude::*,
+        sync::{
+            atomic::{AtomicFlag, Relaxed},
+            Arc, Mutex, MutexGuard,
+        },
+        uaccess::{UserSliceReader, UserSliceWriter},
+    };
+
+    const MAGIC: &[u8; 8] = b"RPMEMLOG";
+    const VERSION: u32 = 1;
+    const HEADER_LEN: usize = 32;
+    const RECORD_LEN: usize = 32;
+
+    const WRITE: u16 = 1;
+    const ZERO: u16 = 2;
+    const FENCE: u16 = 3;
+    const MARK: u16 = 4;
+    const END: u16 = 5;
+
+    /// A write done by `recovery_write` (DAX data repairing poison).
+    pub(crate) const WRITE_RECOVERY: u16 = 1;
+    /// The media could not be read back: the payload is not what was written.
+    const WRITE_POISONED: u16 = 2;
+
+    /// `REQ_PREFLUSH`: everything recorded before is durable.
+    pub(crate) const FENCE_PREFLUSH: u16 = 1;
+    /// `REQ_FUA`: the bio's data, and everything before, is durable.
+    pub(crate) const FENCE_FUA: u16 = 2;
+    /// The flush of a bio without data (`blkdev_issue_flush`).
+    const FENCE_EMPTY: u16 = 4;
+    /// The flush when the namespace is unbound.
+    pub(crate) const FENCE_UNBIND: u16 = 8;
+
+    /// Records past the log's capacity were dropped: it cannot be replayed.
+    const END_OVERFLOW: u16 = 1;
+
+    /// The longest mark.
+    const MARK_MAX: usize = 256;
+    /// The default capacity, in MiB.
+    const DEFAULT_MIB: usize = 64;
+
+    pub(crate) struct Log {
+        on: bool,
+        buf: KVVec<u8>,
+        seq: u64,
+        epoch: u64,
+        dropped: u64,
+    }
+
+    impl Log {
+        /// Whether a record with `payload` bytes fits; counts it as dropped
+        /// if not. After the first drop nothing more is recorded.
+        fn room(&mut self, payload: usize) -> bool {
+            let need = RECORD_LEN + payload.next_multiple_of(8);
+            if self.dropped > 0 || self.buf.len() + need > self.buf.capacity() {
+                self.dropped += 1;
+                return false;
+            }
+            true
+        }
+
+        /// Appends a record header and `payload` bytes of zeroes for the
+        /// caller to fill; returns where the payload starts.
+        fn push(&mut self, ty: u16, flags: u16, len: u32, off: u64, payload: usize) -> usize {
+            let mut h = [0u8; RECORD_LEN];
+            h[0..2].copy_from_slice(&ty.to_le_bytes());
+            h[2..4].copy_from_slice(&flags.to_le_bytes());
+            h[4..8].copy_from_slice(&len.to_le_bytes());
+            h[8..16].copy_from_slice(&self.seq.to_le_bytes());
+            h[16..24].copy_from_slice(&self.epoch.to_le_bytes());
+            h[24..32].copy_from_slice(&off.to_le_bytes());
+            self.seq += 1;
+            // `room` checked the capacity: neither call allocates.
+            let _ = self.buf.extend_from_slice(&h, GFP_NOWAIT);
+            let start = self.buf.len();
+            let _ = self
+                .buf
+                .resize(start + payload.next_multiple_of(8), 0, GFP_NOWAIT);
+            start
+        }
+
+        fn write(&mut self, off: u64, range: &PmemRange<'_>, mut flags: u16) {
+            let len = range.len();
+            let Ok(len32) = u32::try_from(len) else {
+                self.dropped += 1;
+                return;
+            };
+            if !self.room(len) {
+                return;
+            }
+            let start = self.push(WRITE, flags, len32, off, len);
+            if range.read(&mut self.buf[start..start + len]).is_err() {
+                flags |= WRITE_POISONED;
+                self.buf[start - RECORD_LEN + 2..start - RECORD_LEN + 4]
+                    .copy_from_slice(&flags.to_le_bytes());
+            }
+        }
+
+        pub(crate) fn zero(&mut self, off: u64, len: u64) {
+            let Ok(len32) = u32::try_from(len) else {
+                self.dropped += 1;
+                return;
+            };
+            if self.room(0) {
+                self.push(ZERO, 0, len32, off, 0);
+            }
+        }
+
+        fn fence(&mut self, flags: u16) {
+            if self.room(0) {
+                self.push(FENCE, flags, 0, 0, 0);
+                self.epoch += 1;
+            }
+        }
+
+        fn mark(&mut self, text: &[u8]) {
+            if self.room(text.len()) {
+                let start = self.push(MARK, 0, text.len() as u32, 0, text.len());
+                self.buf[start..start + text.len()].copy_from_slice(text);
+            }
+        }
+
+        /// Starts a new log in `buf`, which holds the header already.
+        fn start(&mut self, buf: KVVec<u8>) {
+            self.buf = buf;
+            self.seq = 0;
+            self.epoch = 0;
+            self.dropped = 0;
+            self.on = true;
+        }
+
+        /// Ends the log and hands it over.
+        fn stop(&mut self) -> KVVec<u8> {
+            if self.on {
+                // `room` always leaves space for this one.
+                let flags = if self.dropped > 0 { END_OVERFLOW } else { 0 };
+                let dropped = self.dropped;
+                self.push(END, flags, 0, dropped, 0);
+                self.on = false;
+            }
+            core::mem::replace(&mut self.buf, KVVec::new())
+        }
+    }
+
+    /// The recorder of one namespace.
+    ///
+    /// The I/O path takes `log`, under whatever locks its callers hold (a
+    /// page fault's `mmap_lock`, memory reclaim): so neither an allocation
+    /// nor a copy to user space happens under `log`. A stopped log moves
+    /// to `done`, which only the debugfs files take.
+    #[pin_data]
+    pub(crate) struct Recorder {
+        on: AtomicFlag,
+        dev_len: u64,
+        #[pin]
+        log: Mutex<Log>,
+        #[pin]
+        done: Mutex<KVVec<u8>>,
+    }
+
+    impl Recorder {
+        pub(crate) fn new(dev_len: u64) -> impl PinInit<Self> {
+            pin_init!(Self {
+                on: AtomicFlag::new(false),
+                dev_len,
+                log <- new_mutex!(Log {
+                    on: false,
+                    buf: KVVec::new(),
+                    seq: 0,
+                    epoch: 0,
+                    dropped: 0,
+                }),
+                done <- new_mutex!(KVVec::new()),
+            })
+        }
+
+        /// The log, locked, while recording; `None` (after one atomic load)
+        /// otherwise.
+        pub(crate) fn active(&self) -> Option<MutexGuard<'_, Log>> {
+            if !self.on.load(Relaxed) {
+                return None;
+            }
+            let log = self.log.lock();
+            log.on.then_some(log)
+        }
+    }
+
+    /// Records a write of `range`, at device offset `off`, just copied.
+    pub(crate) fn write(
+        log: &mut Option<MutexGuard<'_, Log>>,
+        off: u64,
+        range: &PmemRange<'_>,
+        flags: u16,
+    ) {
+        if let Some(log) = log {
+            log.write(off, range, flags);
+        }
+    }
+
+    /// Records a fence (`FENCE_*`); `data` tells whether its bio had data.
+    pub(crate) fn fence(log: &mut Option<MutexGuard<'_, Log>>, mut flags: u16, data: bool) {
+        if let Some(log) = log {
+            if !data {
+                flags |= FENCE_EMPTY;
+            }
+            log.fence(flags);
+        }
+    }
+
+    impl BinaryWriter for Recorder {
+        fn write_to_slice(
+            &self,
+            writer: &mut UserSliceWriter,
+            offset: &mut file::Offset,
+        ) -> Result<usize> {
+            if self.on.load(Relaxed) {
+                return Err(EBUSY);
+            }
+            writer.write_slice_file(&self.done.lock(), offset)
+        }
+    }
+
+    fn show(rec: &Arc<Recorder>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (on, seq, epoch, dropped, len, cap) = {
+            let log = rec.log.lock();
+            let (seq, epoch, dropped) = (log.seq, log.epoch, log.dropped);
+            (
+                log.on,
+                seq,
+                epoch,
+                dropped,
+                log.buf.len(),
+                log.buf.capacity(),
+            )
+        };
+        let (len, cap) = if on {
+            (len, cap)
+        } else {
+            let done = rec.done.lock();
+            (done.len(), done.capacity())
+        };
+        writeln!(
+            f,
+            "{} records {} bytes {} capacity {} epochs {} dropped {}",
+            if on { "on" } else { "off" },
+            seq,
+            len,
+            cap,
+            epoch,
+            dropped
+        )
+    }
+
+    fn read_text<'a>(reader: &mut UserSliceReader, buf: &'a mut [u8]) -> Result<&'a [u8]> {
+        let n = reader.len();
+        if n > buf.len() {
+            return Err(EINVAL);
+        }
+        reader.read_slice(&mut buf[..n])?;
+        Ok(buf[..n].trim_ascii())
+    }
+
+    /// Ends the log, if one is on, and keeps it for reading (`keep`) or
+    /// frees it.
+    fn stop(rec: &Recorder, keep: bool) {
+        let buf = rec.log.lock().stop();
+        rec.on.store(false, Relaxed);
+        let old = core::mem::replace(&mut *rec.done.lock(), if keep { buf } else { KVVec::new() });
+        drop(old);
+    }
+
+    /// `on [MiB]` starts a new log, `off` ends it, `clear` frees it.
+    fn control(rec: &Arc<Recorder>, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; 32];
+        let text = core::str::from_utf8(read_text(reader, &mut buf)?).map_err(|_| EINVAL)?;
+        let mut words = text.split_ascii_whitespace();
+        match (words.next(), words.next(), words.next()) {
+            (Some("on"), mib, None) => {
+                let mib: usize = match mib {
+                    Some(m) => m.parse().map_err(|_| EINVAL)?,
+                    None => DEFAULT_MIB,
+                };
+                let cap = mib.checked_mul(1 << 20).ok_or(EINVAL)?;
+                if cap < HEADER_LEN + 2 * RECORD_LEN {
+                    return Err(EINVAL);
+                }
+                stop(rec, false);
+                let mut new = KVVec::with_capacity(cap, GFP_KERNEL)?;
+                let mut h = [0u8; HEADER_LEN];
+                h[0..8].copy_from_slice(MAGIC);
+                h[8..12].copy_from_slice(&VERSION.to_le_bytes());
+                h[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+                h[16..24].copy_from_slice(&rec.dev_len.to_le_bytes());
+                h[24..28].copy_from_slice(&(RECORD_LEN as u32).to_le_bytes());
+                new.extend_from_slice(&h, GFP_KERNEL)?;
+                rec.log.lock().start(new);
+                rec.on.store(true, Relaxed);
+            }
+            (Some("off"), None, None) => stop(rec, true),
+            (Some("clear"), None, None) => stop(rec, false),
+            _ => return Err(EINVAL),
+        }
+        Ok(())
+    }
+
+    /// Appends the text written (up to 256 bytes) as a mark, while recording.
+    fn mark(rec: &Arc<Recorder>, reader: &mut UserSliceReader) -> Result {
+        let mut buf = [0u8; MARK_MAX];
+        let text = read_text(reader, &mut buf)?;
+        let mut log = rec.log.lock();
+        if !log.on {
+            return Err(EINVAL);
+        }
+        log.mark(text);
+        Ok(())
+    }
+
+    /// The debugfs directory `/sys/kernel/debug/<disk>/`: `record`
+    /// (control and state), `log` (the log, once stopped) and `mark`.
+    pub(crate) fn debugfs(
+        rec: Arc<Recorder>,
+        disk: &CStr,
+    ) -> impl PinInit<Scope<Arc<Recorder>>> + '_ {
+        Scope::dir(rec, disk, |rec, dir| {
+            dir.read_write_callback_file(c"record", rec, &show, &control);
+            dir.read_binary_file(c"log", rec);
+            dir.write_only_callback_file(c"mark", rec, &mark);
+        })
     }
 }

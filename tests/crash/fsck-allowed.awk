@@ -1,0 +1,27 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# What e2fsck -fn may say about a rext2 image after a crash (the rules
+# under "Crash consistency" in Documentation/filesystems/rext2.rst):
+# leaked blocks and inodes (bitmap differences that only clear bits),
+# group and superblock counts, link counts too high, unattached inodes,
+# deleted inodes without dtime, i_blocks.  Reads e2fsck's output; prints
+# every other line as "    unexpected: LINE" and exits 1 if there was one.
+# Used by tests/suites/rext2-crash.sh and tests/crash/crashstates.py.
+/^e2fsck [0-9]/ || /^Pass [1-5]/ || /^$/ { next }
+/^[^ ]*: [0-9]+\/[0-9]+ files/ { next }
+/^[^ ]*: \*+ WARNING: Filesystem still has errors \*+/ { next }
+/^Block bitmap differences: ( +-\(?[0-9]+(--[0-9]+)?\)?)+$/ { next }
+/^Inode bitmap differences: ( +-\(?[0-9]+(--[0-9]+)?\)?)+$/ { next }
+/^Fix\? no$/ || /^Clear\? no$/ { next }
+/^Free (blocks|inodes) count wrong/ { next }
+/^Directories count wrong for group/ { next }
+/^Unattached (zero-length )?inode [0-9]+/ { next }
+/^Connect to \/lost\+found\? no$/ { next }
+/^Deleted inode [0-9]+ has zero dtime\./ { next }
+/^Inode [0-9]+ ref count is [0-9]+, should be [0-9]+\./ {
+	split($0, a, /ref count is |, should be |\./)
+	if (a[2] + 0 > a[3] + 0) next
+}
+/^Inode [0-9]+, i_blocks is [0-9]+, should be [0-9]+\./ { next }
+{ print "    unexpected: " $0; bad = 1 }
+END { exit bad }
