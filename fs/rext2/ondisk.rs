@@ -422,9 +422,15 @@ impl Corrupt {
             Corrupt::ReservedBlocksTooBig { .. } => "reserved block count exceeds block count",
             Corrupt::GdtPastEnd { .. } => "group descriptor table does not fit in group 0",
             Corrupt::GroupOutOfRange { .. } => "block group number out of range",
-            Corrupt::BlockBitmapOutsideGroup { .. } => "block bitmap not in its group",
-            Corrupt::InodeBitmapOutsideGroup { .. } => "inode bitmap not in its group",
-            Corrupt::InodeTableOutsideGroup { .. } => "inode table not in its group",
+            Corrupt::BlockBitmapOutsideGroup { .. } => {
+                "block bitmap not in its group, or on other metadata"
+            }
+            Corrupt::InodeBitmapOutsideGroup { .. } => {
+                "inode bitmap not in its group, or on other metadata"
+            }
+            Corrupt::InodeTableOutsideGroup { .. } => {
+                "inode table not in its group, or on other metadata"
+            }
             Corrupt::GroupFreeBlocksTooBig { .. } => "group free block count too big",
             Corrupt::GroupFreeInodesTooBig { .. } => "group free inode count too big",
             Corrupt::GroupUsedDirsTooBig { .. } => "group directory count too big",
@@ -1232,7 +1238,10 @@ impl GroupDesc {
 
     /// Checks the descriptor of `group` like `ext2_check_descriptors()`:
     /// both bitmaps and the whole inode table inside the group, free counts
-    /// within the group's size.
+    /// within the group's size; and, as ext4's `ext4_check_descriptors()`,
+    /// none of the three on the group's superblock and descriptor copy or
+    /// on each other (a bitmap that is the descriptor table would hand out
+    /// blocks in use).
     pub fn validate(&self, geo: &Geometry, group: u32) -> Result<(), Corrupt> {
         let range = geo
             .group_first_block(group)
@@ -1262,6 +1271,30 @@ impl GroupDesc {
                 group,
                 block: self.inode_table,
             });
+        }
+        // The group's own superblock and descriptor copy, then each zone
+        // against those before it.
+        let sb_end = u64::from(first) + u64::from(geo.super_and_gdt_blocks(group));
+        let zones = [
+            (u64::from(self.block_bitmap), 1u64),
+            (u64::from(self.inode_bitmap), 1),
+            (
+                u64::from(self.inode_table),
+                u64::from(geo.inode_table_blocks),
+            ),
+        ];
+        for (k, &(start, len)) in zones.iter().enumerate() {
+            let overlaps = |(s, l): (u64, u64)| start < s + l && s < start + len;
+            if overlaps((u64::from(first), sb_end - u64::from(first)))
+                || zones[..k].iter().any(|&z| overlaps(z))
+            {
+                let block = start as u32;
+                return Err(match k {
+                    0 => Corrupt::BlockBitmapOutsideGroup { group, block },
+                    1 => Corrupt::InodeBitmapOutsideGroup { group, block },
+                    _ => Corrupt::InodeTableOutsideGroup { group, block },
+                });
+            }
         }
         if u32::from(self.free_blocks_count) > last - first + 1 {
             return Err(Corrupt::GroupFreeBlocksTooBig {

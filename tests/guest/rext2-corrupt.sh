@@ -91,6 +91,7 @@ for ((k = 0; k < n; k++)); do
 	"file block in the inode table") fails "${names[$k]}" $dev cat $M/file ;;
 	"entry names a reserved inode") fails "${names[$k]}" $dev stat $M/dir/resize ;;
 	"root inode is not a directory") refused "${names[$k]}" $dev "corrupt root inode" ;;
+	"block bitmap on the descriptor table") refused "${names[$k]}" $dev "block bitmap not in its group" ;;
 	"file block is a block bitmap (rw truncate)")
 		rw_fails "${names[$k]}" $dev "into file system metadata" truncate -s 0 $M/dir/entry
 		;;

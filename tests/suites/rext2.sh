@@ -147,6 +147,8 @@ with open(img, "r+b") as f:
 PY
 for b in $tdi; do debugfs -w -R "setb $b" "$IMGC" 2>/dev/null; done
 debugfs -w -R "sif /dir/entry block[TIND] ${tdi%% *}" "$IMGC" 2>/dev/null
+case_img "block bitmap on the descriptor table"; good "$IMGC"
+debugfs -w -R "set_bg 0 block_bitmap 1" "$IMGC" 2>/dev/null
 case_img "good image after all that"; good "$IMGC"
 N=$i
 for ((k = 0; k < N; k++)); do printf '%s\n' "$(cat "$C/name$k")"; done >"$C/names"

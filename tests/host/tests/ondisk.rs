@@ -599,6 +599,32 @@ fn group_desc_round_trip_and_validate() {
             block: u32::MAX
         })
     );
+    // None of them on the superblock and descriptor copy or on another
+    // (group 0 starts with the superblock, 1 descriptor block and 19
+    // reserved ones).
+    for f in [
+        |d: &mut GroupDesc| d.block_bitmap = 1,
+        |d: &mut GroupDesc| d.block_bitmap = 20,
+    ] {
+        assert!(matches!(
+            bad(f, 0),
+            Err(Corrupt::BlockBitmapOutsideGroup { group: 0, .. })
+        ));
+    }
+    assert!(matches!(
+        bad(|d| d.block_bitmap = d.inode_bitmap, 0),
+        Err(Corrupt::InodeBitmapOutsideGroup { group: 0, .. })
+    ));
+    assert!(matches!(
+        bad(|d| d.inode_bitmap = d.inode_table + 3, 0),
+        Err(Corrupt::InodeTableOutsideGroup { group: 0, .. })
+    ));
+    assert!(matches!(
+        bad(|d| d.inode_table = d.block_bitmap - 5, 0),
+        Err(Corrupt::InodeTableOutsideGroup { group: 0, .. })
+    ));
+    // Group 2 has no superblock copy: its bitmap may be its first block.
+    assert_eq!(bad(|d| d.block_bitmap = 65_536, 2), Ok(()));
     assert_eq!(bad(|d| d.free_blocks_count = 14_464, 2), Ok(()));
     assert_eq!(
         bad(|d| d.free_blocks_count = 14_465, 2),
