@@ -105,6 +105,11 @@ check "with ACLs, the ACL lets nobody read" nobody_reads $M/xattr-rext2/f
 for t in hole-map eof-tail efault; do
 	"$EXTEND" $t $M || FAILED=$((FAILED + 1))
 done
+# Past ext2's largest file (0x1ff7fdfe000), where no block can be, a read
+# finds the end of the file like any other read past it.
+check "a read far past ext2's largest file size returns nothing" python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+assert os.pread(fd, 100, 0x1ff7fdfe000 + 8192) == b""' $M/by-rext2/three-mb
 "$EXTEND" short-race $M 32 || FAILED=$((FAILED + 1))
 
 # 2d. Ordering points are fences: every metadata write reaches rpmem with
