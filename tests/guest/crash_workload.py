@@ -36,7 +36,17 @@ ACL = struct.pack("<IHHIHHIHHIHHIHHI", 2, 1, 6, ~0 & 0xffffffff,
                   2, 4, 65534, 4, 4, ~0 & 0xffffffff,
                   0x10, 4, ~0 & 0xffffffff, 0x20, 0, ~0 & 0xffffffff)
 
-META_OPS = ["rename", "link", "truncate", "mkdir", "move", "xattr", "fallocate"]
+META_OPS = ["rename", "link", "truncate", "mkdir", "move", "xattr", "fallocate", "exchange"]
+RENAME_EXCHANGE = 2
+
+
+def rename2(a, b, flags):
+    import ctypes
+    libc = ctypes.CDLL(None, use_errno=True)
+    AT_FDCWD = -100
+    if libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), flags) != 0:
+        e = ctypes.get_errno()
+        raise OSError(e, os.strerror(e), a)
 
 
 def meta(m, seed, steps):
@@ -59,7 +69,7 @@ def meta(m, seed, steps):
         f = os.path.join(d, "f%d-%d" % (seed, i))
         with open(f, "wb") as fh:
             fh.write(os.urandom(rnd.randrange(0, 100000)))
-        op = rnd.randrange(7)
+        op = rnd.randrange(len(META_OPS))
         mark("op meta:" + META_OPS[op])
         if op == 0:
             os.rename(f, os.path.join(n, "r%d-%d" % (seed, i)))
@@ -86,10 +96,16 @@ def meta(m, seed, steps):
             if rnd.randrange(3) == 0:
                 for x in os.listxattr(p):
                     os.removexattr(p, x)
-        else:
+        elif op == 6:
             fd = os.open(f, os.O_RDWR)
             os.posix_fallocate(fd, 0, 65536)
             os.close(fd)
+        else:
+            # Swap the new file with an entry of the other directory (a
+            # file, or a directory op 3 made), across directories when d
+            # and n differ.
+            v = rnd.choice(os.listdir(n))
+            rename2(f, os.path.join(n, v), RENAME_EXCHANGE)
         # Keep the tree bounded: at most 30 names per directory.
         mark("op meta:remove")
         for x in (d, n):
@@ -185,14 +201,6 @@ def ops(m):
         os.fsync(dfd)
         os.close(dfd)
         mark("fsync /%s %d %s" % (rel, len(data), hashlib.sha256(data).hexdigest()))
-
-    def rename2(a, b, flags):
-        import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
-        AT_FDCWD = -100
-        if libc.renameat2(AT_FDCWD, a.encode(), AT_FDCWD, b.encode(), flags) != 0:
-            e = ctypes.get_errno()
-            raise OSError(e, os.strerror(e), a)
 
     def tmpfile_link():
         import ctypes
