@@ -20,7 +20,7 @@ use ondisk::{Corrupt, FileType};
 /// ext2's `EXT2_INDEX_FL`: an htree index, which rext2 does not keep up to
 /// date; it is cleared when a directory changes, as the index is then
 /// stale (the blocks stay a valid linear directory).
-const INDEX_FL: u32 = 0x1000;
+use ondisk::INDEX_FL;
 
 /// Turns a directory block error into an errno, logging corruption.
 fn dir_err(dir: &INode<'_, Rext2>, e: DirError) -> Error {
@@ -81,6 +81,7 @@ impl Rext2 {
             mtime: node.time,
             ctime: node.time,
             blocks: di.blocks.into(),
+            attr_flags: di.flags & ondisk::FL_USER_VISIBLE,
         };
         new.init(params, INodeData::new(di)?)
     }
@@ -125,6 +126,7 @@ impl Rext2 {
         (di.atime, di.mtime, di.ctime) = (t, t, t);
         di.links_count = 1;
         di.generation = Self::next_generation(sb);
+        di.flags = ondisk::inherited_flags(dir.data().state.lock().di.flags, ft);
         let goal = || {
             let g = (ino - 1) / geo.inodes_per_group;
             geo.group_first_block(g).unwrap_or(0)

@@ -49,6 +49,53 @@ pub const INODE_EXTRA_KEPT: usize = 128;
 /// Largest link count ext2 allows (`EXT2_LINK_MAX`).
 pub const LINK_MAX: u16 = 32000;
 
+/// `i_flags`: synchronous updates (`EXT2_SYNC_FL`, `chattr +S`).
+pub const SYNC_FL: u32 = 0x0000_0008;
+/// `i_flags`: immutable (`chattr +i`).
+pub const IMMUTABLE_FL: u32 = 0x0000_0010;
+/// `i_flags`: append only (`chattr +a`).
+pub const APPEND_FL: u32 = 0x0000_0020;
+/// `i_flags`: not to be dumped (`chattr +d`).
+pub const NODUMP_FL: u32 = 0x0000_0040;
+/// `i_flags`: no access time updates (`chattr +A`).
+pub const NOATIME_FL: u32 = 0x0000_0080;
+/// `i_flags`: an htree-indexed directory (`EXT2_INDEX_FL`).
+pub const INDEX_FL: u32 = 0x0000_1000;
+/// `i_flags`: synchronous directory updates (`chattr +D`).
+pub const DIRSYNC_FL: u32 = 0x0001_0000;
+/// `i_flags`: ext4's per-inode DAX flag (`EXT4_DAX_FL`, `chattr +x`).
+pub const DAX_FL: u32 = 0x0200_0000;
+/// `i_flags` that `lsattr` sees, as ext2's `EXT2_FL_USER_VISIBLE`.
+pub const FL_USER_VISIBLE: u32 = 0x0003_DFFF;
+/// `i_flags` that `chattr` may change: ext2's `EXT2_FL_USER_MODIFIABLE`
+/// less the compression and deletion flags no kernel implements.
+pub const FL_USER_MODIFIABLE: u32 =
+    SYNC_FL | IMMUTABLE_FL | APPEND_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL;
+
+/// The `i_flags` a new inode inherits from its directory, as
+/// `ext2_mask_flags()` (of `EXT2_FL_INHERITED`, those rext2 keeps): the
+/// directory flags only for directories, `NODUMP` and `NOATIME` only for
+/// files and directories.
+pub fn inherited_flags(dir_flags: u32, ft: FileType) -> u32 {
+    let flags = dir_flags & (SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL);
+    match ft {
+        FileType::Directory => flags,
+        FileType::Regular => flags & !DIRSYNC_FL,
+        _ => flags & (NODUMP_FL | NOATIME_FL),
+    }
+}
+
+/// The `i_flags` of an inode whose flags were `old` after `chattr` asked
+/// for `requested`, as `ext2_fileattr_set()`: only the modifiable ones
+/// change. `None` if it asks for one rext2 cannot honour (the DAX flag:
+/// every file is DAX, or none, for the whole mount).
+pub fn chattr_flags(old: u32, requested: u32) -> Option<u32> {
+    if requested & DAX_FL != 0 && old & DAX_FL == 0 {
+        return None;
+    }
+    Some((old & !FL_USER_MODIFIABLE) | (requested & FL_USER_MODIFIABLE))
+}
+
 /// `s_state`: unmounted cleanly.
 pub const STATE_VALID: u16 = 0x0001;
 /// `s_state`: errors detected.

@@ -195,6 +195,7 @@ impl Rext2 {
             mtime: (di.mtime as i32).into(),
             ctime: (di.ctime as i32).into(),
             blocks: di.blocks.into(),
+            attr_flags: di.flags & ondisk::FL_USER_VISIBLE,
         };
         new.init(params, INodeData::new(di)?)
     }
@@ -658,6 +659,33 @@ impl blockfs::FileSystem for Rext2 {
 
     fn set_acl(inode: &INode<'_, Self>, typ: AclType, acl: Option<&[AclEntry]>) -> Result {
         Self::set_acl_raw(inode, typ, acl)
+    }
+
+    fn attr_flags(inode: &INode<'_, Self>) -> u32 {
+        inode.data().state.lock().di.flags & ondisk::FL_USER_VISIBLE
+    }
+
+    fn set_attr_flags(inode: &INode<'_, Self>, flags: u32) -> Result<u32> {
+        let mut st = inode.data().state.lock();
+        st.di.flags = ondisk::chattr_flags(st.di.flags, flags).ok_or(EOPNOTSUPP)?;
+        // The caller writes the inode (with its new change time).
+        Ok(st.di.flags & ondisk::FL_USER_VISIBLE)
+    }
+
+    fn label(sb: &SuperBlock<Self>, buf: &mut [u8; blockfs::FSLABEL_MAX]) -> Result<usize> {
+        let name = sb.data().sb.lock().raw.volume_name();
+        let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        buf[..len].copy_from_slice(&name[..len]);
+        Ok(len)
+    }
+
+    fn set_label(sb: &SuperBlock<Self>, label: &[u8]) -> Result {
+        let mut name = [0u8; 16];
+        name.get_mut(..label.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(label);
+        sb.data().sb.lock().raw.set_volume_name(name);
+        Self::write_superblock(sb, false)
     }
 
     fn write_super(sb: &SuperBlock<Self>, clean: bool) -> Result {

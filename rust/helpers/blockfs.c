@@ -3,6 +3,7 @@
 #include <linux/buffer_head.h>
 #include <linux/cred.h>
 #include <linux/dax.h>
+#include <linux/fileattr.h>
 #include <linux/fs.h>
 #include <linux/iomap.h>
 #include <linux/mm.h>
@@ -284,6 +285,11 @@ __rust_helper uid_t rust_helper_current_fsuid_munged(void)
 __rust_helper gid_t rust_helper_current_fsgid_munged(void)
 {
 	return from_kgid_munged(&init_user_ns, current_fsgid());
+}
+
+__rust_helper bool rust_helper_fileattr_has_fsx(const struct file_kattr *fa)
+{
+	return fileattr_has_fsx(fa);
 }
 
 __rust_helper bool rust_helper_blockfs_is_posixacl(const struct inode *inode)

@@ -67,8 +67,43 @@ XA="$RPMEM_TOP/tests/guest/rext2_xattr.py"
 python3 "$XA" check $M || FAILED=$((FAILED + 1))
 check "attributes and ACLs written by rext2" python3 "$XA" write $M rext2
 python3 "$XA" dump $M/xattr-rext2 >/tmp/xa.rext2
+
+# 2b'. Attribute flags (chattr) as C ext2 keeps them, and the label.
+F=$M/flags
+mkdir -p $F/nodump-dir && echo data >$F/immutable && echo log >$F/append
+check "chattr +i, +a, +d, +A, +S and +D" sh -c "chattr +i $F/immutable && chattr +a $F/append &&
+	chattr +d $F/nodump-dir && chattr +A +S $F/nodump-dir && chattr +D $F/nodump-dir"
+check "lsattr shows them" sh -c "lsattr -d $F/immutable | grep -q '^----i' &&
+	lsattr -d $F/append | grep -q '^-----a' && lsattr -d $F/nodump-dir | grep -q '^--SD--dA'"
+check "an immutable file can be neither written, renamed nor unlinked" sh -c "
+	! echo x >>$F/immutable 2>/dev/null && ! mv $F/immutable $F/moved 2>/dev/null &&
+	! rm -f $F/immutable 2>/dev/null && [ \"\$(cat $F/immutable)\" = data ]"
+check "an append-only file takes appends but no overwrite or truncation" sh -c "
+	echo more >>$F/append && ! echo x >$F/append 2>/dev/null &&
+	! truncate -s 0 $F/append 2>/dev/null && [ \"\$(cat $F/append)\" = 'log
+more' ]"
+echo new >$F/nodump-dir/child && mkdir $F/nodump-dir/sub
+check "files inherit nodump, noatime and sync; directories dirsync too" sh -c "
+	lsattr -d $F/nodump-dir/child | grep -q '^--S---dA-' && lsattr -d $F/nodump-dir/sub | grep -q '^--SD--dA'"
+check "chattr +x (per-inode DAX) is refused" sh -c "! chattr +x $F/nodump-dir/child 2>/dev/null"
+lsattr -d $F/immutable $F/append $F/nodump-dir $F/nodump-dir/child $F/nodump-dir/sub >/tmp/lsattr.rext2
+label() { python3 -c 'import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+buf = bytearray(256)
+if len(sys.argv) > 2:
+    buf[:len(sys.argv[2])] = sys.argv[2].encode()
+    fcntl.ioctl(fd, 0x41009432, bytes(buf))  # FS_IOC_SETFSLABEL
+fcntl.ioctl(fd, 0x81009431, buf)  # FS_IOC_GETFSLABEL
+print(bytes(buf).split(b"\0")[0].decode())' "$@"; }
+check_eq "FS_IOC_GETFSLABEL gives the label" big "$(label $M)"
+check_eq "FS_IOC_SETFSLABEL changes it" rext2-label "$(label $M rext2-label)"
+check_eq "a label longer than ext2's 16 bytes is refused" big "$(label $M/flags 0123456789abcdefg 2>/dev/null; label $M big)"
 check "umount before the attribute interchange" umount $M
+check_eq "e2label reads the label rext2 wrote" big "$(e2label $BIG)"
 check "mount -t ext2 for the attribute interchange" mount -t ext2 $BIG $M
+check "C ext2 sees the attribute flags rext2 set" sh -c "lsattr -d $F/immutable $F/append $F/nodump-dir \
+	$F/nodump-dir/child $F/nodump-dir/sub | cmp -s - /tmp/lsattr.rext2"
+check "C ext2 clears them" sh -c "chattr -i $F/immutable && chattr -a $F/append && chattr -D -S $F/nodump-dir"
 check "C ext2 reads rext2's attributes and ACLs identically" \
 	sh -c "python3 '$XA' dump $M/xattr-rext2 | cmp -s - /tmp/xa.rext2"
 check "C ext2 writes attributes and ACLs" python3 "$XA" write $M ext2
@@ -78,6 +113,8 @@ check "e2fsck -fn after both drivers wrote attributes" e2fsck -fn $BIG
 check "mount -t rext2 after the attribute interchange" mount -t rext2 $BIG $M
 check "rext2 reads C ext2's attributes and ACLs identically" \
 	sh -c "python3 '$XA' dump $M/xattr-ext2 | cmp -s - /tmp/xa.ext2"
+check "rext2 sees the flags C ext2 cleared, and removes the files" sh -c "
+	lsattr -d $F/immutable | grep -q '^----------' && rm -rf $F"
 check "rext2's attributes survived the C ext2 mount" \
 	sh -c "python3 '$XA' dump $M/xattr-rext2 | cmp -s - /tmp/xa.rext2"
 check "rext2 changes attributes C ext2 wrote" python3 -c 'import os, sys

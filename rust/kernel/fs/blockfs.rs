@@ -158,7 +158,23 @@ pub struct INodeParams {
     pub ctime: i64,
     /// Allocated 512-byte sectors.
     pub blocks: u64,
+    /// Attribute flags (`FS_*_FL`, as `chattr` sets them): those the VFS
+    /// enforces ([`ATTR_VFS_FLAGS`]) become the inode's `S_*` flags.
+    pub attr_flags: u32,
 }
+
+/// The attribute flags (`FS_*_FL`) the VFS itself enforces once they are
+/// on an inode, as its `S_SYNC`, `S_IMMUTABLE`, `S_APPEND`, `S_NOATIME`
+/// and `S_DIRSYNC` flags (as `ext2_set_inode_flags` does).
+pub const ATTR_VFS_FLAGS: u32 = bindings::FS_SYNC_FL
+    | bindings::FS_IMMUTABLE_FL
+    | bindings::FS_APPEND_FL
+    | bindings::FS_NOATIME_FL
+    | bindings::FS_DIRSYNC_FL;
+
+/// The most bytes of a file system label, as `FS_IOC_GETFSLABEL` and
+/// `FS_IOC_SETFSLABEL` pass them (with the terminating NUL).
+pub const FSLABEL_MAX: usize = bindings::FSLABEL_MAX as usize;
 
 /// A read-only block-device file system.
 pub trait FileSystem: Sized + Send + Sync + 'static {
@@ -321,6 +337,34 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// `inode`, durably. The mode and change time are the caller's.
     fn set_acl(_inode: &INode<'_, Self>, _typ: AclType, _acl: Option<&[AclEntry]>) -> Result {
         Err(EOPNOTSUPP)
+    }
+
+    /// The attribute flags of `inode` (`FS_*_FL`) that `chattr` and
+    /// `FS_IOC_GETFLAGS` show: those the file system keeps.
+    fn attr_flags(_inode: &INode<'_, Self>) -> u32 {
+        0
+    }
+
+    /// Sets the attribute flags of `inode` from `flags` (`FS_IOC_SETFLAGS`
+    /// or `chattr`), durably; the file system decides which of them it
+    /// keeps and may change, and returns the flags now set. The VFS has
+    /// checked the caller's rights (owner, `CAP_LINUX_IMMUTABLE` for the
+    /// immutable and append-only flags); this module then applies
+    /// [`ATTR_VFS_FLAGS`] to the inode and updates its change time.
+    fn set_attr_flags(_inode: &INode<'_, Self>, _flags: u32) -> Result<u32> {
+        Err(EOPNOTSUPP)
+    }
+
+    /// The file system's label (without NUL), for `FS_IOC_GETFSLABEL`.
+    fn label(_sb: &SuperBlock<Self>, _buf: &mut [u8; FSLABEL_MAX]) -> Result<usize> {
+        Err(ENOTTY)
+    }
+
+    /// Sets the label to `label` (without NUL), durably, for
+    /// `FS_IOC_SETFSLABEL`: `EINVAL` if it is too long. The caller has
+    /// `CAP_SYS_ADMIN` and write access to the mount.
+    fn set_label(_sb: &SuperBlock<Self>, _label: &[u8]) -> Result {
+        Err(ENOTTY)
     }
 
     /// Writes the superblock durably: its counters, and a state that says
@@ -1175,6 +1219,7 @@ impl<'a, T: FileSystem> NewINode<'a, T> {
             bindings::i_gid_write(inode, params.gid);
             bindings::inode_set_times(inode, params.atime, params.mtime, params.ctime);
             (*inode).i_blocks = params.blocks;
+            (*inode).i_flags |= vfs_flags(params.attr_flags);
         }
         match params.typ {
             INodeType::Reg => {
@@ -1240,6 +1285,29 @@ impl<T: FileSystem> Drop for NewINode<'_, T> {
         // SAFETY: By the type invariant the inode is new and ours.
         unsafe { bindings::iget_failed(self.inode.as_ptr()) };
     }
+}
+
+/// 32-bit callers' ioctls, which take pointer arguments: as native ones.
+#[cfg(CONFIG_COMPAT)]
+const COMPAT_IOCTL: Option<unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long> =
+    Some(bindings::compat_ptr_ioctl);
+#[cfg(not(CONFIG_COMPAT))]
+const COMPAT_IOCTL: Option<unsafe extern "C" fn(*mut bindings::file, c_uint, c_ulong) -> c_long> =
+    None;
+
+/// The inode flags (`S_*`) the VFS enforces for attribute flags `attr`
+/// (`FS_*_FL`; see [`ATTR_VFS_FLAGS`]).
+fn vfs_flags(attr: u32) -> c_uint {
+    [
+        (bindings::FS_SYNC_FL, bindings::S_SYNC),
+        (bindings::FS_IMMUTABLE_FL, bindings::S_IMMUTABLE),
+        (bindings::FS_APPEND_FL, bindings::S_APPEND),
+        (bindings::FS_NOATIME_FL, bindings::S_NOATIME),
+        (bindings::FS_DIRSYNC_FL, bindings::S_DIRSYNC),
+    ]
+    .iter()
+    .filter(|(fl, _)| attr & fl != 0)
+    .fold(0, |acc, (_, s)| acc | s)
 }
 
 fn mkdev(major: u32, minor: u32) -> u32 {
@@ -1356,6 +1424,8 @@ impl<T: FileSystem> Tables<T> {
             listxattr: Some(Self::listxattr),
             get_inode_acl: Some(Self::get_inode_acl),
             set_acl: Some(Self::set_acl),
+            fileattr_get: Some(Self::fileattr_get),
+            fileattr_set: Some(Self::fileattr_set),
             ..pin_init::zeroed()
         },
         dir_fops: bindings::file_operations {
@@ -1363,6 +1433,8 @@ impl<T: FileSystem> Tables<T> {
             read: Some(bindings::generic_read_dir),
             iterate_shared: Some(Self::iterate_shared),
             fsync: Some(bindings::simple_fsync),
+            unlocked_ioctl: Some(Self::ioctl),
+            compat_ioctl: COMPAT_IOCTL,
             ..pin_init::zeroed()
         },
         file_iops: bindings::inode_operations {
@@ -1370,6 +1442,8 @@ impl<T: FileSystem> Tables<T> {
             listxattr: Some(Self::listxattr),
             get_inode_acl: Some(Self::get_inode_acl),
             set_acl: Some(Self::set_acl),
+            fileattr_get: Some(Self::fileattr_get),
+            fileattr_set: Some(Self::fileattr_set),
             ..pin_init::zeroed()
         },
         sym_iops: bindings::inode_operations {
@@ -1394,6 +1468,8 @@ impl<T: FileSystem> Tables<T> {
             fsync: Some(bindings::simple_fsync),
             fallocate: Some(Self::fallocate),
             get_unmapped_area: Some(bindings::thp_get_unmapped_area),
+            unlocked_ioctl: Some(Self::ioctl),
+            compat_ioctl: COMPAT_IOCTL,
             splice_read: Some(bindings::copy_splice_read),
             splice_write: Some(bindings::iter_file_splice_write),
             // Reads and writes honour IOCB_NOWAIT (DAX has no buffering
@@ -2951,6 +3027,90 @@ impl<T: FileSystem> Tables<T> {
             }
             Ok(0)
         })
+    }
+
+    unsafe extern "C" fn fileattr_get(
+        dentry: *mut bindings::dentry,
+        fa: *mut bindings::file_kattr,
+    ) -> c_int {
+        // SAFETY: The VFS passes a positive dentry of ours and attributes
+        // to fill.
+        unsafe {
+            let i = INode::<T>::from_raw((*dentry).d_inode);
+            bindings::fileattr_fill_flags(fa, T::attr_flags(i));
+        }
+        0
+    }
+
+    unsafe extern "C" fn fileattr_set(
+        _idmap: *mut bindings::mnt_idmap,
+        dentry: *mut bindings::dentry,
+        fa: *mut bindings::file_kattr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a positive dentry of ours, its inode
+            // locked, and the attributes asked for, with permission checked
+            // (`fileattr_set_prepare`).
+            let (i, flags) = unsafe {
+                // Only what `FS_IOC_SETFLAGS` can say (as ext2).
+                if bindings::fileattr_has_fsx(fa) {
+                    return Err(EOPNOTSUPP);
+                }
+                (INode::<T>::from_raw((*dentry).d_inode), (*fa).flags)
+            };
+            let now = T::set_attr_flags(i, flags)?;
+            // SAFETY: Our inode, locked; `inode_set_flags` changes the
+            // masked bits atomically.
+            unsafe {
+                bindings::inode_set_flags(i.raw(), vfs_flags(now), vfs_flags(ATTR_VFS_FLAGS));
+            }
+            i.touch_ctime();
+            T::write_inode(i)?;
+            Ok(0)
+        })
+    }
+
+    /// `FS_IOC_GETFSLABEL` and `FS_IOC_SETFSLABEL` (the attribute flags
+    /// ioctls are the VFS's, through `fileattr_get`/`fileattr_set`).
+    unsafe extern "C" fn ioctl(file: *mut bindings::file, cmd: c_uint, arg: c_ulong) -> c_long {
+        let r = (|| -> Result {
+            // SAFETY: The VFS passes an open file of ours.
+            let sb = unsafe { SuperBlock::<T>::from_raw((*bindings::file_inode(file)).i_sb) };
+            let user = crate::uaccess::UserSlice::new(
+                crate::uaccess::UserPtr::from_addr(arg),
+                FSLABEL_MAX,
+            );
+            let mut buf = [0u8; FSLABEL_MAX];
+            match cmd {
+                bindings::FS_IOC_GETFSLABEL => {
+                    let n = T::label(sb, &mut buf)?;
+                    // The rest of `buf` is zeros: the label ends with one.
+                    if n >= FSLABEL_MAX {
+                        return Err(EINVAL);
+                    }
+                    user.writer().write_slice(&buf)
+                }
+                bindings::FS_IOC_SETFSLABEL => {
+                    // SAFETY: No requirements.
+                    if !unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as c_int) } {
+                        return Err(EPERM);
+                    }
+                    user.reader().read_slice(&mut buf)?;
+                    let len = buf.iter().position(|&b| b == 0).ok_or(EINVAL)?;
+                    // SAFETY: `file` is open; released below.
+                    to_result(unsafe { bindings::mnt_want_write_file(file) })?;
+                    let r = T::set_label(sb, &buf[..len]);
+                    // SAFETY: Taken above.
+                    unsafe { bindings::mnt_drop_write_file(file) };
+                    r
+                }
+                _ => Err(ENOIOCTLCMD),
+            }
+        })();
+        match r {
+            Ok(()) => 0,
+            Err(e) => e.to_errno() as c_long,
+        }
     }
 
     unsafe extern "C" fn open(inode: *mut bindings::inode, file: *mut bindings::file) -> c_int {
