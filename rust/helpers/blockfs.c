@@ -277,14 +277,16 @@ __rust_helper int rust_helper_finish_open_simple(struct file *file, int error)
 	return finish_open_simple(file, error);
 }
 
-__rust_helper uid_t rust_helper_current_fsuid_munged(void)
+__rust_helper kuid_t rust_helper_mapped_fsuid(struct mnt_idmap *idmap,
+					      struct user_namespace *fs_userns)
 {
-	return from_kuid_munged(&init_user_ns, current_fsuid());
+	return mapped_fsuid(idmap, fs_userns);
 }
 
-__rust_helper gid_t rust_helper_current_fsgid_munged(void)
+__rust_helper kgid_t rust_helper_mapped_fsgid(struct mnt_idmap *idmap,
+					      struct user_namespace *fs_userns)
 {
-	return from_kgid_munged(&init_user_ns, current_fsgid());
+	return mapped_fsgid(idmap, fs_userns);
 }
 
 __rust_helper bool rust_helper_fileattr_has_fsx(const struct file_kattr *fa)

@@ -2249,7 +2249,12 @@ impl<T: FileSystem> Tables<T> {
     /// Allocates a new inode of type `typ` with permissions from `mode` in
     /// `dir`, owned as `inode_init_owner` would (the VFS has already applied
     /// the umask and stripped `S_ISGID` where the caller may not set it).
-    fn new_node<'a>(dir: &INode<'a, T>, mode: u32, typ: INodeType) -> Result<ARef<INode<'a, T>>> {
+    fn new_node<'a>(
+        idmap: *mut bindings::mnt_idmap,
+        dir: &INode<'a, T>,
+        mode: u32,
+        typ: INodeType,
+    ) -> Result<ARef<INode<'a, T>>> {
         let fmt = match typ {
             INodeType::Reg => bindings::S_IFREG,
             INodeType::Dir => bindings::S_IFDIR,
@@ -2274,7 +2279,7 @@ impl<T: FileSystem> Tables<T> {
             (AclType::Default, AclRef(default_acl)),
             (AclType::Access, AclRef(access_acl)),
         ];
-        let inode = Self::new_node_mode(dir, u32::from(full), typ)?;
+        let inode = Self::new_node_mode(idmap, dir, u32::from(full), typ)?;
         // SAFETY: `dir` is valid.
         if unsafe { bindings::blockfs_is_posixacl(dir.raw()) } {
             for (typ, acl) in &acls {
@@ -2296,13 +2301,18 @@ impl<T: FileSystem> Tables<T> {
     }
 
     fn new_node_mode<'a>(
+        idmap: *mut bindings::mnt_idmap,
         dir: &INode<'a, T>,
         mode: u32,
         typ: INodeType,
     ) -> Result<ARef<INode<'a, T>>> {
         let mut perm = (mode & 0o7777) as u16;
-        // SAFETY: No requirements: the current task's fs ids.
-        let uid = unsafe { bindings::current_fsuid_munged() };
+        // The caller's fs ids, through the mount's idmap (as
+        // `inode_init_owner`), in the file system's user namespace (the
+        // initial one: block devices are not mounted from others).
+        let ns = &raw mut bindings::init_user_ns;
+        // SAFETY: `idmap` is the mount's, valid during the call.
+        let uid = unsafe { bindings::from_kuid_munged(ns, bindings::mapped_fsuid(idmap, ns)) };
         let gid = if u32::from(dir.mode()) & bindings::S_ISGID != 0 {
             if matches!(typ, INodeType::Dir) {
                 perm |= bindings::S_ISGID as u16;
@@ -2310,7 +2320,7 @@ impl<T: FileSystem> Tables<T> {
             dir.gid()
         } else {
             // SAFETY: As above.
-            unsafe { bindings::current_fsgid_munged() }
+            unsafe { bindings::from_kgid_munged(ns, bindings::mapped_fsgid(idmap, ns)) }
         };
         // SAFETY: No requirements.
         let time = unsafe { bindings::ktime_get_real_seconds() };
@@ -2351,18 +2361,18 @@ impl<T: FileSystem> Tables<T> {
     }
 
     unsafe extern "C" fn create(
-        _idmap: *mut bindings::mnt_idmap,
+        idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
         dentry: *mut bindings::dentry,
         mode: bindings::umode_t,
     ) -> c_int {
         // SAFETY: The VFS passes a directory of ours, locked, and a negative
         // dentry in it.
-        unsafe { Self::mknod(_idmap, dir, dentry, mode | bindings::S_IFREG as u16, 0) }
+        unsafe { Self::mknod(idmap, dir, dentry, mode | bindings::S_IFREG as u16, 0) }
     }
 
     unsafe extern "C" fn mknod(
-        _idmap: *mut bindings::mnt_idmap,
+        idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
         dentry: *mut bindings::dentry,
         mode: bindings::umode_t,
@@ -2380,7 +2390,7 @@ impl<T: FileSystem> Tables<T> {
                 bindings::S_IFSOCK => INodeType::Sock,
                 _ => return Err(EINVAL),
             };
-            let inode = Self::new_node(d, mode.into(), typ)?;
+            let inode = Self::new_node(idmap, d, mode.into(), typ)?;
             // SAFETY: A negative dentry of `dir`, whose lock is held.
             unsafe { Self::enter(d, dentry, inode)? };
             Ok(0)
@@ -2388,7 +2398,7 @@ impl<T: FileSystem> Tables<T> {
     }
 
     unsafe extern "C" fn symlink(
-        _idmap: *mut bindings::mnt_idmap,
+        idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
         dentry: *mut bindings::dentry,
         target: *const c_char,
@@ -2404,7 +2414,7 @@ impl<T: FileSystem> Tables<T> {
             }
             let mut v = KVec::new();
             v.extend_from_slice(t, GFP_KERNEL)?;
-            let inode = Self::new_node(d, 0o777, INodeType::Symlink(v))?;
+            let inode = Self::new_node(idmap, d, 0o777, INodeType::Symlink(v))?;
             // SAFETY: A negative dentry of `dir`, whose lock is held.
             unsafe { Self::enter(d, dentry, inode)? };
             Ok(0)
@@ -2412,7 +2422,7 @@ impl<T: FileSystem> Tables<T> {
     }
 
     unsafe extern "C" fn mkdir(
-        _idmap: *mut bindings::mnt_idmap,
+        idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
         dentry: *mut bindings::dentry,
         mode: bindings::umode_t,
@@ -2424,7 +2434,7 @@ impl<T: FileSystem> Tables<T> {
             // The new `..`: counted before it exists.
             d.inc_nlink();
             let made = T::write_inode(d)
-                .and_then(|()| Self::new_node(d, mode.into(), INodeType::Dir))
+                .and_then(|()| Self::new_node(idmap, d, mode.into(), INodeType::Dir))
                 // SAFETY: A negative dentry of `dir`, whose lock is held.
                 .and_then(|inode| unsafe { Self::enter(d, dentry, inode) });
             if let Err(e) = made {
@@ -2441,7 +2451,7 @@ impl<T: FileSystem> Tables<T> {
     }
 
     unsafe extern "C" fn tmpfile(
-        _idmap: *mut bindings::mnt_idmap,
+        idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
         file: *mut bindings::file,
         mode: bindings::umode_t,
@@ -2449,7 +2459,7 @@ impl<T: FileSystem> Tables<T> {
         from_result(|| {
             // SAFETY: The VFS passes a directory of ours.
             let d = unsafe { INode::<T>::from_raw(dir) };
-            let inode = Self::new_node(d, mode.into(), INodeType::Reg)?;
+            let inode = Self::new_node(idmap, d, mode.into(), INodeType::Reg)?;
             // SAFETY: `d_tmpfile` drops the link count to zero and takes
             // over our reference; the inode is deleted on its last close
             // unless `linkat` gives it a name.
@@ -3486,7 +3496,9 @@ impl<T: FileSystem> Registration<T> {
                 unsafe {
                     fs.write(pin_init::zeroed());
                     (*fs).name = T::NAME.as_char_ptr();
-                    (*fs).fs_flags = bindings::FS_REQUIRES_DEV as c_int;
+                    // Idmapped mounts: new inodes take their owner through
+                    // the mount's idmap, and the VFS maps the rest.
+                    (*fs).fs_flags = (bindings::FS_REQUIRES_DEV | bindings::FS_ALLOW_IDMAP) as c_int;
                     (*fs).init_fs_context = Some(Tables::<T>::init_fs_context);
                     (*fs).kill_sb = Some(Tables::<T>::kill_sb);
                     (*fs).owner = module.as_ptr();
