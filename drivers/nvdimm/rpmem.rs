@@ -532,7 +532,7 @@ mod record {
                 self.push(END, flags, 0, dropped, 0);
                 self.on = false;
             }
-            core::mem::replace(&mut self.buf, KVVec::new())
+            core::mem::take(&mut self.buf)
         }
     }
 

@@ -900,8 +900,9 @@ impl Buffer<'_> {
         // SAFETY: `sb` is valid (caller).
         let bh = NonNull::new(unsafe { bindings::sb_bread(sb, block) }).ok_or(EIO)?;
         // SAFETY: `sb_bread` returns a referenced, up-to-date buffer: ours.
+        let head = unsafe { ARef::from_raw(bh.cast()) };
         Ok(Self {
-            head: unsafe { ARef::from_raw(bh.cast()) },
+            head,
             _sb: PhantomData,
         })
     }
@@ -924,8 +925,9 @@ impl Buffer<'_> {
             bindings::unlock_buffer(b);
         }
         // SAFETY: Referenced and now up to date: ours.
+        let head = unsafe { ARef::from_raw(bh.cast()) };
         Ok(Self {
-            head: unsafe { ARef::from_raw(bh.cast()) },
+            head,
             _sb: PhantomData,
         })
     }
