@@ -34,7 +34,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 
 export KDIR KBUILD_CACHE
 
-.PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy
+.PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy compile-fail
 
 all: modules
 
@@ -55,6 +55,10 @@ modules: kernel
 
 clippy: kernel
 	+$(KMAKE) M=$(TOP) CLIPPY=1 modules
+
+# Uses of the abstractions that must not compile (tests/compile-fail/).
+compile-fail: kernel
+	@$(TOP)/tests/compile-fail/check $(RUST_TOOLCHAIN)
 
 RUST_SOURCES = $(shell cd $(TOP) && git ls-files -co --exclude-standard '*.rs')
 RUSTFMT := /usr/bin/rustfmt --edition 2021 --config-path $(KBUILD_CACHE)/src/.rustfmt.toml

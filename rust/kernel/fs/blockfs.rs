@@ -997,7 +997,7 @@ unsafe impl<T: FileSystem> Sync for BareINode<T> {}
 /// As for [`BareINode`], and the inode's reference count is not zero while
 /// it is borrowed.
 #[repr(transparent)]
-pub struct INode<'a, T: FileSystem>(BareINode<T>, PhantomData<&'a SuperBlock<T>>);
+pub struct INode<'a, T: FileSystem>(BareINode<T>, PhantomData<&'a ()>);
 
 // SAFETY: Inodes are reference counted by `ihold`/`iput`.
 unsafe impl<T: FileSystem> AlwaysRefCounted for INode<'_, T> {

@@ -1,0 +1,115 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Uses of `kernel::fs::blockfs` that must not compile: each was possible,
+//! and unsound, before the abstraction's types ruled it out. The lint suite
+//! builds this module once per case (`--cfg case="NAME"`, see
+//! `tests/compile-fail/check`) and expects the compiler's message named in
+//! the case's `expect:` line; with no case it must build, which proves the
+//! cases fail for their own reason.
+
+use kernel::{
+    fs::blockfs::{self, DirEmitter, INode, Mapping, MountOptions, NewSuperBlock, Stat},
+    fs::blockfs::{BareINode, SuperBlock},
+    new_mutex,
+    prelude::*,
+    sync::{aref::ARef, Mutex},
+};
+
+kernel::module_blockfs! {
+    type: Probe,
+    name: "compile_fail_blockfs",
+    authors: ["rpmem developers"],
+    description: "must not compile (tests/compile-fail)",
+    license: "GPL",
+}
+
+struct Probe;
+
+struct Data {
+    /// Somewhere 'static to stash things, as file systems keep state.
+    #[allow(dead_code)]
+    stash: Pin<KBox<Mutex<Option<Stashed>>>>,
+}
+
+#[cfg(case = "inode_in_sb_data")]
+type Stashed = ARef<INode<'static, Probe>>;
+#[cfg(case = "buffer_in_sb_data")]
+type Stashed = blockfs::Buffer<'static>;
+#[cfg(not(any(case = "inode_in_sb_data", case = "buffer_in_sb_data")))]
+type Stashed = ();
+
+impl blockfs::FileSystem for Probe {
+    const NAME: &'static CStr = c"compile_fail_blockfs";
+    const MAGIC: u32 = 0;
+    type Data = Data;
+    type INodeData = ();
+
+    fn fill_super(sb: &NewSuperBlock<'_, Self>, _opts: &MountOptions) -> Result<Data> {
+        // expect: case="buffer_in_sb_data" lifetime may not live long enough
+        // A buffer kept in the superblock's data would outlive the device.
+        #[cfg(case = "buffer_in_sb_data")]
+        let stashed = Some(sb.bread(0)?);
+        #[cfg(not(case = "buffer_in_sb_data"))]
+        let stashed = None;
+        let _ = sb;
+        Ok(Data {
+            stash: KBox::pin_init(new_mutex!(stashed), GFP_KERNEL)?,
+        })
+    }
+
+    fn root(_sb: &SuperBlock<Self>) -> Result<ARef<INode<'_, Self>>> {
+        Err(ENOENT)
+    }
+
+    fn lookup<'a>(dir: &INode<'a, Self>, _name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>> {
+        // expect: case="inode_in_sb_data" error[E0521]: borrowed data escapes
+        // An inode kept in the superblock's data is released after
+        // put_super, when evicting it finds the data gone.
+        #[cfg(case = "inode_in_sb_data")]
+        {
+            *dir.sb().data().stash.lock() = Some(ARef::from(dir));
+        }
+        let _ = dir;
+        Ok(None)
+    }
+
+    fn read_dir(_dir: &INode<'_, Self>, _emitter: &mut DirEmitter<'_>) -> Result {
+        Ok(())
+    }
+
+    fn map(_inode: &INode<'_, Self>, _pos: u64, _len: u64) -> Result<Mapping> {
+        Err(EIO)
+    }
+
+    fn statfs(_sb: &SuperBlock<Self>) -> Result<Stat> {
+        Ok(Stat::default())
+    }
+
+    fn write_inode(inode: &BareINode<Self>) -> Result {
+        // expect: case="ref_in_write_inode" error[E0277]
+        // Write-back may run with no reference held: taking one could
+        // revive an inode being evicted.
+        #[cfg(case = "ref_in_write_inode")]
+        let _held: ARef<_> = ARef::from(inode);
+        let _ = inode;
+        Ok(())
+    }
+
+    fn get_xattr(
+        inode: &INode<'_, Self>,
+        _ns: blockfs::XattrNs,
+        _name: &[u8],
+        _buf: &mut [u8],
+    ) -> Result<usize> {
+        // expect: case="bytes_outlive_lock" lifetime may not live long enough
+        // A buffer's bytes are reachable only under its lock.
+        #[cfg(case = "bytes_outlive_lock")]
+        {
+            let buf = inode.super_block().bread(0)?;
+            let bytes: &[u8] = buf.read(|b| b);
+            buf.modify(|b| b[0] = bytes[0]);
+        }
+        let _ = inode;
+        Err(ENODATA)
+    }
+}
