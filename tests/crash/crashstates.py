@@ -504,7 +504,7 @@ def fsck(img):
         rc = r.returncode
     except subprocess.TimeoutExpired:
         return "bad", ["    unexpected: e2fsck timed out"], 0, time.time() - t
-    a = subprocess.run(["awk", "-f", AWK], input=out, stdout=subprocess.PIPE)
+    a = subprocess.run(["awk", "-v", "img=" + img, "-f", AWK], input=out, stdout=subprocess.PIPE)
     lines = a.stdout.decode(errors="replace").splitlines()
     text = out.decode(errors="replace")
     findings = sum(1 for ln in text.splitlines()

@@ -2590,17 +2590,12 @@ impl<T: FileSystem> Tables<T> {
                 // Rule 4 of the crash rules: a count is raised, durably,
                 // before the entry that needs it and lowered after the
                 // entry is gone. The new name comes before the old one
-                // goes, so a file has two names for a while: it counts
-                // them. A directory's count is its subdirectories': the
-                // new parent gains a `..` when a directory arrives
-                // without replacing one, the old parent loses one when
-                // it leaves (as ext2_rename()).
-                let gain = match (src.is_dir(), tgt) {
-                    (false, _) => Some(src),
-                    (true, None) => Some(nd),
-                    (true, Some(_)) => None,
-                };
-                if let Some(g) = gain {
+                // goes, so the inode has two names for a while: it counts
+                // them, a directory too. The new parent gains a `..` when
+                // a directory arrives without replacing one, the old
+                // parent loses one when it leaves (as ext2_rename()).
+                let parent = (src.is_dir() && tgt.is_none()).then_some(nd);
+                for g in [Some(src), parent].into_iter().flatten() {
                     g.inc_nlink();
                     T::write_inode(g)?;
                 }
@@ -2609,7 +2604,7 @@ impl<T: FileSystem> Tables<T> {
                     None => T::add_entry(nd, nname, src),
                 };
                 if let Err(e) = linked {
-                    if let Some(g) = gain {
+                    for g in [Some(src), parent].into_iter().flatten() {
                         g.drop_nlink();
                         T::write_inode(g)?;
                     }
@@ -2625,13 +2620,12 @@ impl<T: FileSystem> Tables<T> {
                     T::write_inode(t)?;
                 }
                 T::remove_entry(od, oname, src)?;
+                src.drop_nlink();
                 if src.is_dir() {
                     if moved {
                         T::set_parent(src, nd)?;
                     }
                     od.drop_nlink();
-                } else {
-                    src.drop_nlink();
                 }
             }
             src.touch_ctime();
@@ -2654,7 +2648,10 @@ impl<T: FileSystem> Tables<T> {
     /// directories), and it counts the second name first, as a directory's
     /// new parent counts its `..`; the counts drop once both entries are
     /// written. A crash between the two leaves the other inode without a
-    /// name, its count intact (e2fsck attaches it in `lost+found`).
+    /// name, its count intact (e2fsck attaches it in `lost+found`); where
+    /// the two entries' file types differ, an entry's type byte may not
+    /// match its new inode yet (it lies in another 8-byte word than the
+    /// inode number: e2fsck corrects it).
     fn exchange(
         od: &INode<'_, T>,
         oname: &[u8],
@@ -2670,14 +2667,10 @@ impl<T: FileSystem> Tables<T> {
             (false, true) if moved => (Some(od), Some(nd)),
             _ => (None, None),
         };
-        // The entry written first, and the file it gives a second name.
+        // The entry written first, and the inode it gives a second name.
         let tgt_first = src.is_dir() && !tgt.is_dir();
-        let doubled = match (tgt_first, src.is_dir()) {
-            (true, _) => Some(tgt),
-            (false, false) => Some(src),
-            (false, true) => None,
-        };
-        for g in [gain, doubled].into_iter().flatten() {
+        let doubled = if tgt_first { tgt } else { src };
+        for g in [gain, Some(doubled)].into_iter().flatten() {
             g.inc_nlink();
             T::write_inode(g)?;
         }
@@ -2699,9 +2692,7 @@ impl<T: FileSystem> Tables<T> {
         if let Some(l) = lose {
             l.drop_nlink();
         }
-        if let Some(d) = doubled {
-            d.drop_nlink();
-        }
+        doubled.drop_nlink();
         tgt.touch_ctime();
         T::write_inode(tgt)
     }
