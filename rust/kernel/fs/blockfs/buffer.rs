@@ -1,0 +1,171 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Metadata blocks in the buffer cache: [`Head`] and [`Buffer`].
+
+use super::*;
+
+/// A block of a block device in the buffer cache (`struct buffer_head`).
+///
+/// Its bytes are reached only under the buffer lock (`lock_buffer`), by
+/// [`Head::read`] and [`Head::modify`]: two users of one block (a lookup
+/// reading an inode-table block while another inode in it is written)
+/// never see each other's half-made changes, and write-out never sees
+/// one. The closures must not sleep on other buffers or do I/O: they run
+/// with the lock held.
+///
+/// # Invariants
+///
+/// A `Head` is only reached through a reference-counted buffer head of an
+/// open block device whose data is up to date and `b_size` bytes long.
+#[repr(transparent)]
+pub struct Head(Opaque<bindings::buffer_head>);
+
+// SAFETY: Buffer heads are reference counted with `get_bh`/`put_bh`
+// (`brelse`), which may be called from any thread.
+unsafe impl AlwaysRefCounted for Head {
+    fn inc_ref(&self) {
+        // SAFETY: A shared reference means the count is non-zero.
+        unsafe { bindings::get_bh(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference.
+        unsafe { bindings::brelse(obj.cast().as_ptr()) };
+    }
+}
+
+// SAFETY: The bytes are only reached under the buffer lock; the rest of
+// the buffer head is the buffer cache's, which is thread safe.
+unsafe impl Send for Head {}
+
+// SAFETY: See `Send`.
+unsafe impl Sync for Head {}
+
+impl Head {
+    pub(super) fn raw(&self) -> *mut bindings::buffer_head {
+        self.0.get()
+    }
+
+    /// Runs `f` on the block's bytes under the buffer lock, for reading.
+    pub fn read<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
+        let bh = self.raw();
+        // SAFETY: By the type invariant the buffer is referenced and up to
+        // date, and `b_data` is valid for `b_size` bytes. The lock keeps
+        // `modify` and `new_zeroed`, the only writers, away meanwhile.
+        unsafe {
+            bindings::lock_buffer(bh);
+            let data = core::slice::from_raw_parts((*bh).b_data.cast::<u8>(), (*bh).b_size);
+            let r = f(data);
+            bindings::unlock_buffer(bh);
+            r
+        }
+    }
+
+    /// Changes the block's bytes with `f`, under the buffer lock, and marks
+    /// the buffer dirty. Use [`Head::sync`] to write it.
+    pub fn modify<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
+        let bh = self.raw();
+        // SAFETY: As in `read`; the lock excludes every other access to the
+        // bytes (`read`, `modify`) and write-out, so the slice is unique.
+        unsafe {
+            bindings::lock_buffer(bh);
+            let data = core::slice::from_raw_parts_mut((*bh).b_data.cast::<u8>(), (*bh).b_size);
+            let r = f(data);
+            bindings::mark_buffer_dirty(bh);
+            bindings::unlock_buffer(bh);
+            r
+        }
+    }
+
+    /// Makes the block's contents durable, and everything written to the
+    /// device before: an ordering point. A dirty buffer is written with
+    /// `REQ_FUA` (a pmem driver copies, then fences with `nvdimm_flush`);
+    /// one already written by write-back, which sets no such flag, gets an
+    /// explicit cache flush (`REQ_PREFLUSH`) instead. Either way the flush
+    /// happens on the device's own flush path, so asynchronous regions
+    /// (virtio-pmem) are covered too.
+    pub fn sync(&self) -> Result {
+        let bh = self.raw();
+        // SAFETY: The buffer is referenced and up to date (type invariant).
+        // As `__sync_dirty_buffer`: with the buffer locked, write-back
+        // cannot be writing it; `bh_end_write` unlocks it when the write
+        // completes.
+        unsafe {
+            bindings::lock_buffer(bh);
+            if bindings::test_clear_buffer_dirty(bh) != 0 {
+                let op = bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC | bindings::REQ_FUA;
+                bindings::bh_submit(bh, op, Some(bindings::bh_end_write));
+                bindings::wait_on_buffer(bh);
+                return if bindings::buffer_uptodate(bh) != 0 {
+                    Ok(())
+                } else {
+                    Err(EIO)
+                };
+            }
+            bindings::unlock_buffer(bh);
+            to_result(bindings::blkdev_issue_flush((*bh).b_bdev))
+        }
+    }
+}
+
+/// A referenced block of the device of a superblock, from
+/// [`SuperBlock::bread`] or [`SuperBlock::new_buffer`]; see [`Head`].
+///
+/// It lives no longer than the borrow of the superblock it came from, so a
+/// file system cannot keep one past `put_super` (in its superblock data).
+pub struct Buffer<'a> {
+    pub(super) head: ARef<Head>,
+    pub(super) _sb: PhantomData<&'a ()>,
+}
+
+impl core::ops::Deref for Buffer<'_> {
+    type Target = Head;
+
+    fn deref(&self) -> &Head {
+        &self.head
+    }
+}
+
+impl Buffer<'_> {
+    /// Reads block `block` of the superblock's block size.
+    ///
+    /// # Safety
+    ///
+    /// `sb` must be a valid block-device superblock, for the buffer's
+    /// lifetime.
+    pub(super) unsafe fn read_block(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
+        // SAFETY: `sb` is valid (caller).
+        let bh = NonNull::new(unsafe { bindings::sb_bread(sb, block) }).ok_or(EIO)?;
+        // SAFETY: `sb_bread` returns a referenced, up-to-date buffer: ours.
+        let head = unsafe { ARef::from_raw(bh.cast()) };
+        Ok(Self {
+            head,
+            _sb: PhantomData,
+        })
+    }
+
+    /// Gets block `block` without reading it, filled with zeros.
+    ///
+    /// # Safety
+    ///
+    /// As for `read_block`.
+    pub(super) unsafe fn new_zeroed(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
+        // SAFETY: `sb` is valid (caller).
+        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(ENOMEM)?;
+        // SAFETY: `bh` is a referenced buffer; under its lock no I/O runs on
+        // it and no `read` or `modify` sees the bytes being zeroed.
+        unsafe {
+            let b = bh.as_ptr();
+            bindings::lock_buffer(b);
+            core::ptr::write_bytes((*b).b_data.cast::<u8>(), 0, (*b).b_size);
+            bindings::set_buffer_uptodate(b);
+            bindings::unlock_buffer(b);
+        }
+        // SAFETY: Referenced and now up to date: ours.
+        let head = unsafe { ARef::from_raw(bh.cast()) };
+        Ok(Self {
+            head,
+            _sb: PhantomData,
+        })
+    }
+}

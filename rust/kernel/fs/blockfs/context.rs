@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Mounting: `fs_context` operations, `fill_super`, `kill_sb`.
+
+use super::*;
+
+impl<T: FileSystem> Tables<T> {
+    pub(super) unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
+        from_result(|| {
+            let opts = KBox::new(
+                MountOptions {
+                    dax: DaxMode::Default,
+                    read_only: false,
+                    acl: true,
+                },
+                GFP_KERNEL,
+            )?;
+            // SAFETY: The VFS passes a valid context being set up.
+            unsafe {
+                (*fc).fs_private = KBox::into_raw(opts).cast();
+                (*fc).ops = &Self::TABLES.ctx_ops;
+            }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// `fc` is a context set up by `init_fs_context`.
+    pub(super) unsafe fn opts<'a>(fc: *mut bindings::fs_context) -> &'a mut MountOptions {
+        // SAFETY: `fs_private` is our `KBox<MountOptions>` (caller).
+        unsafe { &mut *(*fc).fs_private.cast::<MountOptions>() }
+    }
+
+    pub(super) unsafe extern "C" fn ctx_free(fc: *mut bindings::fs_context) {
+        // SAFETY: Called once for our context; `fs_private` may be NULL if
+        // `init_fs_context` failed.
+        let p = unsafe { (*fc).fs_private };
+        if !p.is_null() {
+            // SAFETY: Came from `KBox::into_raw` in `init_fs_context`.
+            drop(unsafe { KBox::from_raw(p.cast::<MountOptions>()) });
+        }
+    }
+
+    pub(super) unsafe extern "C" fn parse_param(
+        fc: *mut bindings::fs_context,
+        param: *mut bindings::fs_parameter,
+    ) -> c_int {
+        // SAFETY: The VFS passes a valid parameter with a NUL-terminated key.
+        let key = unsafe { CStr::from_char_ptr((*param).key) };
+        match key.to_bytes() {
+            b"dax" => {}
+            k @ (b"acl" | b"noacl") => {
+                // SAFETY: Our context.
+                unsafe { Self::opts(fc) }.acl = k == b"acl";
+                return 0;
+            }
+            // Let the VFS handle (or refuse) the rest.
+            _ => return -(bindings::ENOPARAM as c_int),
+        }
+        // SAFETY: For a string parameter `string` is a NUL-terminated value;
+        // for a flag it is NULL.
+        let value = unsafe {
+            match (*param).type_() {
+                bindings::fs_value_type_fs_value_is_flag => None,
+                bindings::fs_value_type_fs_value_is_string => {
+                    let s = (*param).__bindgen_anon_1.string;
+                    (!s.is_null()).then(|| CStr::from_char_ptr(s))
+                }
+                _ => return EINVAL.to_errno(),
+            }
+        };
+        let mode = match value.map(|v| v.to_bytes()) {
+            None | Some(b"always") => DaxMode::Always,
+            Some(b"never") => DaxMode::Never,
+            Some(b"inode") => DaxMode::Inode,
+            Some(_) => {
+                pr_err!(
+                    "{}: dax= takes always, never or inode\n",
+                    T::NAME.to_str().unwrap_or("?")
+                );
+                return EINVAL.to_errno();
+            }
+        };
+        // SAFETY: Our context.
+        unsafe { Self::opts(fc) }.dax = mode;
+        0
+    }
+
+    /// Remounts: switching to read-write marks the file system in use on
+    /// disk (and may be refused), switching to read-only marks it clean
+    /// (the VFS has synced it).
+    pub(super) unsafe extern "C" fn reconfigure(fc: *mut bindings::fs_context) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a reconfiguration context of a mounted
+            // superblock of ours, with `root` set.
+            let (want_ro, sb) = unsafe {
+                (
+                    (*fc).sb_flags & bindings::SB_RDONLY != 0,
+                    SuperBlock::<T>::from_raw((*(*fc).root).d_sb),
+                )
+            };
+            if want_ro == sb.read_only() {
+                return Ok(0);
+            }
+            if want_ro {
+                T::write_super(sb, true)?;
+            } else {
+                if !T::READ_WRITE || sb.info().dax.is_null() {
+                    pr_err!(
+                        "{}: read-write mounts need DAX\n",
+                        T::NAME.to_str().unwrap_or("?")
+                    );
+                    return Err(EROFS);
+                }
+                T::write_super(sb, false)?;
+            }
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn get_tree(fc: *mut bindings::fs_context) -> c_int {
+        // SAFETY: Our context; `fill_super` matches the expected signature.
+        unsafe { bindings::get_tree_bdev(fc, Some(Self::fill_super)) }
+    }
+
+    pub(super) unsafe extern "C" fn fill_super(
+        sb: *mut bindings::super_block,
+        fc: *mut bindings::fs_context,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: Our context.
+            let mut opts = *unsafe { Self::opts(fc) };
+            // SAFETY: The VFS passes the new superblock and our context.
+            opts.read_only = unsafe { (*fc).sb_flags } & bindings::SB_RDONLY != 0;
+            let name = T::NAME.to_str().unwrap_or("?");
+            if opts.dax == DaxMode::Inode {
+                pr_err!("{}: dax=inode is not supported\n", name);
+                return Err(EINVAL);
+            }
+            let mut dax = core::ptr::null_mut();
+            let mut part_off = 0u64;
+            if opts.dax != DaxMode::Never {
+                // SAFETY: `s_bdev` is the device being mounted. As ext4, no
+                // holder: memory failures take the kernel's generic path.
+                // Released with `fs_put_dax` in `kill_sb`.
+                dax = unsafe {
+                    bindings::fs_dax_get_by_bdev(
+                        (*sb).s_bdev,
+                        &mut part_off,
+                        core::ptr::null_mut(),
+                        core::ptr::null(),
+                    )
+                };
+                if dax.is_null() && opts.dax == DaxMode::Always {
+                    pr_err!("{}: DAX unsupported by block device\n", name);
+                    return Err(EINVAL);
+                }
+            }
+            if !opts.read_only && (!T::READ_WRITE || dax.is_null()) {
+                // SAFETY: `dax` is NULL or came from `fs_dax_get_by_bdev`
+                // with this holder; `fs_put_dax` accepts both.
+                unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
+                pr_err!("{}: read-write mounts need DAX: mount with -o ro\n", name);
+                return Err(EROFS);
+            }
+            let info = KBox::new(
+                SbInfo::<T> {
+                    data: None,
+                    dax,
+                    part_off,
+                },
+                GFP_KERNEL,
+            )
+            .inspect_err(|_| {
+                // SAFETY: As above.
+                unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
+            })?;
+            // SAFETY: The new superblock is ours to set up; `kill_sb` frees
+            // `s_fs_info` (also when this fails).
+            unsafe {
+                (*sb).s_fs_info = KBox::into_raw(info).cast();
+                (*sb).s_op = &Self::TABLES.super_ops;
+                (*sb).s_magic = T::MAGIC as usize;
+                (*sb).s_time_gran = 1_000_000_000;
+            }
+            // INVARIANT: `sb` is being filled, with our `SbInfo`.
+            let new = NewSuperBlock::<T> {
+                sb,
+                _p: PhantomData,
+            };
+            let data = T::fill_super(&new, &opts)?;
+            // DAX maps device pages one to one with file pages.
+            // SAFETY: The new superblock is ours to set up, with our
+            // `SbInfo` in `s_fs_info`.
+            let info = unsafe { &mut *(*sb).s_fs_info.cast::<SbInfo<T>>() };
+            // SAFETY: As above.
+            let page_blocks = unsafe { (*sb).s_blocksize } == bindings::PAGE_SIZE;
+            if !info.dax.is_null() && !page_blocks {
+                if opts.dax == DaxMode::Always {
+                    pr_err!("{}: DAX needs the block size to be the page size\n", name);
+                    return Err(EINVAL);
+                }
+                // SAFETY: Taken above, with no holder.
+                unsafe { bindings::fs_put_dax(info.dax, core::ptr::null_mut()) };
+                info.dax = core::ptr::null_mut();
+            }
+            // SAFETY: Set above.
+            unsafe { (*(*sb).s_fs_info.cast::<SbInfo<T>>()).data = Some(data) };
+            // SAFETY: The data is set: a full superblock of `T` now.
+            let sbr = unsafe { SuperBlock::<T>::from_raw(sb) };
+            let root = T::root(sbr)?;
+            if !opts.read_only {
+                T::write_super(sbr, false)?;
+            }
+            let root = ARef::into_raw(root);
+            // SAFETY: `d_make_root` consumes the inode reference, also on
+            // failure.
+            let dentry = unsafe { bindings::d_make_root(root.as_ptr().cast()) };
+            if dentry.is_null() {
+                return Err(ENOMEM);
+            }
+            // SAFETY: The new superblock is ours to set up.
+            unsafe { (*sb).s_root = dentry };
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
+        // SAFETY: The VFS passes one of our superblocks, once.
+        let info = unsafe { (*sb).s_fs_info };
+        // SAFETY: As above; this evicts all inodes first.
+        unsafe { bindings::kill_block_super(sb) };
+        if !info.is_null() {
+            // SAFETY: `s_fs_info` came from `KBox::into_raw` in `fill_super`.
+            let info = unsafe { KBox::from_raw(info.cast::<SbInfo<T>>()) };
+            if !info.dax.is_null() {
+                // SAFETY: Taken in `fill_super` with this holder.
+                unsafe { bindings::fs_put_dax(info.dax, core::ptr::null_mut()) };
+            }
+        }
+    }
+}

@@ -1,0 +1,518 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! File operations: read, write, `fallocate`, truncation, attributes, ioctls.
+
+use super::*;
+
+impl<T: FileSystem> Tables<T> {
+    pub(super) unsafe extern "C" fn read_iter(
+        iocb: *mut bindings::kiocb,
+        to: *mut bindings::iov_iter,
+    ) -> isize {
+        // SAFETY: The VFS passes a valid kiocb and destination.
+        unsafe {
+            if bindings::iov_iter_count(to) == 0 {
+                return 0;
+            }
+            let inode = bindings::file_inode((*iocb).ki_filp);
+            if (*inode).i_flags & bindings::S_DAX == 0 {
+                // Through the page cache, filled by `read_folio`.
+                return bindings::generic_file_read_iter(iocb, to);
+            }
+            if (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0 {
+                if bindings::inode_trylock_shared(inode) == 0 {
+                    return EAGAIN.to_errno() as isize;
+                }
+            } else {
+                bindings::inode_lock_shared(inode);
+            }
+            let ret = bindings::dax_iomap_rw(iocb, to, &Self::TABLES.iomap_ops);
+            bindings::inode_unlock_shared(inode);
+            bindings::file_accessed((*iocb).ki_filp);
+            ret
+        }
+    }
+
+    pub(super) unsafe extern "C" fn open(
+        inode: *mut bindings::inode,
+        file: *mut bindings::file,
+    ) -> c_int {
+        // SAFETY: The VFS passes a file of ours being opened. DAX serves
+        // `O_DIRECT` the same way as other I/O.
+        unsafe {
+            if (*inode).i_flags & bindings::S_DAX != 0 {
+                (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
+            }
+            // RWF_NOWAIT: reads and writes fail with EAGAIN rather than wait
+            // for the inode lock or for metadata writes.
+            (*file).f_mode |= bindings::FMODE_NOWAIT;
+            bindings::generic_file_open(inode, file)
+        }
+    }
+
+    pub(super) unsafe extern "C" fn llseek(
+        file: *mut bindings::file,
+        offset: i64,
+        whence: c_int,
+    ) -> i64 {
+        // SAFETY: The VFS passes an open file of ours.
+        unsafe {
+            let inode = bindings::file_inode(file);
+            let seek_data = whence == bindings::SEEK_DATA as c_int;
+            if !seek_data && whence != bindings::SEEK_HOLE as c_int {
+                return bindings::generic_file_llseek(file, offset, whence);
+            }
+            bindings::inode_lock_shared(inode);
+            let r = if seek_data {
+                bindings::iomap_seek_data(inode, offset, &Self::TABLES.iomap_ops)
+            } else {
+                bindings::iomap_seek_hole(inode, offset, &Self::TABLES.iomap_ops)
+            };
+            bindings::inode_unlock_shared(inode);
+            if r < 0 {
+                return r;
+            }
+            bindings::vfs_setpos(file, r, (*(*inode).i_sb).s_maxbytes)
+        }
+    }
+
+    pub(super) unsafe extern "C" fn write_iter(
+        iocb: *mut bindings::kiocb,
+        from: *mut bindings::iov_iter,
+    ) -> isize {
+        // SAFETY: The VFS passes a valid kiocb of an open file of ours and
+        // a source; the inode lock is taken and released here.
+        unsafe {
+            let file = (*iocb).ki_filp;
+            let inode = bindings::file_inode(file);
+            if (*inode).i_flags & bindings::S_DAX == 0 {
+                return EROFS.to_errno() as isize;
+            }
+            let i = INode::<T>::from_raw(inode);
+            let nowait = (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0;
+            if nowait {
+                if bindings::inode_trylock(inode) == 0 {
+                    return EAGAIN.to_errno() as isize;
+                }
+            } else {
+                bindings::inode_lock(inode);
+            }
+            let mut ret = bindings::generic_write_checks(iocb, from);
+            if ret > 0 && nowait && (*iocb).ki_pos as u64 + ret as u64 > i.size() {
+                // Extending writes the inode synchronously.
+                ret = EAGAIN.to_errno() as isize;
+            }
+            if ret > 0 {
+                // Also refuses RWF_NOWAIT when the times need writing.
+                ret = bindings::kiocb_modified(iocb) as isize;
+            }
+            let pos = (*iocb).ki_pos as u64;
+            if ret == 0 && pos > i.size() {
+                // Bytes between the old end and `pos` become part of the
+                // file (RWF_NOWAIT never gets here: it cannot extend).
+                if let Err(e) = Self::zero_eof(inode, i.size(), pos) {
+                    ret = e.to_errno() as isize;
+                }
+            }
+            if ret == 0 {
+                ret = Self::dax_write(i, iocb, from);
+            }
+            bindings::inode_unlock(inode);
+            if ret > 0 {
+                ret = bindings::generic_write_sync(iocb, ret);
+            }
+            ret
+        }
+    }
+
+    /// Writes through DAX, as `ext4_dax_write_iter`. A write past the end
+    /// first makes the size on disk cover the blocks it may allocate, so
+    /// that a crash never leaves blocks past it (holes read as zeros); the
+    /// inode's size grows only by what was written, once it is written.
+    /// Until then faults past the old size fail (`SIGBUS`), so no mapping
+    /// ever reaches a block that a short write then frees, and a write
+    /// that moves no byte leaves the file as it was.
+    ///
+    /// # Safety
+    ///
+    /// `iocb` and `from` are the arguments of `write_iter` on `i`, whose
+    /// lock is held exclusively.
+    pub(super) unsafe fn dax_write(
+        i: &INode<'_, T>,
+        iocb: *mut bindings::kiocb,
+        from: *mut bindings::iov_iter,
+    ) -> isize {
+        // SAFETY: As the caller guarantees.
+        let (pos, count) =
+            unsafe { ((*iocb).ki_pos as u64, bindings::iov_iter_count(from) as u64) };
+        let old = i.size();
+        let end = pos.saturating_add(count);
+        let extend = end > old;
+        if extend {
+            if let Err(e) = T::reserve_size(i, end) {
+                return e.to_errno() as isize;
+            }
+        }
+        // SAFETY: As the caller guarantees.
+        let ret = unsafe { bindings::dax_iomap_rw(iocb, from, &Self::TABLES.iomap_ops) };
+        if !extend {
+            return ret;
+        }
+        // A write that moved no byte leaves the size alone, even past it.
+        let size = match u64::try_from(ret) {
+            Ok(n) if n > 0 => pos.saturating_add(n).max(old),
+            _ => old,
+        };
+        if size > old {
+            i.set_size(size);
+        }
+        let mut r = Ok(());
+        if size < end {
+            // Blocks allocated past what was written: no fault could map
+            // them (the size never covered them), so they go at once.
+            // SAFETY: Our superblock's block size.
+            let bs = unsafe { (*(*i.raw()).i_sb).s_blocksize } as u64;
+            r = T::free_range(i, size.next_multiple_of(bs), u64::MAX);
+        }
+        match (r.and_then(|()| T::commit_size(i)), ret) {
+            (Err(e), _) => e.to_errno() as isize,
+            (Ok(()), ret) => ret,
+        }
+    }
+
+    pub(super) unsafe extern "C" fn fallocate(
+        file: *mut bindings::file,
+        mode: c_int,
+        offset: i64,
+        len: i64,
+    ) -> c_long {
+        let keep = bindings::FALLOC_FL_KEEP_SIZE as c_int;
+        let punch = bindings::FALLOC_FL_PUNCH_HOLE as c_int;
+        let zero = bindings::FALLOC_FL_ZERO_RANGE as c_int;
+        // SAFETY: The VFS passes an open file of ours and checked the range.
+        let inode = unsafe { bindings::file_inode(file) };
+        if mode & !(keep | punch | zero) != 0 {
+            return EOPNOTSUPP.to_errno() as c_long;
+        }
+        // SAFETY: As above.
+        if unsafe { (*inode).i_flags } & bindings::S_DAX == 0 {
+            return EOPNOTSUPP.to_errno() as c_long;
+        }
+        // SAFETY: As above; the lock is released below.
+        unsafe { bindings::inode_lock(inode) };
+        let r = (|| {
+            let (Ok(off), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
+                return Err(EINVAL);
+            };
+            let end = off.checked_add(len).ok_or(EFBIG)?;
+            // SAFETY: The file is open and locked.
+            unsafe {
+                to_result(bindings::file_modified(file))?;
+                if mode & punch != 0 {
+                    Self::punch_hole(inode, off, end)
+                } else {
+                    Self::allocate(inode, off, end, mode & keep != 0, mode & zero != 0)
+                }
+            }
+        })();
+        // SAFETY: Taken above.
+        unsafe { bindings::inode_unlock(inode) };
+        match r {
+            Ok(()) => 0,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+
+    /// Frees the whole blocks of `off..end` and zeroes the partial ones at
+    /// its edges, inside the file's size.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is one of our DAX files, its lock held exclusively.
+    pub(super) unsafe fn punch_hole(inode: *mut bindings::inode, off: u64, end: u64) -> Result {
+        // SAFETY: As the caller guarantees.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        // SAFETY: Our superblock's block size.
+        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
+        let end = end.min(i.size());
+        if off >= end {
+            return Ok(());
+        }
+        let (first, last) = (off.next_multiple_of(bs), end - end % bs);
+        // SAFETY: The inode is valid; the lock is released below.
+        unsafe {
+            bindings::inode_dio_wait(inode);
+            bindings::filemap_invalidate_lock((*inode).i_mapping);
+        }
+        let r = (|| {
+            // SAFETY: We hold the invalidate lock exclusively; a DAX file.
+            unsafe {
+                Self::break_layouts(inode, off as i64, end as i64 - 1)?;
+                if first >= last {
+                    Self::zero_range(inode, off, end - off)?;
+                } else {
+                    Self::zero_range(inode, off, first - off)?;
+                    Self::zero_range(inode, last, end - last)?;
+                    bindings::truncate_pagecache_range(inode, first as i64, last as i64 - 1);
+                }
+            }
+            if first < last {
+                T::free_range(i, first, last)?;
+            }
+            i.touch_mtime();
+            T::write_inode(i)
+        })();
+        // SAFETY: Taken above.
+        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
+        r
+    }
+
+    /// Allocates (zeroed) blocks for `off..end`; with `zero`, also zeroes
+    /// the data already there. Without `keep` the size grows to `end` first,
+    /// as for writes; ext2 has no way to keep blocks past the size, so
+    /// `FALLOC_FL_KEEP_SIZE` past it is refused.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is one of our DAX files, its lock held exclusively.
+    pub(super) unsafe fn allocate(
+        inode: *mut bindings::inode,
+        off: u64,
+        end: u64,
+        keep: bool,
+        zero: bool,
+    ) -> Result {
+        // SAFETY: As the caller guarantees.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        // SAFETY: Our superblock.
+        let (bs, max) = unsafe {
+            (
+                (*(*inode).i_sb).s_blocksize as u64,
+                (*(*inode).i_sb).s_maxbytes as u64,
+            )
+        };
+        let old = i.size();
+        if end > max {
+            return Err(EFBIG);
+        }
+        if keep && end > old.next_multiple_of(bs) {
+            return Err(EOPNOTSUPP);
+        }
+        let extend = end > old && !keep;
+        // SAFETY: The inode is valid; the lock is released below.
+        unsafe { bindings::filemap_invalidate_lock((*inode).i_mapping) };
+        let r = (|| {
+            if extend {
+                // As for writes: the size on disk covers the new blocks
+                // first, the inode's size only once they are there.
+                T::reserve_size(i, end)?;
+                // SAFETY: We hold the inode lock.
+                unsafe { Self::zero_eof(inode, old, end)? };
+            }
+            let mut pos = off - off % bs;
+            while pos < end {
+                match T::map_write(i, pos, end - pos)? {
+                    Mapping::Mapped { offset, len, .. } if offset <= pos && offset + len > pos => {
+                        pos = offset + len;
+                    }
+                    _ => return Err(EIO),
+                }
+            }
+            if extend {
+                i.set_size(end);
+            }
+            if zero {
+                // SAFETY: We hold the invalidate lock exclusively.
+                unsafe {
+                    Self::break_layouts(inode, off as i64, end as i64 - 1)?;
+                    Self::zero_range(inode, off, end - off)?;
+                }
+            }
+            Ok(())
+        })();
+        if r.is_err() && extend && i.size() == old {
+            // The blocks past the old size go again.
+            let _ = T::free_range(i, old.next_multiple_of(bs), u64::MAX);
+        }
+        i.touch_ctime();
+        let w = if extend {
+            T::commit_size(i)
+        } else {
+            T::write_inode(i)
+        };
+        // SAFETY: Taken above.
+        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
+        r.and(w)
+    }
+
+    /// Changes the size of a regular file: shrinking breaks DAX layouts,
+    /// zeroes the rest of the new last block and frees the blocks past it,
+    /// with the size on disk covering them until they are gone (rule 5 of
+    /// the crash rules: a write-back of the inode meanwhile must not record
+    /// a size below its blocks); growing zeroes the rest of the old last
+    /// block (which a shared mapping may have written past the end).
+    ///
+    /// # Safety
+    ///
+    /// `inode` is one of our regular files, its lock held exclusively.
+    pub(super) unsafe fn set_size(inode: *mut bindings::inode, new: u64) -> Result {
+        // SAFETY: As the caller guarantees.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        // SAFETY: Our superblock's block size.
+        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
+        let old = i.size();
+        // SAFETY: `inode` is valid; the mapping is the inode's own. The
+        // lock is released on every path below.
+        unsafe {
+            bindings::inode_dio_wait(inode);
+            bindings::filemap_invalidate_lock((*inode).i_mapping);
+        }
+        let r = (|| {
+            // SAFETY: We hold the invalidate lock exclusively.
+            unsafe { Self::break_layouts(inode, 0, i64::MAX)? };
+            if new < old {
+                let end = new.next_multiple_of(bs);
+                // SAFETY: As above; a DAX file (rw mounts need DAX).
+                unsafe { Self::zero_range(inode, new, end.min(old) - new)? };
+                T::reserve_size(i, old)?;
+                i.set_size(new);
+                // SAFETY: Drops the page-cache (DAX) entries past `new`.
+                unsafe { bindings::truncate_pagecache(inode, new as i64) };
+                T::free_range(i, end, u64::MAX)?;
+                T::commit_size(i)?;
+            } else {
+                // SAFETY: As above.
+                unsafe { Self::zero_eof(inode, old, new)? };
+                i.set_size(new);
+            }
+            // truncate(2) asks only for ATTR_SIZE: the times are ours to
+            // update (ftruncate(2) asks for them too).
+            i.touch_mtime();
+            Ok(())
+        })();
+        // SAFETY: Taken above.
+        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
+        r
+    }
+
+    pub(super) unsafe extern "C" fn setattr(
+        idmap: *mut bindings::mnt_idmap,
+        dentry: *mut bindings::dentry,
+        attr: *mut bindings::iattr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a positive dentry of ours with its inode
+            // locked, and the attributes to change.
+            unsafe {
+                to_result(bindings::setattr_prepare(idmap, dentry, attr))?;
+                let inode = (*dentry).d_inode;
+                let i = INode::<T>::from_raw(inode);
+                if (*attr).ia_valid & bindings::ATTR_SIZE != 0 {
+                    let size = u64::try_from((*attr).ia_size).map_err(|_| EINVAL)?;
+                    if u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFREG {
+                        return Err(EINVAL);
+                    }
+                    if size != i.size() {
+                        Self::set_size(inode, size)?;
+                    }
+                }
+                bindings::setattr_copy(idmap, inode, attr);
+                T::write_inode(i)?;
+                if (*attr).ia_valid & bindings::ATTR_MODE != 0
+                    && u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFLNK
+                {
+                    to_result(bindings::posix_acl_chmod(idmap, dentry, (*inode).i_mode))?;
+                }
+            }
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn fileattr_get(
+        dentry: *mut bindings::dentry,
+        fa: *mut bindings::file_kattr,
+    ) -> c_int {
+        // SAFETY: The VFS passes a positive dentry of ours and attributes
+        // to fill.
+        unsafe {
+            let i = INode::<T>::from_raw((*dentry).d_inode);
+            bindings::fileattr_fill_flags(fa, T::attr_flags(i));
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn fileattr_set(
+        _idmap: *mut bindings::mnt_idmap,
+        dentry: *mut bindings::dentry,
+        fa: *mut bindings::file_kattr,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes a positive dentry of ours, its inode
+            // locked, and the attributes asked for, with permission checked
+            // (`fileattr_set_prepare`).
+            let (i, flags) = unsafe {
+                // Only what `FS_IOC_SETFLAGS` can say (as ext2).
+                if bindings::fileattr_has_fsx(fa) {
+                    return Err(EOPNOTSUPP);
+                }
+                (INode::<T>::from_raw((*dentry).d_inode), (*fa).flags)
+            };
+            let now = T::set_attr_flags(i, flags)?;
+            // SAFETY: Our inode, locked; `inode_set_flags` changes the
+            // masked bits atomically.
+            unsafe {
+                bindings::inode_set_flags(i.raw(), vfs_flags(now), vfs_flags(ATTR_VFS_FLAGS));
+            }
+            i.touch_ctime();
+            T::write_inode(i)?;
+            Ok(0)
+        })
+    }
+
+    /// `FS_IOC_GETFSLABEL` and `FS_IOC_SETFSLABEL` (the attribute flags
+    /// ioctls are the VFS's, through `fileattr_get`/`fileattr_set`).
+    pub(super) unsafe extern "C" fn ioctl(
+        file: *mut bindings::file,
+        cmd: c_uint,
+        arg: c_ulong,
+    ) -> c_long {
+        let r = (|| -> Result {
+            // SAFETY: The VFS passes an open file of ours.
+            let sb = unsafe { SuperBlock::<T>::from_raw((*bindings::file_inode(file)).i_sb) };
+            let user = crate::uaccess::UserSlice::new(
+                crate::uaccess::UserPtr::from_addr(arg),
+                FSLABEL_MAX,
+            );
+            let mut buf = [0u8; FSLABEL_MAX];
+            match cmd {
+                bindings::FS_IOC_GETFSLABEL => {
+                    let n = T::label(sb, &mut buf)?;
+                    // The rest of `buf` is zeros: the label ends with one.
+                    if n >= FSLABEL_MAX {
+                        return Err(EINVAL);
+                    }
+                    user.writer().write_slice(&buf)
+                }
+                bindings::FS_IOC_SETFSLABEL => {
+                    // SAFETY: No requirements.
+                    if !unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as c_int) } {
+                        return Err(EPERM);
+                    }
+                    user.reader().read_slice(&mut buf)?;
+                    let len = buf.iter().position(|&b| b == 0).ok_or(EINVAL)?;
+                    // SAFETY: `file` is open; released below.
+                    to_result(unsafe { bindings::mnt_want_write_file(file) })?;
+                    let r = T::set_label(sb, &buf[..len]);
+                    // SAFETY: Taken above.
+                    unsafe { bindings::mnt_drop_write_file(file) };
+                    r
+                }
+                _ => Err(ENOIOCTLCMD),
+            }
+        })();
+        match r {
+            Ok(()) => 0,
+            Err(e) => e.to_errno() as c_long,
+        }
+    }
+}

@@ -1,0 +1,328 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The DAX paths: `iomap_ops`, faults and mappings, layout breaking, zeroing.
+
+use super::*;
+
+impl<T: FileSystem> Tables<T> {
+    pub(super) unsafe extern "C" fn mmap_prepare(desc: *mut bindings::vm_area_desc) -> c_int {
+        // SAFETY: The VFS passes a valid descriptor of a file of ours.
+        unsafe {
+            let file = (*desc).file;
+            let inode = bindings::file_inode(file);
+            if (*inode).i_flags & bindings::S_DAX == 0 {
+                return bindings::generic_file_readonly_mmap_prepare(desc);
+            }
+            let sbi = &*(*(*inode).i_sb).s_fs_info.cast::<SbInfo<T>>();
+            if !bindings::daxdev_mapping_supported(desc, inode, sbi.dax) {
+                return EOPNOTSUPP.to_errno();
+            }
+            // Read-only mounts: no shared writable mapping of the image.
+            if bindings::vma_desc_is_shared_maywrite(desc)
+                && (*(*inode).i_sb).s_flags & bindings::SB_RDONLY as c_ulong != 0
+            {
+                return EINVAL.to_errno();
+            }
+            bindings::file_accessed(file);
+            (*desc).vm_ops = &Self::TABLES.dax_vm_ops;
+            bindings::vma_desc_set_hugepage(desc);
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn read_folio(
+        _file: *mut bindings::file,
+        folio: *mut bindings::folio,
+    ) -> c_int {
+        // SAFETY: The page cache passes a locked folio of one of our
+        // non-DAX files; the iomap code reads it through our `iomap_ops`
+        // and unlocks it.
+        unsafe { bindings::iomap_bio_read_folio(folio, &Self::TABLES.iomap_ops) };
+        0
+    }
+
+    pub(super) unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
+        // SAFETY: As for `read_folio`, for a readahead batch.
+        unsafe { bindings::iomap_bio_readahead(rac, &Self::TABLES.iomap_ops) };
+    }
+
+    pub(super) unsafe extern "C" fn huge_fault(
+        vmf: *mut bindings::vm_fault,
+        order: c_uint,
+    ) -> bindings::vm_fault_t {
+        // SAFETY: The fault handler passes a valid fault on a mapping of one
+        // of our DAX files. As ext4: write faults on shared mappings (which
+        // only read-write mounts allow) allocate blocks under freeze
+        // protection; write faults on private ones copy into anonymous
+        // memory inside `dax_iomap_fault` and change nothing. Our block
+        // allocations are durable when `iomap_begin` returns, so
+        // `IOMAP_F_DIRTY` is never set and `MAP_SYNC` faults need no
+        // `dax_finish_sync_fault`; it is kept for the general contract.
+        unsafe {
+            let vma = (*vmf).__bindgen_anon_1.vma;
+            let file = (*vma).vm_file;
+            let mapping = (*file).f_mapping;
+            let sb = (*bindings::file_inode(file)).i_sb;
+            let write = (*vmf).flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
+                && (*vma).__bindgen_anon_2.vm_flags & bindings::VM_SHARED != 0;
+            if write {
+                bindings::sb_start_pagefault(sb);
+                bindings::file_update_time(file);
+            }
+            bindings::filemap_invalidate_lock_shared(mapping);
+            let mut pfn = 0;
+            let mut r = bindings::dax_iomap_fault(
+                vmf,
+                order,
+                &mut pfn,
+                core::ptr::null_mut(),
+                &Self::TABLES.iomap_ops,
+            );
+            if write && r & bindings::vm_fault_reason_VM_FAULT_NEEDDSYNC != 0 {
+                r = bindings::dax_finish_sync_fault(vmf, order, pfn);
+            }
+            bindings::filemap_invalidate_unlock_shared(mapping);
+            if write {
+                bindings::sb_end_pagefault(sb);
+            }
+            r
+        }
+    }
+
+    pub(super) unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
+        // SAFETY: As for `huge_fault`.
+        unsafe { Self::huge_fault(vmf, 0) }
+    }
+
+    pub(super) unsafe extern "C" fn iomap_begin(
+        inode: *mut bindings::inode,
+        pos: i64,
+        length: i64,
+        flags: c_uint,
+        iomap: *mut bindings::iomap,
+        _srcmap: *mut bindings::iomap,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The DAX code passes an initialised inode of ours.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
+            let len = u64::try_from(length).map_err(|_| EINVAL)?;
+            // Writes (and write faults) allocate; zeroing skips holes.
+            let write = flags & bindings::IOMAP_WRITE != 0 && flags & bindings::IOMAP_ZERO == 0;
+            let m = if write && flags & bindings::IOMAP_NOWAIT != 0 {
+                // Allocating writes metadata synchronously: RWF_NOWAIT
+                // writes only go where blocks exist.
+                match T::map(i, pos, len)? {
+                    m @ Mapping::Mapped { .. } => m,
+                    Mapping::Hole { .. } => return Err(EAGAIN),
+                }
+            } else if write {
+                match T::map_write(i, pos, len)? {
+                    m @ Mapping::Mapped { .. } => m,
+                    Mapping::Hole { .. } => return Err(EIO),
+                }
+            } else {
+                T::map(i, pos, len)?
+            };
+            let sbi = i.super_block().info();
+            // SAFETY: `iomap` is valid for writes; the bdev and DAX device
+            // outlive the mount.
+            unsafe {
+                (*iomap).bdev = (*(*inode).i_sb).s_bdev;
+                (*iomap).dax_dev = sbi.dax;
+                (*iomap).flags = 0;
+                match m {
+                    Mapping::Mapped {
+                        offset,
+                        addr,
+                        len,
+                        new,
+                    } => {
+                        // New blocks replace a hole that a read fault may
+                        // have mapped to the zero page: DAX unmaps it.
+                        if new {
+                            (*iomap).flags = bindings::IOMAP_F_NEW as u16;
+                        }
+                        (*iomap).type_ = bindings::IOMAP_MAPPED as u16;
+                        (*iomap).offset = offset as i64;
+                        (*iomap).addr = addr.checked_add(sbi.part_off).ok_or(EIO)?;
+                        (*iomap).length = len;
+                    }
+                    Mapping::Hole { offset, len } => {
+                        (*iomap).type_ = bindings::IOMAP_HOLE as u16;
+                        (*iomap).offset = offset as i64;
+                        (*iomap).addr = u64::MAX;
+                        (*iomap).length = len;
+                    }
+                }
+                // The extent must contain `pos`.
+                let start = (*iomap).offset as u64;
+                let end = start.checked_add((*iomap).length).ok_or(EIO)?;
+                if start > pos || end <= pos {
+                    return Err(EIO);
+                }
+                if flags & bindings::IOMAP_FAULT != 0
+                    && (*iomap).type_ == bindings::IOMAP_MAPPED as u16
+                {
+                    let n = len.min(end - pos);
+                    let dev = (*iomap).addr + (pos - start);
+                    Self::check_dax_owner(i, sbi.dax, pos, dev, n)?;
+                }
+            }
+            Ok(0)
+        })
+    }
+
+    /// Refuses to map, for a fault at file offset `pos`, the `len` bytes
+    /// of DAX memory at device byte `dev` if any of their pages already
+    /// belongs to another file's mapping, or to another offset of this one:
+    /// a corrupt image that gives one block to two files (or twice to one).
+    /// The DAX core keeps one owner per page and warns otherwise
+    /// (`dax_associate_entry`). Two faults racing on such a block in two
+    /// files can still both pass; sequential ones cannot.
+    pub(super) fn check_dax_owner(
+        i: &INode<'_, T>,
+        dax: *mut bindings::dax_device,
+        pos: u64,
+        dev: u64,
+        len: u64,
+    ) -> Result {
+        let shift = bindings::PAGE_SHIFT;
+        let pages = len.div_ceil(1 << shift).max(1);
+        let mut pfn: c_ulong = 0;
+        // SAFETY: No requirements; the read lock keeps the DAX device alive.
+        let id = unsafe { bindings::dax_read_lock() };
+        // SAFETY: `dax` is the DAX device of our mounted superblock, alive
+        // under the read lock; `kaddr` may be NULL.
+        let got = unsafe {
+            bindings::dax_direct_access(
+                dax,
+                (dev >> shift) as c_ulong,
+                pages as c_long,
+                bindings::dax_access_mode_DAX_ACCESS,
+                core::ptr::null_mut(),
+                &mut pfn,
+            )
+        };
+        // SAFETY: Only reads; `i` is ours.
+        let ours = unsafe { (*i.raw()).i_mapping };
+        // Errors (poison) are the DAX core's to report.
+        let n = u64::try_from(got).unwrap_or(0).min(pages);
+        let r = (0..n).try_for_each(|k| {
+            let p = pfn + k as c_ulong;
+            // SAFETY: `p` is a page of the device's `memremap_pages()`
+            // mapping, with a struct page, while the read lock is held.
+            // `mapping` and `index` change under the DAX entry lock of
+            // their owner, which we do not hold: read once each.
+            let (mapping, index, head) = unsafe {
+                let folio = bindings::pfn_folio(p);
+                let f = &raw const (*folio).__bindgen_anon_1.__bindgen_anon_1;
+                (
+                    core::ptr::read_volatile(&raw const (*f).mapping),
+                    core::ptr::read_volatile(&raw const (*f).__bindgen_anon_2.index),
+                    bindings::folio_pfn(folio),
+                )
+            };
+            let want = (pos >> shift) + k - (p - head) as u64;
+            if mapping.is_null() || (mapping == ours && index as u64 == want) {
+                Ok(())
+            } else {
+                Err(EUCLEAN)
+            }
+        });
+        // SAFETY: Taken above.
+        unsafe { bindings::dax_read_unlock(id) };
+        if r.is_err() {
+            let sb = i.super_block();
+            pr_err!(
+                "{}: {}: inode {}: block at device byte {:#x} is mapped by another file too (blocks shared between files): run e2fsck\n",
+                T::NAME.to_str().unwrap_or("?"),
+                sb.id().to_str().unwrap_or("?"),
+                i.ino(),
+                dev
+            );
+        }
+        r
+    }
+
+    pub(super) unsafe extern "C" fn dax_writepages(
+        mapping: *mut bindings::address_space,
+        wbc: *mut bindings::writeback_control,
+    ) -> c_int {
+        // SAFETY: Writeback passes the mapping of one of our DAX files; the
+        // DAX device is held until `kill_sb`. This flushes CPU caches for
+        // pages written through shared mappings.
+        unsafe {
+            let sbi = &*(*(*(*mapping).host).i_sb).s_fs_info.cast::<SbInfo<T>>();
+            bindings::dax_writeback_mapping_range(mapping, sbi.dax, wbc)
+        }
+    }
+
+    /// Called back by `dax_break_layout` while a DAX page of the file is
+    /// still in use (pinned): waits without the invalidate lock, as
+    /// `ext4_wait_dax_page`.
+    pub(super) unsafe extern "C" fn wait_dax_page(inode: *mut bindings::inode) {
+        // SAFETY: `dax_break_layout` passes the inode whose invalidate lock
+        // our caller holds exclusively; it is taken back before returning.
+        unsafe {
+            bindings::filemap_invalidate_unlock((*inode).i_mapping);
+            bindings::schedule();
+            bindings::filemap_invalidate_lock((*inode).i_mapping);
+        }
+    }
+
+    /// Unmaps the DAX pages of `start..end` (bytes, `end` inclusive) and
+    /// waits until no pinned reference to them is left.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is ours and its invalidate lock is held exclusively.
+    pub(super) unsafe fn break_layouts(
+        inode: *mut bindings::inode,
+        start: i64,
+        end: i64,
+    ) -> Result {
+        // SAFETY: As the caller guarantees.
+        to_result(unsafe {
+            bindings::dax_break_layout(inode, start, end, Some(Self::wait_dax_page))
+        })
+    }
+
+    /// Zeroes bytes `pos..pos + len` of a DAX file in place (holes stay
+    /// holes).
+    ///
+    /// # Safety
+    ///
+    /// `inode` is ours, with DAX, and its lock is held exclusively.
+    pub(super) unsafe fn zero_range(inode: *mut bindings::inode, pos: u64, len: u64) -> Result {
+        if len == 0 {
+            return Ok(());
+        }
+        // SAFETY: As the caller guarantees.
+        to_result(unsafe {
+            bindings::dax_zero_range(
+                inode,
+                pos as i64,
+                len as i64,
+                core::ptr::null_mut(),
+                &Self::TABLES.iomap_ops,
+            )
+        })
+    }
+
+    /// Zeroes the rest of the block that holds byte `old` (the size before
+    /// an extension to `new`), up to `new`: a shared mapping of the last
+    /// page may have stored there past the end, and those bytes must read
+    /// as zeros once they are inside the file (as `ext4_block_zero_eof`).
+    ///
+    /// # Safety
+    ///
+    /// `inode` is ours, with DAX, and its lock is held exclusively.
+    pub(super) unsafe fn zero_eof(inode: *mut bindings::inode, old: u64, new: u64) -> Result {
+        // SAFETY: Our superblock's block size.
+        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
+        let end = old.next_multiple_of(bs).min(new);
+        // SAFETY: As the caller guarantees.
+        unsafe { Self::zero_range(inode, old, end.saturating_sub(old)) }
+    }
+}

@@ -1,0 +1,231 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Superblocks: [`NewSuperBlock`] while it is being filled, then [`SuperBlock`].
+
+use super::*;
+
+/// The abstraction's per-superblock state, in `s_fs_info`.
+pub(super) struct SbInfo<T: FileSystem> {
+    pub(super) data: Option<T::Data>,
+    pub(super) dax: *mut bindings::dax_device,
+    /// Offset of the partition on the DAX device, added to device addresses.
+    pub(super) part_off: u64,
+}
+
+/// A superblock being set up: its data does not exist yet.
+///
+/// # Invariants
+///
+/// `sb` is a valid superblock of type `T` being filled, with an `SbInfo<T>`
+/// in `s_fs_info`.
+pub struct NewSuperBlock<'a, T: FileSystem> {
+    pub(super) sb: *mut bindings::super_block,
+    pub(super) _p: PhantomData<(&'a (), T)>,
+}
+
+impl<T: FileSystem> NewSuperBlock<'_, T> {
+    /// Sets the block size (a power of two from 512 to `PAGE_SIZE`, not
+    /// below the device's logical block size).
+    pub fn set_block_size(&self, size: u32) -> Result {
+        // SAFETY: By the type invariant `sb` is valid and being set up.
+        if unsafe { bindings::sb_set_blocksize(self.sb, size as c_int) } == 0 {
+            return Err(EINVAL);
+        }
+        Ok(())
+    }
+
+    /// Sets the largest file size.
+    pub fn set_max_bytes(&self, max: u64) {
+        // SAFETY: By the type invariant `sb` is valid and being set up.
+        unsafe { (*self.sb).s_maxbytes = max.min(i64::MAX as u64) as i64 };
+    }
+
+    /// Sets the most links an inode may have (`EMLINK` past it).
+    pub fn set_max_links(&self, max: u32) {
+        // SAFETY: By the type invariant `sb` is valid and being set up.
+        unsafe { (*self.sb).s_max_links = max };
+    }
+
+    /// Sets the range of timestamps the file system stores, in seconds;
+    /// the VFS clamps times to it.
+    pub fn set_time_range(&self, min: i64, max: i64) {
+        // SAFETY: By the type invariant `sb` is valid and being set up.
+        unsafe {
+            (*self.sb).s_time_min = min;
+            (*self.sb).s_time_max = max;
+        }
+    }
+
+    /// Turns on extended attributes (see [`FileSystem::get_xattr`]) and,
+    /// if `acl`, POSIX ACLs: permission checks use them and new inodes
+    /// inherit default ACLs. Call before the first inode is read.
+    pub fn enable_xattrs(&self, acl: bool) {
+        let handlers: &'static XattrHandlers = &Tables::<T>::XATTR_HANDLERS;
+        // SAFETY: By the type invariant `sb` is valid and being set up; the
+        // handler table is static.
+        unsafe {
+            (*self.sb).s_xattr = handlers.0.as_ptr();
+            if acl {
+                (*self.sb).s_flags |= bindings::SB_POSIXACL as c_ulong;
+            }
+        }
+    }
+
+    /// Size of the device in bytes.
+    pub fn device_size(&self) -> u64 {
+        // SAFETY: `s_bdev` is set for block-device superblocks.
+        let n = unsafe { bindings::bdev_nr_bytes((*self.sb).s_bdev) };
+        u64::try_from(n).unwrap_or(0)
+    }
+
+    /// Reads block `block` (of the current block size).
+    pub fn bread(&self, block: u64) -> Result<Buffer<'_>> {
+        // SAFETY: `sb` is valid while it is being set up (type invariant).
+        unsafe { Buffer::read_block(self.sb, block) }
+    }
+
+    /// Whether file data will be accessed with DAX (otherwise it goes
+    /// through the page cache).
+    pub fn dax(&self) -> bool {
+        // SAFETY: By the type invariant `s_fs_info` is our `SbInfo<T>`.
+        unsafe { !(*(*self.sb).s_fs_info.cast::<SbInfo<T>>()).dax.is_null() }
+    }
+}
+
+/// A mounted superblock of file system `T`.
+///
+/// # Invariants
+///
+/// The wrapped superblock is of type `T`, with an `SbInfo<T>` whose data is
+/// set in `s_fs_info`.
+#[repr(transparent)]
+pub struct SuperBlock<T: FileSystem>(Opaque<bindings::super_block>, PhantomData<T>);
+
+impl<T: FileSystem> SuperBlock<T> {
+    pub(super) fn raw(&self) -> *mut bindings::super_block {
+        self.0.get()
+    }
+
+    /// # Safety
+    ///
+    /// `sb` must be a superblock of `T` whose data is set, valid for `'a`.
+    pub(super) unsafe fn from_raw<'a>(sb: *mut bindings::super_block) -> &'a Self {
+        // SAFETY: `SuperBlock` is a transparent wrapper (caller guarantees
+        // the invariants).
+        unsafe { &*sb.cast() }
+    }
+
+    pub(super) fn info(&self) -> &SbInfo<T> {
+        // SAFETY: By the type invariant `s_fs_info` is our `SbInfo<T>`,
+        // which lives until `kill_sb`.
+        unsafe { &*(*self.raw()).s_fs_info.cast::<SbInfo<T>>() }
+    }
+
+    /// The file system's data.
+    pub fn data(&self) -> &T::Data {
+        match &self.info().data {
+            Some(d) => d,
+            // By the type invariant the data is set.
+            None => unreachable!(),
+        }
+    }
+
+    /// Reads block `block` (of the file system's block size).
+    pub fn bread(&self, block: u64) -> Result<Buffer<'_>> {
+        // SAFETY: `raw` is a valid superblock (type invariant) while it is
+        // borrowed.
+        unsafe { Buffer::read_block(self.raw(), block) }
+    }
+
+    /// Gets the inode `ino`: a cached one, or a new one to be filled.
+    pub fn iget(&self, ino: u64) -> Result<GetINode<'_, T>> {
+        // SAFETY: The superblock is valid.
+        let inode =
+            NonNull::new(unsafe { bindings::iget_locked(self.raw(), ino) }).ok_or(ENOMEM)?;
+        // SAFETY: `iget_locked` returned a referenced inode of this sb.
+        if unsafe { bindings::inode_is_new(inode.as_ptr()) } {
+            // INVARIANT: A new, locked inode with our reference.
+            Ok(GetINode::New(NewINode {
+                inode,
+                _p: PhantomData,
+            }))
+        } else {
+            // SAFETY: A cached inode of ours is fully set up; we own the
+            // reference `iget_locked` took.
+            Ok(GetINode::Cached(unsafe { ARef::from_raw(inode.cast()) }))
+        }
+    }
+
+    /// Gets block `block` without reading it, filled with zeros: for blocks
+    /// being allocated for metadata.
+    pub fn new_buffer(&self, block: u64) -> Result<Buffer<'_>> {
+        // SAFETY: As in `bread`.
+        unsafe { Buffer::new_zeroed(self.raw(), block) }
+    }
+
+    /// Zeroes `count` blocks from `block` on the device, durably, through
+    /// the DAX device (the way data blocks are written): an ordering
+    /// point. The driver zeroes with non-temporal stores and no fence, so
+    /// a cache flush (`REQ_PREFLUSH`) follows, before anything may point
+    /// at the blocks.
+    pub fn zero_blocks(&self, block: u64, count: u64) -> Result {
+        let info = self.info();
+        if info.dax.is_null() {
+            return Err(EROFS);
+        }
+        // SAFETY: `raw` is a valid superblock.
+        let bits = unsafe { (*self.raw()).s_blocksize_bits };
+        let page_shift = bindings::PAGE_SHIFT;
+        let start = block
+            .checked_shl(u32::from(bits))
+            .and_then(|b| b.checked_add(info.part_off))
+            .ok_or(EIO)?;
+        let pages = count.checked_shl(u32::from(bits)).ok_or(EIO)? >> page_shift;
+        let first = start >> page_shift;
+        // SAFETY: No requirements; the read lock keeps the DAX device alive.
+        let id = unsafe { bindings::dax_read_lock() };
+        // `dax_zero_page_range` zeroes one page per call (device mapper
+        // targets may split larger ranges).
+        let r = (first..first + pages).try_for_each(|pgoff| {
+            // SAFETY: `dax` is the DAX device of our mounted superblock,
+            // held until `kill_sb`, and alive under the read lock. The page
+            // is within the file system, which fits the device (checked by
+            // the file system at mount).
+            to_result(unsafe { bindings::dax_zero_page_range(info.dax, pgoff as usize, 1) })
+        });
+        // SAFETY: Taken above.
+        unsafe { bindings::dax_read_unlock(id) };
+        r?;
+        // SAFETY: `s_bdev` is the mounted device, open until `kill_sb`.
+        to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) })
+    }
+
+    /// Whether the superblock is mounted read-only.
+    pub fn read_only(&self) -> bool {
+        // SAFETY: `raw` is a valid superblock; `s_flags` is read once.
+        let flags = unsafe { (*self.raw()).s_flags };
+        flags & bindings::SB_RDONLY as c_ulong != 0
+    }
+
+    /// Whether the current task may use blocks reserved for the
+    /// administrator (`CAP_SYS_RESOURCE`).
+    pub fn may_use_reserved(&self) -> bool {
+        // SAFETY: No requirements.
+        unsafe { bindings::capable(bindings::CAP_SYS_RESOURCE as c_int) }
+    }
+
+    /// The superblock's name (the device, as in `rpmem0`).
+    pub fn id(&self) -> &CStr {
+        // SAFETY: `s_id` is a NUL-terminated name set by the VFS before
+        // the file system sees the superblock, and not changed after.
+        unsafe { CStr::from_char_ptr((*self.raw()).s_id.as_ptr()) }
+    }
+}
+
+/// The result of [`SuperBlock::iget`].
+pub enum GetINode<'a, T: FileSystem> {
+    /// The inode was in the cache.
+    Cached(ARef<INode<'a, T>>),
+    /// The inode is new: fill it with [`NewINode::init`].
+    New(NewINode<'a, T>),
+}

@@ -1,0 +1,180 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `super_operations`: inode allocation and eviction, `statfs`, write-back.
+
+use super::*;
+
+impl<T: FileSystem> Tables<T> {
+    pub(super) unsafe extern "C" fn alloc_inode(
+        _sb: *mut bindings::super_block,
+    ) -> *mut bindings::inode {
+        let Ok(b) = KBox::new(
+            INodeWithData::<T> {
+                data: MaybeUninit::uninit(),
+                data_init: false,
+                link: None,
+                inode: Opaque::uninit(),
+            },
+            GFP_KERNEL,
+        ) else {
+            return core::ptr::null_mut();
+        };
+        let p = KBox::into_raw(b);
+        // SAFETY: `p` is a valid allocation; `inode_init_once` initialises
+        // the fields that must survive reuse (we never reuse).
+        unsafe {
+            let inode = (*p).inode.get();
+            bindings::inode_init_once(inode);
+            inode
+        }
+    }
+
+    pub(super) unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
+        // SAFETY: All our inodes come from `alloc_inode`, embedded in a
+        // `KBox<INodeWithData<T>>`; the VFS frees each once, after use. The
+        // file system's data was dropped in `evict_inode` (which every
+        // initialised inode goes through), not here in RCU context; the
+        // `MaybeUninit` is not dropped with the box.
+        unsafe {
+            drop(KBox::from_raw(INodeWithData::<T>::from_inode(inode)));
+        }
+    }
+
+    pub(super) unsafe extern "C" fn evict_inode(inode: *mut bindings::inode) {
+        // SAFETY: The VFS evicts each inode once, when nothing uses it, in
+        // process context. As in ext4: DAX entries (and pinned DAX pages)
+        // must be gone before the mapping is truncated, or truncation finds
+        // them and warns. The file system's data is dropped here, where it
+        // may sleep, rather than in the RCU callback that frees the inode.
+        unsafe {
+            let c = INodeWithData::<T>::from_inode(inode);
+            bindings::dax_break_layout_final(inode);
+            bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
+            // An inode without links whose last user is gone: free it (a
+            // bad inode never got our data).
+            if (*c).data_init
+                && (*inode).__bindgen_anon_1.i_nlink == 0
+                && !bindings::is_bad_inode(inode)
+            {
+                Self::delete(BareINode::<T>::from_raw(inode));
+            }
+            bindings::clear_inode(inode);
+            if (*c).data_init {
+                (*c).data_init = false;
+                (*c).data.assume_init_drop();
+            }
+        }
+    }
+
+    /// Frees an unlinked inode being evicted.
+    pub(super) fn delete(i: &BareINode<T>) {
+        let sb = i.super_block();
+        if sb.read_only() {
+            return;
+        }
+        if let Err(e) = T::delete_inode(i) {
+            pr_err!(
+                "{}: {}: cannot free inode {}: {:?}\n",
+                T::NAME.to_str().unwrap_or("?"),
+                sb.id().to_str().unwrap_or("?"),
+                i.ino(),
+                e
+            );
+        }
+    }
+
+    pub(super) unsafe extern "C" fn put_super(sb: *mut bindings::super_block) {
+        // SAFETY: Called once by `generic_shutdown_super` for our mounted
+        // superblock, after every inode was evicted and while the device is
+        // still open: the file system's data (which may hold buffers) goes
+        // here; `kill_sb` frees the rest.
+        let s = unsafe { SuperBlock::<T>::from_raw(sb) };
+        if !s.read_only() {
+            if let Err(e) = T::write_super(s, true) {
+                pr_err!(
+                    "{}: {}: cannot mark the file system clean: {:?}\n",
+                    T::NAME.to_str().unwrap_or("?"),
+                    s.id().to_str().unwrap_or("?"),
+                    e
+                );
+            }
+        }
+        // SAFETY: As above; nothing uses the data any more.
+        unsafe {
+            let info = &mut *(*sb).s_fs_info.cast::<SbInfo<T>>();
+            drop(info.data.take());
+        }
+    }
+
+    pub(super) unsafe extern "C" fn statfs(
+        dentry: *mut bindings::dentry,
+        buf: *mut bindings::kstatfs,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: A dentry of a mounted superblock of ours.
+            let sb = unsafe { SuperBlock::<T>::from_raw((*dentry).d_sb) };
+            let st = T::statfs(sb)?;
+            // SAFETY: `buf` is valid for writes.
+            unsafe {
+                (*buf).f_type = T::MAGIC as isize;
+                (*buf).f_bsize = (*sb.raw()).s_blocksize as isize;
+                (*buf).f_blocks = st.blocks;
+                (*buf).f_bfree = st.free_blocks;
+                (*buf).f_bavail = st.avail_blocks;
+                (*buf).f_files = st.files;
+                (*buf).f_ffree = st.free_files;
+                (*buf).f_namelen = st.name_len as isize;
+                (*buf).f_fsid.val = [st.fsid as i32, (st.fsid >> 32) as i32];
+            }
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn show_options(
+        m: *mut bindings::seq_file,
+        root: *mut bindings::dentry,
+    ) -> c_int {
+        // SAFETY: A root dentry of a mounted superblock of ours.
+        let sb = unsafe { SuperBlock::<T>::from_raw((*root).d_sb) };
+        if !sb.info().dax.is_null() {
+            // SAFETY: `m` is valid; the string is NUL-terminated.
+            unsafe { bindings::seq_puts(m, c",dax=always".as_char_ptr()) };
+        }
+        // SAFETY: As above.
+        if unsafe {
+            !(*sb.raw()).s_xattr.is_null()
+                && (*sb.raw()).s_flags & bindings::SB_POSIXACL as c_ulong == 0
+        } {
+            // SAFETY: As above.
+            unsafe { bindings::seq_puts(m, c",noacl".as_char_ptr()) };
+        }
+        0
+    }
+
+    pub(super) unsafe extern "C" fn write_inode(
+        inode: *mut bindings::inode,
+        _wbc: *mut bindings::writeback_control,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: Writeback passes an initialised inode of ours, which
+            // it keeps alive during the call; nobody may hold a reference.
+            let i = unsafe { BareINode::<T>::from_raw(inode) };
+            if i.super_block().read_only() {
+                return Ok(0);
+            }
+            T::write_inode(i)?;
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn sync_fs(sb: *mut bindings::super_block, _wait: c_int) -> c_int {
+        from_result(|| {
+            // SAFETY: A mounted superblock of ours.
+            let s = unsafe { SuperBlock::<T>::from_raw(sb) };
+            if !s.read_only() {
+                T::write_super(s, false)?;
+            }
+            Ok(0)
+        })
+    }
+}

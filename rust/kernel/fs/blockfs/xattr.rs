@@ -1,0 +1,343 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Extended attributes and POSIX ACLs: name spaces, entries, the VFS handlers.
+
+use super::*;
+
+/// An extended attribute name space.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XattrNs {
+    /// `user.`: for regular files and directories.
+    User,
+    /// `trusted.`: for `CAP_SYS_ADMIN` only.
+    Trusted,
+    /// `security.`: for security modules.
+    Security,
+    /// `system.posix_acl_access`: the access ACL, through
+    /// [`FileSystem::get_acl`] and [`FileSystem::set_acl`].
+    AclAccess,
+    /// `system.posix_acl_default`: a directory's default ACL.
+    AclDefault,
+}
+
+impl XattrNs {
+    /// The prefix of the name space's attribute names.
+    pub(super) fn prefix(self) -> &'static [u8] {
+        match self {
+            XattrNs::User => b"user.",
+            XattrNs::Trusted => b"trusted.",
+            XattrNs::Security => b"security.",
+            XattrNs::AclAccess => b"system.posix_acl_access",
+            XattrNs::AclDefault => b"system.posix_acl_default",
+        }
+    }
+}
+
+/// What [`FileSystem::set_xattr`] does about an existing attribute.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum XattrSet {
+    /// Create or replace.
+    Any,
+    /// Create only: `EEXIST` if the attribute exists.
+    Create,
+    /// Replace only: `ENODATA` if it does not.
+    Replace,
+}
+
+/// The two POSIX ACLs of an inode.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AclType {
+    /// The access ACL.
+    Access,
+    /// The default ACL of a directory, inherited by new entries.
+    Default,
+}
+
+impl AclType {
+    pub(super) fn raw(self) -> c_int {
+        match self {
+            AclType::Access => bindings::ACL_TYPE_ACCESS as c_int,
+            AclType::Default => bindings::ACL_TYPE_DEFAULT as c_int,
+        }
+    }
+
+    pub(super) fn from_raw(t: c_int) -> Result<Self> {
+        match t as u32 {
+            bindings::ACL_TYPE_ACCESS => Ok(AclType::Access),
+            bindings::ACL_TYPE_DEFAULT => Ok(AclType::Default),
+            _ => Err(EINVAL),
+        }
+    }
+}
+
+/// One POSIX ACL entry: a tag (`ACL_USER_OBJ` 0x01, `ACL_USER` 0x02,
+/// `ACL_GROUP_OBJ` 0x04, `ACL_GROUP` 0x08, `ACL_MASK` 0x10, `ACL_OTHER`
+/// 0x20), `rwx` permissions and, for named users and groups, the id in the
+/// initial user namespace.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AclEntry {
+    /// The tag.
+    pub tag: u16,
+    /// Permissions (`4` read, `2` write, `1` execute).
+    pub perm: u16,
+    /// User or group id (`ACL_USER`, `ACL_GROUP`), else 0.
+    pub id: u32,
+}
+
+/// A reference to a VFS `posix_acl`, or none.
+///
+/// # Invariants
+///
+/// The pointer is NULL or a `posix_acl` we hold a reference to.
+pub(super) struct AclRef(pub(super) *mut bindings::posix_acl);
+
+impl AclRef {
+    /// Allocates an ACL holding `entries`.
+    pub(super) fn new(entries: &[AclEntry]) -> Result<Self> {
+        let n = u32::try_from(entries.len()).map_err(|_| EINVAL)?;
+        // SAFETY: No requirements.
+        let acl = unsafe { bindings::posix_acl_alloc(n, bindings::GFP_KERNEL) };
+        if acl.is_null() {
+            return Err(ENOMEM);
+        }
+        for (i, e) in (0..n).zip(entries) {
+            // SAFETY: `acl` has `n` entries.
+            unsafe { bindings::blockfs_acl_set(acl, i, e.tag, e.perm, e.id) };
+        }
+        // INVARIANT: `posix_acl_alloc` returned a reference.
+        Ok(Self(acl))
+    }
+
+    /// The entries.
+    pub(super) fn entries(&self) -> Result<KVec<AclEntry>> {
+        // SAFETY: NULL or a valid ACL (type invariant).
+        unsafe { acl_entries(self.0) }
+    }
+
+    /// Gives up our reference.
+    pub(super) fn into_raw(self) -> *mut bindings::posix_acl {
+        core::mem::ManuallyDrop::new(self).0
+    }
+}
+
+/// The entries of `acl` (none if NULL).
+///
+/// # Safety
+///
+/// `acl` is NULL or a valid ACL we hold a reference to during the call.
+pub(super) unsafe fn acl_entries(acl: *const bindings::posix_acl) -> Result<KVec<AclEntry>> {
+    let mut v = KVec::new();
+    if acl.is_null() {
+        return Ok(v);
+    }
+    // SAFETY: A valid ACL (caller).
+    let n = unsafe { bindings::blockfs_acl_count(acl) };
+    for i in 0..n {
+        let mut e = AclEntry {
+            tag: 0,
+            perm: 0,
+            id: 0,
+        };
+        // SAFETY: `i` is below the ACL's entry count.
+        unsafe { bindings::blockfs_acl_get(acl, i, &mut e.tag, &mut e.perm, &mut e.id) };
+        v.push(e, GFP_KERNEL)?;
+    }
+    Ok(v)
+}
+
+impl Drop for AclRef {
+    fn drop(&mut self) {
+        if !self.0.is_null() {
+            // SAFETY: Our reference (type invariant).
+            unsafe { bindings::posix_acl_release(self.0) };
+        }
+    }
+}
+
+impl<T: FileSystem> Tables<T> {
+    pub(super) fn xattr_ns(handler: *const bindings::xattr_handler) -> XattrNs {
+        // SAFETY: The VFS passes one of our handlers, whose `flags` is the
+        // name space.
+        match unsafe { (*handler).flags } {
+            f if f == XattrNs::User as c_int => XattrNs::User,
+            f if f == XattrNs::Trusted as c_int => XattrNs::Trusted,
+            _ => XattrNs::Security,
+        }
+    }
+
+    pub(super) unsafe extern "C" fn xattr_get(
+        handler: *const bindings::xattr_handler,
+        _dentry: *mut bindings::dentry,
+        inode: *mut bindings::inode,
+        name: *const c_char,
+        buffer: *mut c_void,
+        size: usize,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes an inode of ours, a NUL-terminated name
+            // (without the prefix) and a buffer of `size` bytes or NULL.
+            let (i, name, buf) = unsafe {
+                let buf: &mut [u8] = if buffer.is_null() || size == 0 {
+                    &mut []
+                } else {
+                    core::slice::from_raw_parts_mut(buffer.cast(), size)
+                };
+                (INode::<T>::from_raw(inode), CStr::from_char_ptr(name), buf)
+            };
+            let n = T::get_xattr(i, Self::xattr_ns(handler), name.to_bytes(), buf)?;
+            c_int::try_from(n).map_err(|_| E2BIG)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn xattr_set(
+        handler: *const bindings::xattr_handler,
+        _idmap: *mut bindings::mnt_idmap,
+        _dentry: *mut bindings::dentry,
+        inode: *mut bindings::inode,
+        name: *const c_char,
+        value: *const c_void,
+        size: usize,
+        flags: c_int,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: The VFS passes an inode of ours, locked, a
+            // NUL-terminated name and a value of `size` bytes, or NULL to
+            // remove the attribute.
+            let (i, name, value) = unsafe {
+                let value: Option<&[u8]> = if value.is_null() {
+                    None
+                } else if size == 0 {
+                    Some(&[])
+                } else {
+                    Some(core::slice::from_raw_parts(value.cast(), size))
+                };
+                (
+                    INode::<T>::from_raw(inode),
+                    CStr::from_char_ptr(name),
+                    value,
+                )
+            };
+            let how = match flags as u32 & (bindings::XATTR_CREATE | bindings::XATTR_REPLACE) {
+                bindings::XATTR_CREATE => XattrSet::Create,
+                bindings::XATTR_REPLACE => XattrSet::Replace,
+                _ => XattrSet::Any,
+            };
+            T::set_xattr(i, Self::xattr_ns(handler), name.to_bytes(), value, how)?;
+            i.touch_ctime();
+            T::write_inode(i)?;
+            Ok(0)
+        })
+    }
+
+    pub(super) unsafe extern "C" fn listxattr(
+        dentry: *mut bindings::dentry,
+        buffer: *mut c_char,
+        size: usize,
+    ) -> isize {
+        let r = (|| -> Result<usize> {
+            // SAFETY: The VFS passes a positive dentry of ours and a buffer
+            // of `size` bytes, or NULL for the size only.
+            let (inode, mut out) = unsafe {
+                let inode = (*dentry).d_inode;
+                let out: Option<&mut [u8]> = if buffer.is_null() || size == 0 {
+                    None
+                } else {
+                    Some(core::slice::from_raw_parts_mut(buffer.cast(), size))
+                };
+                (inode, out)
+            };
+            // SAFETY: `inode` is ours.
+            if unsafe { (*(*inode).i_sb).s_xattr.is_null() } {
+                return Err(EOPNOTSUPP);
+            }
+            // SAFETY: No requirements.
+            let admin = unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as c_int) };
+            // SAFETY: `inode` is valid.
+            let acl = unsafe { bindings::blockfs_is_posixacl(inode) };
+            let mut total = 0usize;
+            // SAFETY: `inode` is ours.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            T::list_xattrs(i, &mut |ns, name| {
+                let shown = match ns {
+                    XattrNs::Trusted => admin,
+                    XattrNs::AclAccess | XattrNs::AclDefault => acl,
+                    _ => true,
+                };
+                if !shown {
+                    return Ok(());
+                }
+                let p = ns.prefix();
+                let len = p.len() + name.len() + 1;
+                if let Some(out) = out.as_deref_mut() {
+                    let dst = out.get_mut(total..total + len).ok_or(ERANGE)?;
+                    dst[..p.len()].copy_from_slice(p);
+                    dst[p.len()..len - 1].copy_from_slice(name);
+                    dst[len - 1] = 0;
+                }
+                total += len;
+                Ok(())
+            })?;
+            Ok(total)
+        })();
+        match r {
+            Ok(n) => n as isize,
+            Err(e) => e.to_errno() as isize,
+        }
+    }
+
+    pub(super) unsafe extern "C" fn get_inode_acl(
+        inode: *mut bindings::inode,
+        typ: c_int,
+        rcu: bool,
+    ) -> *mut bindings::posix_acl {
+        if rcu {
+            // Reading may sleep: ask for a walk without RCU.
+            return ECHILD.to_ptr();
+        }
+        let r = (|| -> Result<*mut bindings::posix_acl> {
+            // SAFETY: The VFS passes an inode of ours.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            match T::get_acl(i, AclType::from_raw(typ)?)? {
+                None => Ok(core::ptr::null_mut()),
+                Some(e) => Ok(AclRef::new(&e)?.into_raw()),
+            }
+        })();
+        r.unwrap_or_else(|e: Error| e.to_ptr())
+    }
+
+    pub(super) unsafe extern "C" fn set_acl(
+        idmap: *mut bindings::mnt_idmap,
+        dentry: *mut bindings::dentry,
+        acl: *mut bindings::posix_acl,
+        typ: c_int,
+    ) -> c_int {
+        from_result(|| {
+            let t = AclType::from_raw(typ)?;
+            // SAFETY: The VFS passes a positive dentry of ours, its inode
+            // locked, and an ACL (or NULL) it holds a reference to.
+            unsafe {
+                let inode = (*dentry).d_inode;
+                let i = INode::<T>::from_raw(inode);
+                let mut acl = acl;
+                let mut mode = (*inode).i_mode;
+                if t == AclType::Access && !acl.is_null() {
+                    // May decide the mode says it all (`acl` becomes NULL).
+                    to_result(bindings::posix_acl_update_mode(
+                        idmap, inode, &mut mode, &mut acl,
+                    ))?;
+                }
+                if t == AclType::Default && u32::from(mode) & bindings::S_IFMT != bindings::S_IFDIR
+                {
+                    return if acl.is_null() { Ok(0) } else { Err(EACCES) };
+                }
+                let entries = acl_entries(acl)?;
+                T::set_acl(i, t, (!acl.is_null()).then_some(&entries[..]))?;
+                (*inode).i_mode = mode;
+                i.touch_ctime();
+                T::write_inode(i)?;
+                bindings::set_cached_acl(inode, typ, acl);
+            }
+            Ok(0)
+        })
+    }
+}
