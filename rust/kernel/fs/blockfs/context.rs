@@ -5,6 +5,11 @@
 use super::*;
 
 impl<T: FileSystem> Tables<T> {
+    /// `file_system_type::init_fs_context`: sets up a mount context.
+    ///
+    /// # Safety
+    ///
+    /// `fc` is a valid `fs_context` of this file system type, being set up.
     pub(super) unsafe extern "C" fn init_fs_context(fc: *mut bindings::fs_context) -> c_int {
         from_result(|| {
             let opts = KBox::new(
@@ -32,6 +37,12 @@ impl<T: FileSystem> Tables<T> {
         unsafe { &mut *(*fc).fs_private.cast::<MountOptions>() }
     }
 
+    /// `fs_context_operations::free`.
+    ///
+    /// # Safety
+    ///
+    /// `fc` is a context `init_fs_context` set up (its `fs_private` may be NULL
+    /// if that failed), freed once.
     pub(super) unsafe extern "C" fn ctx_free(fc: *mut bindings::fs_context) {
         // SAFETY: Called once for our context; `fs_private` may be NULL if
         // `init_fs_context` failed.
@@ -42,6 +53,12 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `fs_context_operations::parse_param`: one mount option.
+    ///
+    /// # Safety
+    ///
+    /// `fc` is a context of ours being configured; `param` is a valid parameter
+    /// with a NUL-terminated key.
     pub(super) unsafe extern "C" fn parse_param(
         fc: *mut bindings::fs_context,
         param: *mut bindings::fs_parameter,
@@ -90,6 +107,11 @@ impl<T: FileSystem> Tables<T> {
     /// Remounts: switching to read-write marks the file system in use on
     /// disk (and may be refused), switching to read-only marks it clean
     /// (the VFS has synced it).
+    ///
+    /// # Safety
+    ///
+    /// `fc` is a reconfiguration context of a mounted superblock of ours, with
+    /// `root` set.
     pub(super) unsafe extern "C" fn reconfigure(fc: *mut bindings::fs_context) -> c_int {
         from_result(|| {
             // SAFETY: The VFS passes a reconfiguration context of a mounted
@@ -119,11 +141,22 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `fs_context_operations::get_tree`.
+    ///
+    /// # Safety
+    ///
+    /// `fc` is a context of ours, fully configured.
     pub(super) unsafe extern "C" fn get_tree(fc: *mut bindings::fs_context) -> c_int {
         // SAFETY: Our context; `fill_super` matches the expected signature.
         unsafe { bindings::get_tree_bdev(fc, Some(Self::fill_super)) }
     }
 
+    /// The `fill_super` callback of `get_tree_bdev`.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a new superblock of this type being set up, and `fc` the context
+    /// it is set up from.
     pub(super) unsafe extern "C" fn fill_super(
         sb: *mut bindings::super_block,
         fc: *mut bindings::fs_context,
@@ -226,6 +259,12 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `file_system_type::kill_sb`.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a superblock of this type, killed once; `s_fs_info` is our
+    /// `SbInfo` or NULL.
     pub(super) unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
         // SAFETY: The VFS passes one of our superblocks, once.
         let info = unsafe { (*sb).s_fs_info };

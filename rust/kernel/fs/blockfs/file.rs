@@ -5,6 +5,12 @@
 use super::*;
 
 impl<T: FileSystem> Tables<T> {
+    /// `file_operations::read_iter`.
+    ///
+    /// # Safety
+    ///
+    /// `iocb` is a valid kiocb of an open regular file of ours and `to` a valid
+    /// destination.
     pub(super) unsafe extern "C" fn read_iter(
         iocb: *mut bindings::kiocb,
         to: *mut bindings::iov_iter,
@@ -33,6 +39,11 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `file_operations::open`.
+    ///
+    /// # Safety
+    ///
+    /// `file` is being opened on `inode`, a regular file of ours.
     pub(super) unsafe extern "C" fn open(
         inode: *mut bindings::inode,
         file: *mut bindings::file,
@@ -50,6 +61,11 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `file_operations::llseek`.
+    ///
+    /// # Safety
+    ///
+    /// `file` is an open regular file of ours.
     pub(super) unsafe extern "C" fn llseek(
         file: *mut bindings::file,
         offset: i64,
@@ -76,6 +92,12 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `file_operations::write_iter`.
+    ///
+    /// # Safety
+    ///
+    /// `iocb` is a valid kiocb of an open regular file of ours and `from` a
+    /// valid source.
     pub(super) unsafe extern "C" fn write_iter(
         iocb: *mut bindings::kiocb,
         from: *mut bindings::iov_iter,
@@ -180,6 +202,12 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `file_operations::fallocate`.
+    ///
+    /// # Safety
+    ///
+    /// `file` is an open regular file of ours, opened for writing; the VFS
+    /// checked the range against `s_maxbytes`.
     pub(super) unsafe extern "C" fn fallocate(
         file: *mut bindings::file,
         mode: c_int,
@@ -395,6 +423,12 @@ impl<T: FileSystem> Tables<T> {
         r
     }
 
+    /// `inode_operations::setattr`.
+    ///
+    /// # Safety
+    ///
+    /// `dentry` is a positive dentry of ours whose inode is locked, `attr` the
+    /// changes asked for, and `idmap` the mount's.
     pub(super) unsafe extern "C" fn setattr(
         idmap: *mut bindings::mnt_idmap,
         dentry: *mut bindings::dentry,
@@ -428,6 +462,11 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::fileattr_get`.
+    ///
+    /// # Safety
+    ///
+    /// `dentry` is a positive dentry of ours and `fa` is valid for writes.
     pub(super) unsafe extern "C" fn fileattr_get(
         dentry: *mut bindings::dentry,
         fa: *mut bindings::file_kattr,
@@ -441,6 +480,12 @@ impl<T: FileSystem> Tables<T> {
         0
     }
 
+    /// `inode_operations::fileattr_set`.
+    ///
+    /// # Safety
+    ///
+    /// `dentry` is a positive dentry of ours whose inode is locked, with
+    /// permission checked, and `fa` the attributes asked for.
     pub(super) unsafe extern "C" fn fileattr_set(
         _idmap: *mut bindings::mnt_idmap,
         dentry: *mut bindings::dentry,
@@ -471,6 +516,11 @@ impl<T: FileSystem> Tables<T> {
 
     /// `FS_IOC_GETFSLABEL` and `FS_IOC_SETFSLABEL` (the attribute flags
     /// ioctls are the VFS's, through `fileattr_get`/`fileattr_set`).
+    ///
+    /// # Safety
+    ///
+    /// `file` is an open file of ours; `arg` is the caller's argument (a user
+    /// pointer for the commands served).
     pub(super) unsafe extern "C" fn ioctl(
         file: *mut bindings::file,
         cmd: c_uint,

@@ -5,6 +5,11 @@
 use super::*;
 
 impl<T: FileSystem> Tables<T> {
+    /// `file_operations::mmap_prepare`.
+    ///
+    /// # Safety
+    ///
+    /// `desc` describes a new mapping of an open regular file of ours.
     pub(super) unsafe extern "C" fn mmap_prepare(desc: *mut bindings::vm_area_desc) -> c_int {
         // SAFETY: The VFS passes a valid descriptor of a file of ours.
         unsafe {
@@ -30,6 +35,12 @@ impl<T: FileSystem> Tables<T> {
         0
     }
 
+    /// `address_space_operations::read_folio` (page cache, without DAX).
+    ///
+    /// # Safety
+    ///
+    /// `folio` is a locked folio of a regular file of ours, to be read and
+    /// unlocked.
     pub(super) unsafe extern "C" fn read_folio(
         _file: *mut bindings::file,
         folio: *mut bindings::folio,
@@ -41,11 +52,22 @@ impl<T: FileSystem> Tables<T> {
         0
     }
 
+    /// `address_space_operations::readahead` (page cache, without DAX).
+    ///
+    /// # Safety
+    ///
+    /// `rac` is a readahead request on a regular file of ours.
     pub(super) unsafe extern "C" fn readahead(rac: *mut bindings::readahead_control) {
         // SAFETY: As for `read_folio`, for a readahead batch.
         unsafe { bindings::iomap_bio_readahead(rac, &Self::TABLES.iomap_ops) };
     }
 
+    /// `vm_operations_struct::huge_fault`.
+    ///
+    /// # Safety
+    ///
+    /// `vmf` is a fault of order `order` on a DAX mapping of a regular file of
+    /// ours, with the mmap lock held.
     pub(super) unsafe extern "C" fn huge_fault(
         vmf: *mut bindings::vm_fault,
         order: c_uint,
@@ -89,11 +111,24 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `vm_operations_struct::fault`, `page_mkwrite` and `pfn_mkwrite`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::huge_fault`], with order 0.
     pub(super) unsafe extern "C" fn fault(vmf: *mut bindings::vm_fault) -> bindings::vm_fault_t {
         // SAFETY: As for `huge_fault`.
         unsafe { Self::huge_fault(vmf, 0) }
     }
 
+    /// `iomap_ops::iomap_begin`: maps `length` bytes of `inode` from `pos`.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is an initialised, referenced inode of ours, `iomap` and
+    /// `srcmap` are valid for writes, and the caller holds the locks `flags`
+    /// imply (the inode lock for reads and writes, the invalidate lock for
+    /// faults).
     pub(super) unsafe extern "C" fn iomap_begin(
         inode: *mut bindings::inode,
         pos: i64,
@@ -245,6 +280,12 @@ impl<T: FileSystem> Tables<T> {
         r
     }
 
+    /// `address_space_operations::writepages` of DAX files: flushes CPU caches of pages written through shared mappings.
+    ///
+    /// # Safety
+    ///
+    /// `mapping` is the mapping of a DAX regular file of ours, and `wbc` a
+    /// valid write-back control.
     pub(super) unsafe extern "C" fn dax_writepages(
         mapping: *mut bindings::address_space,
         wbc: *mut bindings::writeback_control,
@@ -261,6 +302,11 @@ impl<T: FileSystem> Tables<T> {
     /// Called back by `dax_break_layout` while a DAX page of the file is
     /// still in use (pinned): waits without the invalidate lock, as
     /// `ext4_wait_dax_page`.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is ours and the caller holds its invalidate lock exclusively
+    /// (released and taken back here).
     pub(super) unsafe extern "C" fn wait_dax_page(inode: *mut bindings::inode) {
         // SAFETY: `dax_break_layout` passes the inode whose invalidate lock
         // our caller holds exclusively; it is taken back before returning.

@@ -5,6 +5,12 @@
 use super::*;
 
 impl<T: FileSystem> Tables<T> {
+    /// `inode_operations::lookup`.
+    ///
+    /// # Safety
+    ///
+    /// `dir` is a directory of ours, locked (at least shared), and `dentry` a
+    /// negative dentry in it with a stable name.
     pub(super) unsafe extern "C" fn lookup(
         dir: *mut bindings::inode,
         dentry: *mut bindings::dentry,
@@ -26,6 +32,12 @@ impl<T: FileSystem> Tables<T> {
         unsafe { bindings::d_splice_alias(inode, dentry) }
     }
 
+    /// `file_operations::iterate_shared`.
+    ///
+    /// # Safety
+    ///
+    /// `file` is an open directory of ours, locked shared, and `ctx` the
+    /// listing context of this call.
     pub(super) unsafe extern "C" fn iterate_shared(
         file: *mut bindings::file,
         ctx: *mut bindings::dir_context,
@@ -171,6 +183,11 @@ impl<T: FileSystem> Tables<T> {
         Ok(())
     }
 
+    /// `inode_operations::create`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::mknod`].
     pub(super) unsafe extern "C" fn create(
         idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
@@ -182,6 +199,12 @@ impl<T: FileSystem> Tables<T> {
         unsafe { Self::mknod(idmap, dir, dentry, mode | bindings::S_IFREG as u16, 0) }
     }
 
+    /// `inode_operations::mknod`.
+    ///
+    /// # Safety
+    ///
+    /// `dir` is a directory of ours, locked, `dentry` a negative dentry in it,
+    /// and `idmap` the mount's.
     pub(super) unsafe extern "C" fn mknod(
         idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
@@ -208,6 +231,11 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::symlink`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::mknod`]; `target` is NUL-terminated.
     pub(super) unsafe extern "C" fn symlink(
         idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
@@ -232,6 +260,11 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::mkdir`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::mknod`]; the VFS checked `s_max_links`.
     pub(super) unsafe extern "C" fn mkdir(
         idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
@@ -261,6 +294,12 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `inode_operations::tmpfile`: `O_TMPFILE`.
+    ///
+    /// # Safety
+    ///
+    /// `dir` is a directory of ours, `file` is being opened on it, and `idmap`
+    /// is the mount's.
     pub(super) unsafe extern "C" fn tmpfile(
         idmap: *mut bindings::mnt_idmap,
         dir: *mut bindings::inode,
@@ -281,6 +320,12 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::link`.
+    ///
+    /// # Safety
+    ///
+    /// `old` is a positive dentry of ours whose inode is locked, `dir` a
+    /// directory of ours, locked, and `dentry` a negative dentry in it.
     pub(super) unsafe extern "C" fn link(
         old: *mut bindings::dentry,
         dir: *mut bindings::inode,
@@ -314,6 +359,12 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::unlink`.
+    ///
+    /// # Safety
+    ///
+    /// `dir` is a directory of ours, locked, and `dentry` a positive dentry in
+    /// it whose inode is locked.
     pub(super) unsafe extern "C" fn unlink(
         dir: *mut bindings::inode,
         dentry: *mut bindings::dentry,
@@ -338,6 +389,11 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::rmdir`.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::unlink`]; the inode is a directory.
     pub(super) unsafe extern "C" fn rmdir(
         dir: *mut bindings::inode,
         dentry: *mut bindings::dentry,
@@ -366,6 +422,14 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::rename`.
+    ///
+    /// # Safety
+    ///
+    /// The directories are ours and locked (with the rename lock when they
+    /// differ), `old_dentry` is positive, `new_dentry` is positive for an
+    /// exchange, their inodes are locked, and the names are stable under those
+    /// locks.
     pub(super) unsafe extern "C" fn rename(
         _idmap: *mut bindings::mnt_idmap,
         old_dir: *mut bindings::inode,

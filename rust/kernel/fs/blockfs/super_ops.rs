@@ -5,6 +5,11 @@
 use super::*;
 
 impl<T: FileSystem> Tables<T> {
+    /// `super_operations::alloc_inode`.
+    ///
+    /// # Safety
+    ///
+    /// `_sb` is a superblock of ours.
     pub(super) unsafe extern "C" fn alloc_inode(
         _sb: *mut bindings::super_block,
     ) -> *mut bindings::inode {
@@ -29,6 +34,12 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `super_operations::free_inode`, after an RCU grace period.
+    ///
+    /// # Safety
+    ///
+    /// `inode` came from `alloc_inode`, went through `evict_inode` if it was
+    /// initialised, and is freed once.
     pub(super) unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
         // SAFETY: All our inodes come from `alloc_inode`, embedded in a
         // `KBox<INodeWithData<T>>`; the VFS frees each once, after use. The
@@ -40,6 +51,12 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `super_operations::evict_inode`.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is an inode of ours that nothing uses any more, evicted once, in
+    /// process context.
     pub(super) unsafe extern "C" fn evict_inode(inode: *mut bindings::inode) {
         // SAFETY: The VFS evicts each inode once, when nothing uses it, in
         // process context. As in ext4: DAX entries (and pinned DAX pages)
@@ -83,6 +100,12 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `super_operations::put_super`.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted superblock of ours being shut down: every inode is
+    /// evicted and the device still open; called once.
     pub(super) unsafe extern "C" fn put_super(sb: *mut bindings::super_block) {
         // SAFETY: Called once by `generic_shutdown_super` for our mounted
         // superblock, after every inode was evicted and while the device is
@@ -106,6 +129,12 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `super_operations::statfs`.
+    ///
+    /// # Safety
+    ///
+    /// `dentry` is a dentry of a mounted superblock of ours and `buf` is valid
+    /// for writes.
     pub(super) unsafe extern "C" fn statfs(
         dentry: *mut bindings::dentry,
         buf: *mut bindings::kstatfs,
@@ -130,6 +159,12 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `super_operations::show_options`.
+    ///
+    /// # Safety
+    ///
+    /// `m` is a valid `seq_file` and `root` the root dentry of a mounted
+    /// superblock of ours.
     pub(super) unsafe extern "C" fn show_options(
         m: *mut bindings::seq_file,
         root: *mut bindings::dentry,
@@ -151,6 +186,12 @@ impl<T: FileSystem> Tables<T> {
         0
     }
 
+    /// `super_operations::write_inode` (write-back).
+    ///
+    /// # Safety
+    ///
+    /// `inode` is an initialised inode of ours, kept alive during the call,
+    /// maybe with no reference held.
     pub(super) unsafe extern "C" fn write_inode(
         inode: *mut bindings::inode,
         _wbc: *mut bindings::writeback_control,
@@ -167,6 +208,11 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `super_operations::sync_fs`.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted superblock of ours.
     pub(super) unsafe extern "C" fn sync_fs(sb: *mut bindings::super_block, _wait: c_int) -> c_int {
         from_result(|| {
             // SAFETY: A mounted superblock of ours.

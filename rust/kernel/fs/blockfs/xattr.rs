@@ -165,6 +165,13 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `xattr_handler::get` for our three name spaces.
+    ///
+    /// # Safety
+    ///
+    /// `handler` is one of ours, `inode` an inode of ours, `name`
+    /// NUL-terminated (without the prefix), and `buffer` NULL or valid for
+    /// `size` bytes.
     pub(super) unsafe extern "C" fn xattr_get(
         handler: *const bindings::xattr_handler,
         _dentry: *mut bindings::dentry,
@@ -189,6 +196,13 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `xattr_handler::set`.
+    ///
+    /// # Safety
+    ///
+    /// `handler` is one of ours, `inode` an inode of ours with its lock held,
+    /// `name` NUL-terminated, and `value` NULL (remove) or valid for `size`
+    /// bytes.
     pub(super) unsafe extern "C" fn xattr_set(
         handler: *const bindings::xattr_handler,
         _idmap: *mut bindings::mnt_idmap,
@@ -229,6 +243,12 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::listxattr`.
+    ///
+    /// # Safety
+    ///
+    /// `dentry` is a positive dentry of ours and `buffer` NULL or valid for
+    /// `size` bytes.
     pub(super) unsafe extern "C" fn listxattr(
         dentry: *mut bindings::dentry,
         buffer: *mut c_char,
@@ -285,6 +305,11 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
+    /// `inode_operations::get_inode_acl`.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is a referenced inode of ours.
     pub(super) unsafe extern "C" fn get_inode_acl(
         inode: *mut bindings::inode,
         typ: c_int,
@@ -305,6 +330,12 @@ impl<T: FileSystem> Tables<T> {
         r.unwrap_or_else(|e: Error| e.to_ptr())
     }
 
+    /// `inode_operations::set_acl`.
+    ///
+    /// # Safety
+    ///
+    /// `dentry` is a positive dentry of ours whose inode is locked, `idmap` the
+    /// mount's, and `acl` NULL or an ACL the caller holds a reference to.
     pub(super) unsafe extern "C" fn set_acl(
         idmap: *mut bindings::mnt_idmap,
         dentry: *mut bindings::dentry,
