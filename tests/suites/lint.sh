@@ -26,14 +26,23 @@ hits=$(grep -nw 'unsafe' $leaf /dev/null)
 check_eq "no unsafe in drivers/ and fs/" "" "$hits"
 
 # Every unsafe fn documents its contract, every unsafe block its reasoning:
-# clippy checks blocks; this checks that `unsafe fn` has a `# Safety` doc.
-missing=$(awk 'FNR == 1 { doc = ""; timpl = 0 }
-	/^(unsafe )?impl.* for / { timpl = 1 }
+# clippy checks blocks; this checks that `unsafe fn` has a `# Safety` doc
+# (methods of trait impls take the trait's).  A trait impl is skipped to
+# its closing brace, so a one-line `impl ... {}` must not count as one.
+missing_safety() {
+	awk 'FNR == 1 { doc = ""; timpl = 0 }
+	/^(unsafe )?impl.* for .*\{$/ { timpl = 1 }
 	/^}/ { timpl = 0 }
 	/^[ \t]*\/\/\// { doc = doc $0 "\n"; next }
 	/^[ \t]*#\[/ { next }
 	/unsafe (extern "C" )?fn / && !timpl && doc !~ /# Safety/ { print FILENAME ":" FNR ": " $0 }
-	{ doc = "" }' $(git ls-files -co --exclude-standard 'rust/*.rs' 'drivers/*.rs' 'fs/*.rs'))
+	{ doc = "" }' "$@"
+}
+fixture=tests/lint/missing-safety.rs
+check_eq "the # Safety check flags what it must (tests/lint/missing-safety.rs)" \
+	"$(grep -n ' FLAG$' $fixture | awk -F: '{ print $1 + 1 }' | xargs)" \
+	"$(missing_safety $fixture | awk -F: '{ print $2 }' | xargs)"
+missing=$(missing_safety $(git ls-files -co --exclude-standard 'rust/*.rs' 'drivers/*.rs' 'fs/*.rs'))
 check_eq "every unsafe fn has a # Safety section" "" "$missing"
 
 out=$(make -s clippy 2>&1)
