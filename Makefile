@@ -32,7 +32,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 
 export KDIR KBUILD_CACHE
 
-.PHONY: all deps kernel modules run check clean rustfmt rustfmtcheck clippy
+.PHONY: all deps kernel modules run check clean rustfmt rustfmtcheck clippy fuzz-images
 
 all: modules
 
@@ -68,6 +68,13 @@ run: modules
 
 check: modules
 	$(TOP)/tests/check $(T)
+
+# In-VM image fuzzing of rext2: the rext2-fuzz suite on N images of seed
+# SEED (FIRST: the first index; FUZZ_OUT: where failures are kept).
+fuzz-images: modules
+	FUZZ_N=$(or $(N),2000) FUZZ_SEED=$(or $(SEED),1) FUZZ_FIRST=$(or $(FIRST),0) \
+		FUZZ_OUT=$(or $(FUZZ_OUT),/var/tmp/rext2-fuzz/seed-$(or $(SEED),1)) \
+		$(TOP)/tests/check rext2-fuzz
 
 clean:
 	+$(KMAKE) M=$(TOP) clean
