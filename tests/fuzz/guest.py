@@ -115,8 +115,9 @@ class Exercise:
     LIMIT_ENTRIES = 3000
     READ_BUDGET = 24 << 20
 
-    def __init__(self, mnt, rw, rnd):
+    def __init__(self, mnt, rw, rnd, targets=()):
         self.m, self.rw, self.rnd = mnt, rw, rnd
+        self.targets = [os.path.join(mnt, t.lstrip("/")) for t in targets][:8]
         self.files, self.dirs, self.links, self.other = [], [], [], []
         self.ops = self.errors = 0
         self.read_left = self.READ_BUDGET
@@ -141,6 +142,8 @@ class Exercise:
             d, depth = todo.pop()
             self.dirs.append(d)
             ents = self.op("scandir", lambda p: list(os.scandir(p)), d) or []
+            # A lookup that misses scans every block of the directory.
+            self.op("lstat", os.lstat, os.path.join(d, "fuzz-missing"))
             for e in ents:
                 n += 1
                 p = e.path
@@ -372,10 +375,57 @@ class Exercise:
         kmsg("modify: sync")
         self.op("sync", os.sync)
 
+    def target(self, p):
+        """Everything on one inode that a mutation touched."""
+        r = self.rnd
+        st = self.op("lstat", os.lstat, p)
+        self.op("listxattr", self.xattrs, p)
+        if st is None:
+            return
+        if stat.S_ISDIR(st.st_mode):
+            self.op("listdir", os.listdir, p)
+            self.op("lstat", os.lstat, os.path.join(p, "fuzz-missing"))
+            if not self.rw:
+                return
+            q = os.path.join(p, "fuzz-target-new")
+            self.op("create", lambda x: os.close(os.open(x, os.O_CREAT | os.O_WRONLY, 0o600)), q)
+            self.op("mkdir", os.mkdir, q + "-d")
+            self.op("rename", os.rename, q, q + "-d/moved")
+            self.op("unlink", os.unlink, q + "-d/moved")
+            self.op("rmdir", os.rmdir, q + "-d")
+            if p != self.m:
+                self.op("rename", os.rename, p, os.path.join(self.m, "fuzz-target-dir"))
+                self.op("rmdir", os.rmdir, os.path.join(self.m, "fuzz-target-dir"))
+            return
+        if stat.S_ISLNK(st.st_mode):
+            self.op("readlink", os.readlink, p)
+        elif stat.S_ISREG(st.st_mode):
+            self.read_file(p, st.st_size)
+            pid = os.fork()
+            if pid == 0:
+                try:
+                    self.map_one(p, st.st_size)
+                finally:
+                    os._exit(0)
+            os.waitpid(pid, 0)
+            if self.rw:
+                self.write_file(p, st.st_size)
+                self.op("truncate", os.truncate, p, r.choice([0, st.st_size // 3, st.st_size + 1]))
+        if self.rw:
+            self.op("setxattr", os.setxattr, p, "user.fuzz-target", b"t" * 64, follow_symlinks=False)
+            if r.randrange(2):
+                self.op("link", os.link, p, p + "-fuzz-link")
+                self.op("unlink", os.unlink, p + "-fuzz-link")
+            self.op("unlink", os.unlink, p)
+
     def run(self):
         self.walk()
         self.read()
         self.mapped()
+        if self.targets:
+            kmsg("targets")
+            for p in self.targets:
+                self.target(p)
         if self.rw:
             self.modify()
             # Walk what is left (entries the modifications made or broke).
@@ -452,7 +502,7 @@ def main():
     state.put("BOOT first=%d last=%d dev_size=%d" % (a.first, a.last, size))
 
     for i in range(a.first, a.last + 1):
-        name, img, story, fs_bytes = mutate.make(seeds, a.seed, i)
+        name, img, story, fs_bytes, targets = mutate.make_targets(seeds, a.seed, i)
         state.put("START %d seed=%s" % (i, name))
         kmsg("image %d start (seed %s)" % (i, name))
         for line in story:
@@ -475,7 +525,7 @@ def main():
             pid = os.fork()
             if pid == 0:
                 os.close(r)
-                ex = Exercise(a.mnt, how == "rw", random.Random("ops:%s:%d" % (a.seed, i)))
+                ex = Exercise(a.mnt, how == "rw", random.Random("ops:%s:%d" % (a.seed, i)), targets)
                 code = 0
                 try:
                     ex.run()

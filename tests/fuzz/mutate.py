@@ -90,6 +90,9 @@ class Mutator:
         data, self.m = seeds[self.seed_name]
         self.img = data.copy()
         self.story = []
+        # Paths of the inodes the mutations touched (the guest works on
+        # them first).
+        self.targets = []
         self.paths = self.name_inodes()
 
     # Helpers ----------------------------------------------------------
@@ -111,6 +114,8 @@ class Mutator:
 
     def iname(self, ino):
         p = self.paths.get(ino)
+        if p:
+            self.targets.append(p)
         return "inode %d (%s)" % (ino, p) if p else "inode %d" % ino
 
     def get(self, off, size):
@@ -373,7 +378,7 @@ class Mutator:
                self.s_meta_overlap, self.s_huge_size, self.s_dir_loop, self.s_share_xattr,
                self.s_copy_block, self.s_zero_block, self.s_dir_hardlink, self.s_dot_entries,
                self.s_gd_overlap, self.s_free_counts, self.s_symlink_kind, self.s_dtime_live,
-               self.s_last_rec_len]
+               self.s_last_rec_len, self.s_deep_loop, self.s_big_dir]
         self.pick(ops)()
 
     def ind_owner(self):
@@ -390,14 +395,61 @@ class Mutator:
         self.put(b * BS + 4 * slot, 4, b, "%s indirect block %d slot %d points to itself" % (self.iname(ino), b, slot))
 
     def s_same_block(self):
+        # Every slot of an indirect block holds one number: a data block,
+        # the block itself (a tree of any depth that never ends), or
+        # another indirect block of the file.
         ino = self.ind_owner()
         if ino is None:
             return self.m_inode_field()
-        b = self.pick(self.m.inode[ino]["ind"])
-        target = self.pick(self.m.inode[ino]["blocks"] or [b])
+        e = self.m.inode[ino]
+        b = self.pick(e["ind"])
+        r = self.rnd.randrange(3)
+        target = self.pick(e["blocks"] or [b]) if r == 0 else b if r == 1 else self.pick(e["ind"])
         n = self.pick([16, 1024])
         self.img[b * BS:b * BS + 4 * n] = struct.pack("<I", target) * n
         self.story.append("%s indirect block %d: first %d slots all = %d" % (self.iname(ino), b, n, target))
+
+    def s_deep_loop(self):
+        # The inode's double or triple indirect pointer aimed at a block
+        # whose every slot points back at that same block.
+        ino = self.live([ext2img.S_IFREG, ext2img.S_IFDIR])
+        if ino is None:
+            return self.m_inode_field()
+        cands = self.m.kinds.get("ind", []) + self.m.kinds.get("dind", []) + self.m.kinds.get("data", [])
+        if not cands:
+            return self.m_inode_field()
+        b = self.pick(cands)
+        self.img[b * BS:(b + 1) * BS] = struct.pack("<I", b) * (BS // 4)
+        slot = self.pick([12, 13, 14, 14])
+        off = self.m.inode[ino]["off"]
+        self.put(off + 40 + 4 * slot, 4, b, "%s i_block[%d] -> block %d, all of whose slots point to itself"
+                 % (self.iname(ino), slot, b))
+        if self.rnd.randrange(2):
+            # And a size that reaches into that tree.
+            size = self.pick([(12 + 1024 + 5) * BS, (12 + 1024 + 1024 * 1024 + 5) * BS, 0x1ff7fdfe000 - BS])
+            self.put(off + 4, 4, size & 0xFFFFFFFF, "%s i_size" % self.iname(ino))
+            self.put(off + 108, 4, size >> 32, "%s i_size_high" % self.iname(ino))
+
+    def s_big_dir(self):
+        # A directory whose size says it has many blocks, all of them its
+        # first block through an indirect block.
+        dirs = [d for d in self.m.inodes_of(ext2img.S_IFDIR) if self.m.inode[d]["blocks"]]
+        cands = self.m.kinds.get("ind", []) + self.m.kinds.get("data", [])
+        if not dirs or not cands:
+            return self.m_dirent_field()
+        d = self.pick(dirs)
+        first = self.m.inode[d]["blocks"][0]
+        b = self.pick(cands)
+        self.img[b * BS:(b + 1) * BS] = struct.pack("<I", first) * (BS // 4)
+        off = self.m.inode[d]["off"]
+        self.put(off + 40 + 48, 4, b, "%s i_block[12] -> block %d, all of whose slots = its block 0 (%d)"
+                 % (self.iname(d), b, first))
+        if self.rnd.randrange(2):
+            self.img[b * BS:(b + 1) * BS] = struct.pack("<I", b) * (BS // 4)
+            self.put(off + 40 + 52, 4, b, "%s i_block[13] -> the same block" % self.iname(d))
+        size = self.pick([(12 + 1024) * BS, (12 + 1024 + 1024 * 1024) * BS])
+        self.put(off + 4, 4, size & 0xFFFFFFFF, "%s i_size" % self.iname(d))
+        self.put(off + 108, 4, size >> 32, "%s i_size_high" % self.iname(d))
 
     def s_share_block(self):
         a = self.live([ext2img.S_IFREG, ext2img.S_IFDIR])
@@ -596,6 +648,17 @@ def make(seeds, seed, index):
     m = Mutator(seeds, seed, index)
     img = m.run()
     return m.seed_name, img, m.story, m.fs_bytes()
+
+
+def make_targets(seeds, seed, index):
+    """make(), plus the paths of the inodes the mutations touched."""
+    m = Mutator(seeds, seed, index)
+    img = m.run()
+    targets = []
+    for p in m.targets:
+        if p not in targets:
+            targets.append(p)
+    return m.seed_name, img, m.story, m.fs_bytes(), targets
 
 
 def pin(path):
