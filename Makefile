@@ -70,9 +70,10 @@ check: modules
 	$(TOP)/tests/check $(T)
 
 # In-VM image fuzzing of rext2: the rext2-fuzz suite on N images of seed
-# SEED (FIRST: the first index; FUZZ_OUT: where failures are kept).
+# SEED, with the crash workload's image among the seeds (FIRST: the first
+# index; FUZZ_OUT: where seeds and failures are kept).
 fuzz-images: modules
-	FUZZ_N=$(or $(N),2000) FUZZ_SEED=$(or $(SEED),1) FUZZ_FIRST=$(or $(FIRST),0) \
+	FUZZ_N=$(or $(N),2000) FUZZ_SEED=$(or $(SEED),1) FUZZ_FIRST=$(or $(FIRST),0) FUZZ_CRASH_SEED=1 \
 		FUZZ_OUT=$(or $(FUZZ_OUT),/var/tmp/rext2-fuzz/seed-$(or $(SEED),1)) \
 		$(TOP)/tests/check rext2-fuzz
 

@@ -11,8 +11,9 @@
 # mounted or busy fails the image, which is kept with its log.
 #
 # A fixed-seed sample sized for CI by default; FUZZ_N, FUZZ_SEED,
-# FUZZ_FIRST and FUZZ_OUT (where images and failures go) for campaigns:
-# make fuzz-images N=2000 SEED=1.
+# FUZZ_FIRST, FUZZ_OUT (where images and failures go) and FUZZ_CRASH_SEED=1
+# (add the image a killed crash workload leaves to the seeds) for
+# campaigns: make fuzz-images N=2000 SEED=1.
 
 . "$(dirname "$0")/../lib.sh"
 N=${FUZZ_N:-100}
@@ -22,8 +23,11 @@ OUT=${FUZZ_OUT:-${TEST_LOGDIR:-${TMPDIR:-/tmp}}/rext2-fuzz-$SEED}
 mkdir -p "$OUT"
 
 check "the seed images are built and e2fsck-clean" bash -c '
-	bash "$RPMEM_TOP/tests/fuzz/make-seeds.sh" "$1/seeds" >/dev/null &&
-	for s in $(cut -d" " -f1 "$1/seeds/seeds.txt"); do e2fsck -fn "$1/seeds/$s.img" || exit 1; done' - "$OUT"
+	[ -f "$1/seeds/seeds.txt" ] || CRASH_SEED=${FUZZ_CRASH_SEED:-0} \
+		bash "$RPMEM_TOP/tests/fuzz/make-seeds.sh" "$1/seeds" >/dev/null &&
+	for s in $(cut -d" " -f1 "$1/seeds/seeds.txt"); do
+		[ "$s" = crash ] || e2fsck -fn "$1/seeds/$s.img" || exit 1
+	done' - "$OUT"
 
 # The mutations are a function of (seed, index) alone.
 check "the mutator is deterministic" bash -c '
