@@ -34,7 +34,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 
 export KDIR KBUILD_CACHE
 
-.PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy compile-fail
+.PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy compile-fail fuzz-images
 
 all: modules
 
@@ -80,6 +80,14 @@ CRASH_OUT ?= $(or $(TMPDIR),/tmp)/rpmem-crash
 crash: modules
 	$(TOP)/tests/crash/run --workload all --states $(STATES) --steps 80 --vm-samples 24 \
 		--out $(CRASH_OUT)
+
+# In-VM image fuzzing of rext2: the rext2-fuzz suite on N images of seed
+# SEED, with the crash workload's image among the seeds (FIRST: the first
+# index; FUZZ_OUT: where seeds and failures are kept).
+fuzz-images: modules
+	FUZZ_N=$(or $(N),2000) FUZZ_SEED=$(or $(SEED),1) FUZZ_FIRST=$(or $(FIRST),0) FUZZ_CRASH_SEED=1 \
+		FUZZ_OUT=$(or $(FUZZ_OUT),/var/tmp/rext2-fuzz/seed-$(or $(SEED),1)) \
+		$(TOP)/tests/check rext2-fuzz
 
 clean:
 	+$(KMAKE) M=$(TOP) clean
