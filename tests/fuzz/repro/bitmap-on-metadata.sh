@@ -11,6 +11,10 @@
 # (or, with other layouts, new data lands on the inode table).
 # Fuzzer: image 2:92 ("group 0 bg_block_bitmap = 0x1" on the tree seed).
 
+# Fixed by checking descriptors as ext4_check_descriptors() does: the
+# mount is refused.
+REFUSED="block bitmap not in its group, or on other metadata"
+
 make_image() {
 	mke2fs -q -F -t ext2 -b 4096 "$1" 4096
 	head -c 65536 /dev/zero | tr '\0' o >/tmp/repro-old
