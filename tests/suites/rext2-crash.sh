@@ -16,7 +16,7 @@ RUN=$RPMEM_TOP/qemu/run
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/rext2-crash.XXXXXX")
 trap 'rm -rf "$WORK"' EXIT
 cd "$WORK" || exit 1
-KILLS=${CRASH_KILLS:-20}
+KILLS=${CRASH_KILLS:-12}
 IMG=$WORK/img/nvdimm0.img
 mkdir -p "$WORK/img"
 truncate -s 1G "$IMG"
