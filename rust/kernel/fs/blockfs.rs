@@ -72,6 +72,20 @@ pub fn cond_resched() {
     unsafe { bindings::cond_resched() };
 }
 
+/// Logs an error as the file system's own messages are logged, with its
+/// name as the prefix (`rext2: ...`), not this crate's.
+fn fs_err<T: FileSystem>(args: core::fmt::Arguments<'_>) {
+    // SAFETY: `ERR` is one of the kernel's format strings, and `NAME` is
+    // NUL-terminated (a `CStr`).
+    unsafe {
+        crate::print::call_printk(
+            &crate::print::format_strings::ERR,
+            T::NAME.to_bytes_with_nul(),
+            args,
+        )
+    };
+}
+
 /// How the mount asked for DAX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DaxMode {

@@ -92,10 +92,7 @@ impl<T: FileSystem> Tables<T> {
             Some(b"never") => DaxMode::Never,
             Some(b"inode") => DaxMode::Inode,
             Some(_) => {
-                pr_err!(
-                    "{}: dax= takes always, never or inode\n",
-                    T::NAME.to_str().unwrap_or("?")
-                );
+                fs_err::<T>(format_args!("dax= takes always, never or inode\n"));
                 return EINVAL.to_errno();
             }
         };
@@ -129,10 +126,7 @@ impl<T: FileSystem> Tables<T> {
                 T::write_super(sb, true)?;
             } else {
                 if !T::READ_WRITE || sb.info().dax.is_null() {
-                    pr_err!(
-                        "{}: read-write mounts need DAX\n",
-                        T::NAME.to_str().unwrap_or("?")
-                    );
+                    fs_err::<T>(format_args!("read-write mounts need DAX\n"));
                     return Err(EROFS);
                 }
                 T::write_super(sb, false)?;
@@ -166,9 +160,8 @@ impl<T: FileSystem> Tables<T> {
             let mut opts = *unsafe { Self::opts(fc) };
             // SAFETY: The VFS passes the new superblock and our context.
             opts.read_only = unsafe { (*fc).sb_flags } & bindings::SB_RDONLY != 0;
-            let name = T::NAME.to_str().unwrap_or("?");
             if opts.dax == DaxMode::Inode {
-                pr_err!("{}: dax=inode is not supported\n", name);
+                fs_err::<T>(format_args!("dax=inode is not supported\n"));
                 return Err(EINVAL);
             }
             let mut dax = core::ptr::null_mut();
@@ -186,7 +179,7 @@ impl<T: FileSystem> Tables<T> {
                     )
                 };
                 if dax.is_null() && opts.dax == DaxMode::Always {
-                    pr_err!("{}: DAX unsupported by block device\n", name);
+                    fs_err::<T>(format_args!("DAX unsupported by block device\n"));
                     return Err(EINVAL);
                 }
             }
@@ -194,7 +187,9 @@ impl<T: FileSystem> Tables<T> {
                 // SAFETY: `dax` is NULL or came from `fs_dax_get_by_bdev`
                 // with this holder; `fs_put_dax` accepts both.
                 unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
-                pr_err!("{}: read-write mounts need DAX: mount with -o ro\n", name);
+                fs_err::<T>(format_args!(
+                    "read-write mounts need DAX: mount with -o ro\n"
+                ));
                 return Err(EROFS);
             }
             let info = KBox::new(
@@ -231,7 +226,9 @@ impl<T: FileSystem> Tables<T> {
             let page_blocks = unsafe { (*sb).s_blocksize } == bindings::PAGE_SIZE;
             if !info.dax.is_null() && !page_blocks {
                 if opts.dax == DaxMode::Always {
-                    pr_err!("{}: DAX needs the block size to be the page size\n", name);
+                    fs_err::<T>(format_args!(
+                        "DAX needs the block size to be the page size\n"
+                    ));
                     return Err(EINVAL);
                 }
                 // SAFETY: Taken above, with no holder.

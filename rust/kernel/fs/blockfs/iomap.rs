@@ -269,13 +269,10 @@ impl<T: FileSystem> Tables<T> {
         unsafe { bindings::dax_read_unlock(id) };
         if r.is_err() {
             let sb = i.super_block();
-            pr_err!(
-                "{}: {}: inode {}: block at device byte {:#x} is mapped by another file too (blocks shared between files): run e2fsck\n",
-                T::NAME.to_str().unwrap_or("?"),
-                sb.id().to_str().unwrap_or("?"),
+            fs_err::<T>(format_args!("{}: inode {}: block at device byte {:#x} is mapped by another file too (blocks shared between files): run e2fsck\n", sb.id().to_str().unwrap_or("?"),
                 i.ino(),
                 dev
-            );
+            ));
         }
         r
     }

@@ -90,13 +90,12 @@ impl<T: FileSystem> Tables<T> {
             return;
         }
         if let Err(e) = T::delete_inode(i) {
-            pr_err!(
-                "{}: {}: cannot free inode {}: {:?}\n",
-                T::NAME.to_str().unwrap_or("?"),
+            fs_err::<T>(format_args!(
+                "{}: cannot free inode {}: {:?}\n",
                 sb.id().to_str().unwrap_or("?"),
                 i.ino(),
                 e
-            );
+            ));
         }
     }
 
@@ -114,12 +113,11 @@ impl<T: FileSystem> Tables<T> {
         let s = unsafe { SuperBlock::<T>::from_raw(sb) };
         if !s.read_only() {
             if let Err(e) = T::write_super(s, true) {
-                pr_err!(
-                    "{}: {}: cannot mark the file system clean: {:?}\n",
-                    T::NAME.to_str().unwrap_or("?"),
+                fs_err::<T>(format_args!(
+                    "{}: cannot mark the file system clean: {:?}\n",
                     s.id().to_str().unwrap_or("?"),
                     e
-                );
+                ));
             }
         }
         // SAFETY: As above; nothing uses the data any more.
