@@ -83,4 +83,8 @@ if [ -s "$WORK/pattern.sha256" ]; then
 else
 	not_ok "the guest's write is in the kept NVDIMM image (no checksum came back)"
 fi
+
+# 6. make run's demo (tests/demo): every step it shows holds.
+check "the make run demo (rpmem, rext2 with DAX, mmap, a 2 MiB mapping, e2fsck, C ext2, ext4)" \
+	"$RUN" -- "$RPMEM_TOP/tests/demo"
 finish
