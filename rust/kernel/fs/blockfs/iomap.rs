@@ -258,8 +258,10 @@ impl<T: FileSystem> Tables<T> {
                     bindings::folio_pfn(folio),
                 )
             };
-            let want = (pos >> shift) + k - (p - head) as u64;
-            if mapping.is_null() || (mapping == ours && index as u64 == want) {
+            // The page's file index, from its folio's (a PMD entry's folio
+            // starts at its head page), must be this fault's.
+            let page_index = (index as u64).checked_add(p.saturating_sub(head) as u64);
+            if mapping.is_null() || (mapping == ours && page_index == Some((pos >> shift) + k)) {
                 Ok(())
             } else {
                 Err(EUCLEAN)
