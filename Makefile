@@ -33,6 +33,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 export KDIR KBUILD_CACHE
 
 .PHONY: all deps kernel modules run check clean rustfmt rustfmtcheck clippy
+.PHONY: xfstests xfstests-build xfstests-compare
 
 all: modules
 
@@ -68,6 +69,20 @@ run: modules
 
 check: modules
 	$(TOP)/tests/check $(T)
+
+# xfstests on rpmem devices in QEMU (tests/xfstests/run documents the
+# settings: FSTYP, TESTS or GROUP, SHARD, JOBS, RESULTS, ...).
+XFSTESTS_ENV = FSTYP="$(FSTYP)" TESTS="$(TESTS)" GROUP="$(GROUP)" \
+	SHARD="$(SHARD)" JOBS="$(JOBS)" RESULTS="$(RESULTS)"
+
+xfstests-build: deps
+	@$(TOP)/tests/xfstests/build >/dev/null
+
+xfstests: modules xfstests-build
+	$(XFSTESTS_ENV) $(TOP)/tests/xfstests/run
+
+xfstests-compare: modules xfstests-build
+	$(XFSTESTS_ENV) $(TOP)/tests/xfstests/compare
 
 clean:
 	+$(KMAKE) M=$(TOP) clean
