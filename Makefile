@@ -7,6 +7,10 @@
 #   make check    host unit tests and in-VM test suites (T=name: one suite)
 #   make crash    crash states at every ordering point (STATES=N, default
 #                 10000; tests/crash/run; results in CRASH_OUT)
+#   make fuzz-images  in-VM fuzzing of rext2 images (N, SEED, FUZZ_OUT)
+#   make xfstests xfstests on rpmem in QEMU (FSTYP, TESTS or GROUP, SHARD,
+#                 JOBS; tests/xfstests/run); make xfstests-compare puts
+#                 ext4-dax and rext2 side by side
 #   make          build the kernel (if needed) and the modules
 #
 # KDIR=/path/to/prepared/tree builds against a kernel of your own instead
@@ -35,6 +39,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 export KDIR KBUILD_CACHE
 
 .PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy compile-fail fuzz-images
+.PHONY: xfstests xfstests-build xfstests-compare
 
 all: modules
 
@@ -88,6 +93,20 @@ fuzz-images: modules
 	FUZZ_N=$(or $(N),2000) FUZZ_SEED=$(or $(SEED),1) FUZZ_FIRST=$(or $(FIRST),0) FUZZ_CRASH_SEED=1 \
 		FUZZ_OUT=$(or $(FUZZ_OUT),/var/tmp/rext2-fuzz/seed-$(or $(SEED),1)) \
 		$(TOP)/tests/check rext2-fuzz
+
+# xfstests on rpmem devices in QEMU (tests/xfstests/run documents the
+# settings: FSTYP, TESTS or GROUP, SHARD, JOBS, RESULTS, ...).
+XFSTESTS_ENV = FSTYP="$(FSTYP)" TESTS="$(TESTS)" GROUP="$(GROUP)" \
+	SHARD="$(SHARD)" JOBS="$(JOBS)" RESULTS="$(RESULTS)"
+
+xfstests-build: deps
+	@$(TOP)/tests/xfstests/build >/dev/null
+
+xfstests: modules xfstests-build
+	$(XFSTESTS_ENV) $(TOP)/tests/xfstests/run
+
+xfstests-compare: modules xfstests-build
+	$(XFSTESTS_ENV) $(TOP)/tests/xfstests/compare
 
 clean:
 	+$(KMAKE) M=$(TOP) clean
