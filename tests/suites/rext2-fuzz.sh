@@ -10,6 +10,8 @@
 # a kernel splat, a hang, a VM death, a failed allocation or a disk left
 # mounted or busy fails the image, which is kept with its log.
 #
+# Then the reproducers of the bugs fuzzing found (tests/fuzz/repro/).
+#
 # A fixed-seed sample sized for CI by default; FUZZ_N, FUZZ_SEED,
 # FUZZ_FIRST, FUZZ_OUT (where images and failures go) and FUZZ_CRASH_SEED=1
 # (add the image a killed crash workload leaves to the seeds) for
@@ -56,4 +58,8 @@ for cls in panic warning lockdep hang alloc leak vm-death; do
 done
 summary=$(head -3 "$OUT/summary.txt" 2>/dev/null | paste -sd ';' | sed 's/;/; /g')
 check_eq "summary: $summary; in $((SECONDS - start)) s; results in $OUT" 0 "$rc"
+# The bugs the fuzzer found, each rebuilt from its recipe
+# (tests/fuzz/repro/): each must stay fixed.
+"$RPMEM_TOP/tests/fuzz/repro/run" || FAILED=$((FAILED + 1))
+
 finish
