@@ -25,15 +25,13 @@ impl<T: FileSystem> Tables<T> {
                 // Through the page cache, filled by `read_folio`.
                 return bindings::generic_file_read_iter(iocb, to);
             }
-            if (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0 {
-                if bindings::inode_trylock_shared(inode) == 0 {
-                    return EAGAIN.to_errno() as isize;
-                }
-            } else {
-                bindings::inode_lock_shared(inode);
-            }
+            let nowait = (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0;
+            let guard = match InodeLock::lock_nowait(inode, Mode::Shared, nowait) {
+                Ok(guard) => guard,
+                Err(e) => return e.to_errno() as isize,
+            };
             let ret = bindings::dax_iomap_rw(iocb, to, &Self::TABLES.iomap_ops);
-            bindings::inode_unlock_shared(inode);
+            drop(guard);
             bindings::file_accessed((*iocb).ki_filp);
             ret
         }
@@ -78,13 +76,13 @@ impl<T: FileSystem> Tables<T> {
             if !seek_data && whence != bindings::SEEK_HOLE as c_int {
                 return bindings::generic_file_llseek(file, offset, whence);
             }
-            bindings::inode_lock_shared(inode);
+            let guard = InodeLock::lock(inode, Mode::Shared);
             let r = if seek_data {
                 bindings::iomap_seek_data(inode, offset, &Self::TABLES.iomap_ops)
             } else {
                 bindings::iomap_seek_hole(inode, offset, &Self::TABLES.iomap_ops)
             };
-            bindings::inode_unlock_shared(inode);
+            drop(guard);
             if r < 0 {
                 return r;
             }
@@ -112,13 +110,10 @@ impl<T: FileSystem> Tables<T> {
             }
             let i = INode::<T>::from_raw(inode);
             let nowait = (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0;
-            if nowait {
-                if bindings::inode_trylock(inode) == 0 {
-                    return EAGAIN.to_errno() as isize;
-                }
-            } else {
-                bindings::inode_lock(inode);
-            }
+            let guard = match InodeLock::lock_nowait(inode, Mode::Exclusive, nowait) {
+                Ok(guard) => guard,
+                Err(e) => return e.to_errno() as isize,
+            };
             let mut ret = bindings::generic_write_checks(iocb, from);
             if ret > 0 && nowait && (*iocb).ki_pos as u64 + ret as u64 > i.size() {
                 // Extending writes the inode synchronously.
@@ -139,7 +134,7 @@ impl<T: FileSystem> Tables<T> {
             if ret == 0 {
                 ret = Self::dax_write(i, iocb, from);
             }
-            bindings::inode_unlock(inode);
+            drop(guard);
             if ret > 0 {
                 ret = bindings::generic_write_sync(iocb, ret);
             }
@@ -226,8 +221,8 @@ impl<T: FileSystem> Tables<T> {
         if unsafe { (*inode).i_flags } & bindings::S_DAX == 0 {
             return EOPNOTSUPP.to_errno() as c_long;
         }
-        // SAFETY: As above; the lock is released below.
-        unsafe { bindings::inode_lock(inode) };
+        // SAFETY: As above; the guard releases the lock.
+        let guard = unsafe { InodeLock::lock(inode, Mode::Exclusive) };
         let r = (|| {
             let (Ok(off), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
                 return Err(EINVAL);
@@ -243,8 +238,7 @@ impl<T: FileSystem> Tables<T> {
                 }
             }
         })();
-        // SAFETY: Taken above.
-        unsafe { bindings::inode_unlock(inode) };
+        drop(guard);
         match r {
             Ok(()) => 0,
             Err(e) => e.to_errno() as c_long,
@@ -267,32 +261,27 @@ impl<T: FileSystem> Tables<T> {
             return Ok(());
         }
         let (first, last) = (off.next_multiple_of(bs), end - end % bs);
-        // SAFETY: The inode is valid; the lock is released below.
-        unsafe {
+        // SAFETY: The inode is valid; the guard releases the lock.
+        let _invalidate = unsafe {
             bindings::inode_dio_wait(inode);
-            bindings::filemap_invalidate_lock((*inode).i_mapping);
+            InvalidateLock::lock_inode(inode)
+        };
+        // SAFETY: We hold the invalidate lock exclusively; a DAX file.
+        unsafe {
+            Self::break_layouts(inode, off as i64, end as i64 - 1)?;
+            if first >= last {
+                Self::zero_range(inode, off, end - off)?;
+            } else {
+                Self::zero_range(inode, off, first - off)?;
+                Self::zero_range(inode, last, end - last)?;
+                bindings::truncate_pagecache_range(inode, first as i64, last as i64 - 1);
+            }
         }
-        let r = (|| {
-            // SAFETY: We hold the invalidate lock exclusively; a DAX file.
-            unsafe {
-                Self::break_layouts(inode, off as i64, end as i64 - 1)?;
-                if first >= last {
-                    Self::zero_range(inode, off, end - off)?;
-                } else {
-                    Self::zero_range(inode, off, first - off)?;
-                    Self::zero_range(inode, last, end - last)?;
-                    bindings::truncate_pagecache_range(inode, first as i64, last as i64 - 1);
-                }
-            }
-            if first < last {
-                T::free_range(i, first, last)?;
-            }
-            i.touch_mtime();
-            T::write_inode(i)
-        })();
-        // SAFETY: Taken above.
-        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
-        r
+        if first < last {
+            T::free_range(i, first, last)?;
+        }
+        i.touch_mtime();
+        T::write_inode(i)
     }
 
     /// Allocates (zeroed) blocks for `off..end`; with `zero`, also zeroes
@@ -327,8 +316,8 @@ impl<T: FileSystem> Tables<T> {
             return Err(EOPNOTSUPP);
         }
         let extend = end > old && !keep;
-        // SAFETY: The inode is valid; the lock is released below.
-        unsafe { bindings::filemap_invalidate_lock((*inode).i_mapping) };
+        // SAFETY: The inode is valid; the guard releases the lock.
+        let invalidate = unsafe { InvalidateLock::lock_inode(inode) };
         let r = (|| {
             if extend {
                 // As for writes: the size on disk covers the new blocks
@@ -368,8 +357,7 @@ impl<T: FileSystem> Tables<T> {
         } else {
             T::write_inode(i)
         };
-        // SAFETY: Taken above.
-        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
+        drop(invalidate);
         r.and(w)
     }
 
@@ -389,38 +377,33 @@ impl<T: FileSystem> Tables<T> {
         // SAFETY: Our superblock's block size.
         let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
         let old = i.size();
-        // SAFETY: `inode` is valid; the mapping is the inode's own. The
-        // lock is released on every path below.
-        unsafe {
+        // SAFETY: `inode` is valid; the guard releases the lock on every
+        // path below.
+        let _invalidate = unsafe {
             bindings::inode_dio_wait(inode);
-            bindings::filemap_invalidate_lock((*inode).i_mapping);
+            InvalidateLock::lock_inode(inode)
+        };
+        // SAFETY: We hold the invalidate lock exclusively.
+        unsafe { Self::break_layouts(inode, 0, i64::MAX)? };
+        if new < old {
+            let end = new.next_multiple_of(bs);
+            // SAFETY: As above; a DAX file (rw mounts need DAX).
+            unsafe { Self::zero_range(inode, new, end.min(old) - new)? };
+            T::reserve_size(i, old)?;
+            i.set_size(new);
+            // SAFETY: Drops the page-cache (DAX) entries past `new`.
+            unsafe { bindings::truncate_pagecache(inode, new as i64) };
+            T::free_range(i, end, u64::MAX)?;
+            T::commit_size(i)?;
+        } else {
+            // SAFETY: As above.
+            unsafe { Self::zero_eof(inode, old, new)? };
+            i.set_size(new);
         }
-        let r = (|| {
-            // SAFETY: We hold the invalidate lock exclusively.
-            unsafe { Self::break_layouts(inode, 0, i64::MAX)? };
-            if new < old {
-                let end = new.next_multiple_of(bs);
-                // SAFETY: As above; a DAX file (rw mounts need DAX).
-                unsafe { Self::zero_range(inode, new, end.min(old) - new)? };
-                T::reserve_size(i, old)?;
-                i.set_size(new);
-                // SAFETY: Drops the page-cache (DAX) entries past `new`.
-                unsafe { bindings::truncate_pagecache(inode, new as i64) };
-                T::free_range(i, end, u64::MAX)?;
-                T::commit_size(i)?;
-            } else {
-                // SAFETY: As above.
-                unsafe { Self::zero_eof(inode, old, new)? };
-                i.set_size(new);
-            }
-            // truncate(2) asks only for ATTR_SIZE: the times are ours to
-            // update (ftruncate(2) asks for them too).
-            i.touch_mtime();
-            Ok(())
-        })();
-        // SAFETY: Taken above.
-        unsafe { bindings::filemap_invalidate_unlock((*inode).i_mapping) };
-        r
+        // truncate(2) asks only for ATTR_SIZE: the times are ours to
+        // update (ftruncate(2) asks for them too).
+        i.touch_mtime();
+        Ok(())
     }
 
     /// `inode_operations::setattr`.

@@ -91,7 +91,7 @@ impl<T: FileSystem> Tables<T> {
                 bindings::sb_start_pagefault(sb);
                 bindings::file_update_time(file);
             }
-            bindings::filemap_invalidate_lock_shared(mapping);
+            let invalidate = InvalidateLock::lock(mapping, Mode::Shared);
             let mut pfn = 0;
             let mut r = bindings::dax_iomap_fault(
                 vmf,
@@ -103,7 +103,7 @@ impl<T: FileSystem> Tables<T> {
             if write && r & bindings::vm_fault_reason_VM_FAULT_NEEDDSYNC != 0 {
                 r = bindings::dax_finish_sync_fault(vmf, order, pfn);
             }
-            bindings::filemap_invalidate_unlock_shared(mapping);
+            drop(invalidate);
             if write {
                 bindings::sb_end_pagefault(sb);
             }
@@ -225,8 +225,8 @@ impl<T: FileSystem> Tables<T> {
         let shift = bindings::PAGE_SHIFT;
         let pages = len.div_ceil(1 << shift).max(1);
         let mut pfn: c_ulong = 0;
-        // SAFETY: No requirements; the read lock keeps the DAX device alive.
-        let id = unsafe { bindings::dax_read_lock() };
+        // The read lock keeps the DAX device alive.
+        let dax_lock = DaxReadLock::lock();
         // SAFETY: `dax` is the DAX device of our mounted superblock, alive
         // under the read lock; `kaddr` may be NULL.
         let got = unsafe {
@@ -267,8 +267,7 @@ impl<T: FileSystem> Tables<T> {
                 Err(EUCLEAN)
             }
         });
-        // SAFETY: Taken above.
-        unsafe { bindings::dax_read_unlock(id) };
+        drop(dax_lock);
         if r.is_err() {
             let sb = i.super_block();
             fs_err::<T>(format_args!("{}: inode {}: block at device byte {:#x} is mapped by another file too (blocks shared between files): run e2fsck\n", sb.id().to_str().unwrap_or("?"),

@@ -182,8 +182,8 @@ impl<T: FileSystem> SuperBlock<T> {
             .ok_or(EIO)?;
         let pages = count.checked_shl(u32::from(bits)).ok_or(EIO)? >> page_shift;
         let first = start >> page_shift;
-        // SAFETY: No requirements; the read lock keeps the DAX device alive.
-        let id = unsafe { bindings::dax_read_lock() };
+        // The read lock keeps the DAX device alive.
+        let dax_lock = DaxReadLock::lock();
         // `dax_zero_page_range` zeroes one page per call (device mapper
         // targets may split larger ranges).
         let r = (first..first + pages).try_for_each(|pgoff| {
@@ -193,8 +193,7 @@ impl<T: FileSystem> SuperBlock<T> {
             // the file system at mount).
             to_result(unsafe { bindings::dax_zero_page_range(info.dax, pgoff as usize, 1) })
         });
-        // SAFETY: Taken above.
-        unsafe { bindings::dax_read_unlock(id) };
+        drop(dax_lock);
         r?;
         // SAFETY: `s_bdev` is the mounted device, open until `kill_sb`.
         to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) })

@@ -1,0 +1,197 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Guards for the VFS locks the file paths take: an inode's `i_rwsem`, its
+//! mapping's `invalidate_lock`, and the DAX read lock. Each is released when
+//! its guard is dropped, so an early return cannot leave one held.
+
+use super::*;
+use crate::types::NotThreadSafe;
+
+/// Whether a lock is held for writing or for reading.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mode {
+    /// Held exclusively.
+    Exclusive,
+    /// Held shared.
+    Shared,
+}
+
+/// An inode's `i_rwsem`, held.
+///
+/// # Invariants
+///
+/// `inode` is valid while the guard lives, and the guard holds its `i_rwsem`
+/// in `mode`, released once, on drop, by the task that took it.
+pub(super) struct InodeLock {
+    inode: *mut bindings::inode,
+    mode: Mode,
+    _not_send: NotThreadSafe,
+}
+
+impl InodeLock {
+    /// Takes `inode`'s lock in `mode`, sleeping until it is free.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is valid for the guard's whole life, and the caller does not
+    /// hold its lock yet.
+    pub(super) unsafe fn lock(inode: *mut bindings::inode, mode: Mode) -> Self {
+        match mode {
+            // SAFETY: `inode` is valid, as the caller guarantees.
+            Mode::Exclusive => unsafe { bindings::inode_lock(inode) },
+            // SAFETY: As above.
+            Mode::Shared => unsafe { bindings::inode_lock_shared(inode) },
+        }
+        // INVARIANT: Taken just above, in `mode`.
+        Self {
+            inode,
+            mode,
+            _not_send: NotThreadSafe,
+        }
+    }
+
+    /// Takes `inode`'s lock in `mode` if it is free, without sleeping.
+    ///
+    /// # Safety
+    ///
+    /// As for [`InodeLock::lock`].
+    pub(super) unsafe fn try_lock(inode: *mut bindings::inode, mode: Mode) -> Option<Self> {
+        let got = match mode {
+            // SAFETY: `inode` is valid, as the caller guarantees.
+            Mode::Exclusive => unsafe { bindings::inode_trylock(inode) },
+            // SAFETY: As above.
+            Mode::Shared => unsafe { bindings::inode_trylock_shared(inode) },
+        };
+        // INVARIANT: Taken, in `mode`, when `got` says so.
+        (got != 0).then_some(Self {
+            inode,
+            mode,
+            _not_send: NotThreadSafe,
+        })
+    }
+
+    /// [`InodeLock::lock`], or [`InodeLock::try_lock`] with `nowait`
+    /// (`IOCB_NOWAIT`): `EAGAIN` if the lock is taken.
+    ///
+    /// # Safety
+    ///
+    /// As for [`InodeLock::lock`].
+    pub(super) unsafe fn lock_nowait(
+        inode: *mut bindings::inode,
+        mode: Mode,
+        nowait: bool,
+    ) -> Result<Self> {
+        if nowait {
+            // SAFETY: As the caller guarantees.
+            unsafe { Self::try_lock(inode, mode) }.ok_or(EAGAIN)
+        } else {
+            // SAFETY: As the caller guarantees.
+            Ok(unsafe { Self::lock(inode, mode) })
+        }
+    }
+}
+
+impl Drop for InodeLock {
+    fn drop(&mut self) {
+        match self.mode {
+            // SAFETY: By the type invariants the inode is valid and we hold
+            // its lock in this mode.
+            Mode::Exclusive => unsafe { bindings::inode_unlock(self.inode) },
+            // SAFETY: As above.
+            Mode::Shared => unsafe { bindings::inode_unlock_shared(self.inode) },
+        }
+    }
+}
+
+/// The `invalidate_lock` of a mapping, held: it keeps faults (shared) away
+/// from truncation and hole punching (exclusive).
+///
+/// # Invariants
+///
+/// `mapping` is valid while the guard lives, and the guard holds its
+/// `invalidate_lock` in `mode`, released once, on drop, by the task that
+/// took it.
+pub(super) struct InvalidateLock {
+    mapping: *mut bindings::address_space,
+    mode: Mode,
+    _not_send: NotThreadSafe,
+}
+
+impl InvalidateLock {
+    /// Takes `mapping`'s invalidate lock in `mode`.
+    ///
+    /// # Safety
+    ///
+    /// `mapping` is valid for the guard's whole life, and the caller does not
+    /// hold its invalidate lock yet.
+    pub(super) unsafe fn lock(mapping: *mut bindings::address_space, mode: Mode) -> Self {
+        match mode {
+            // SAFETY: `mapping` is valid, as the caller guarantees.
+            Mode::Exclusive => unsafe { bindings::filemap_invalidate_lock(mapping) },
+            // SAFETY: As above.
+            Mode::Shared => unsafe { bindings::filemap_invalidate_lock_shared(mapping) },
+        }
+        // INVARIANT: Taken just above, in `mode`.
+        Self {
+            mapping,
+            mode,
+            _not_send: NotThreadSafe,
+        }
+    }
+
+    /// Takes the invalidate lock of `inode`'s own mapping exclusively.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is valid for the guard's whole life, and the caller does not
+    /// hold the lock yet.
+    pub(super) unsafe fn lock_inode(inode: *mut bindings::inode) -> Self {
+        // SAFETY: `inode` is valid, as the caller guarantees, and so is its
+        // `i_mapping` for as long as the inode.
+        unsafe { Self::lock((*inode).i_mapping, Mode::Exclusive) }
+    }
+}
+
+impl Drop for InvalidateLock {
+    fn drop(&mut self) {
+        match self.mode {
+            // SAFETY: By the type invariants the mapping is valid and we hold
+            // its invalidate lock in this mode.
+            Mode::Exclusive => unsafe { bindings::filemap_invalidate_unlock(self.mapping) },
+            // SAFETY: As above.
+            Mode::Shared => unsafe { bindings::filemap_invalidate_unlock_shared(self.mapping) },
+        }
+    }
+}
+
+/// The DAX read lock (`dax_read_lock`, an SRCU read section): DAX devices
+/// are not killed while it is held.
+///
+/// # Invariants
+///
+/// `id` is what `dax_read_lock` returned to this task; the guard passes it
+/// to `dax_read_unlock` once, on drop.
+pub(super) struct DaxReadLock {
+    id: c_int,
+    _not_send: NotThreadSafe,
+}
+
+impl DaxReadLock {
+    /// Enters the DAX read section.
+    pub(super) fn lock() -> Self {
+        // SAFETY: No requirements: any task may enter the read section.
+        let id = unsafe { bindings::dax_read_lock() };
+        // INVARIANT: Entered just above.
+        Self {
+            id,
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
+impl Drop for DaxReadLock {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `id` is this task's read section.
+        unsafe { bindings::dax_read_unlock(self.id) };
+    }
+}
