@@ -67,6 +67,17 @@ for f in four-mb three-mb holes a/b/c/d/deep-file; do
 done
 check "files show STATX_ATTR_DAX" dax_attr $M/four-mb
 
+# Block maps, as the image has them (listed on the host with debugfs).
+BM=$RPMEM_TOP/tests/guest/blockmap.py
+python3 "$BM" fiemap $M $BLOCKMAP_FILES >/tmp/bmap.fiemap
+python3 "$BM" fibmap $M $BLOCKMAP_FILES >/tmp/bmap.fibmap
+check "the image's block maps are listed" test -s "$OUT/bmap.src"
+check "FIEMAP reports every data block where the image has it" cmp "$OUT/bmap.src" /tmp/bmap.fiemap
+check "FIBMAP agrees (the first 4096 blocks of each file, holes 0)" \
+	cmp <(awk '$2 < 4096' "$OUT/bmap.src") /tmp/bmap.fibmap
+check_eq "FIEMAP past the size and of an empty file reports nothing" "" \
+	"$(filefrag -v -b4096 $M/one-byte $M/big-dir/entry-1 | grep -E '^ +[1-9][0-9]*:')"
+
 # Directories.
 check_eq "10000 entries in big-dir" 10000 "$(ls $M/big-dir | wc -l)"
 for e in 1 2 5000 9999 10000; do

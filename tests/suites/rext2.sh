@@ -32,6 +32,9 @@ mknod "$T/loop-dev" b 7 0
 
 mkdir -p "$WORK/img"
 IMG=$WORK/img/nvdimm0.img
+# Files whose block maps FIEMAP and FIBMAP are checked against: direct,
+# indirect and double-indirect blocks, holes, a triple-indirect block.
+BLOCKMAP_FILES="four-mb three-mb holes a/b/c/d/deep-file sparse-5g"
 if mke2fs -q -F -t ext2 -b 4096 -d "$T" "$IMG" 1G; then
 	ok "mke2fs -t ext2 -b 4096 -d builds the image"
 else
@@ -48,9 +51,11 @@ check "e2fsck -fn accepts the image" e2fsck -fn "$IMG"
 (cd "$T" && find . -path ./big-dir -prune -o -type f ! -name sparse-5g -print0 | sort -z |
 	xargs -0 sha256sum) >"$WORK/sums.src"
 (cd "$T" && find . -type l -printf '%p -> %l\n' | sort) >"$WORK/links.src"
+# The block maps FIEMAP and FIBMAP must report: the image's own.
+python3 "$RPMEM_TOP/tests/guest/blockmap.py" debugfs "$IMG" $BLOCKMAP_FILES >"$WORK/bmap.src"
 
 "$RUN" --nvdimms 1 --keep-images "$WORK/img" --timeout 1500 -- \
-	env TREE="$T" OUT="$WORK" bash "$RPMEM_TOP/tests/guest/rext2-tree.sh"
+	env TREE="$T" OUT="$WORK" BLOCKMAP_FILES="$BLOCKMAP_FILES" bash "$RPMEM_TOP/tests/guest/rext2-tree.sh"
 check_eq "tree boot: guest checks ran, no kernel splat" 0 "$?"
 check "e2fsck -fn still accepts the image after the read-only mount" e2fsck -fn "$IMG"
 

@@ -52,6 +52,44 @@ impl<T: FileSystem> Tables<T> {
         0
     }
 
+    /// `inode_operations::fiemap` of regular files (`FS_IOC_FIEMAP`): the
+    /// file's extents and holes, up to its size, from [`FileSystem::map`].
+    ///
+    /// # Safety
+    ///
+    /// `inode` is a regular file of ours and `fieinfo` a valid request.
+    pub(super) unsafe extern "C" fn fiemap(
+        inode: *mut bindings::inode,
+        fieinfo: *mut bindings::fiemap_extent_info,
+        start: u64,
+        len: u64,
+    ) -> c_int {
+        // SAFETY: The VFS passes a regular file of ours; the guard keeps
+        // writes and truncation out while the extents are listed.
+        let _guard = unsafe { InodeLock::lock(inode, Mode::Shared) };
+        // SAFETY: As above; the inode lock is held.
+        let size = unsafe { INode::<T>::from_raw(inode) }.size();
+        // Past the size the block map says nothing (as `ext2_fiemap`).
+        let len = len.min(size.saturating_sub(start));
+        // SAFETY: As above; `fieinfo` is the caller's valid request.
+        unsafe { bindings::iomap_fiemap(inode, fieinfo, start, len, &Self::TABLES.iomap_ops) }
+    }
+
+    /// `address_space_operations::bmap` of regular files (`FIBMAP`): the
+    /// device block of file block `block`, 0 for a hole.
+    ///
+    /// # Safety
+    ///
+    /// `mapping` is the mapping of a regular file of ours.
+    pub(super) unsafe extern "C" fn bmap(
+        mapping: *mut bindings::address_space,
+        block: bindings::sector_t,
+    ) -> bindings::sector_t {
+        // SAFETY: The VFS passes the mapping of one of our regular files,
+        // whose host is alive while `FIBMAP` holds the file open.
+        unsafe { bindings::iomap_bmap(mapping, block, &Self::TABLES.iomap_ops) }
+    }
+
     /// `address_space_operations::readahead` (page cache, without DAX).
     ///
     /// # Safety
@@ -180,7 +218,16 @@ impl<T: FileSystem> Tables<T> {
                         }
                         (*iomap).type_ = bindings::IOMAP_MAPPED as u16;
                         (*iomap).offset = offset as i64;
-                        (*iomap).addr = addr.checked_add(sbi.part_off).ok_or(EIO)?;
+                        // DAX addresses are the DAX device's, which
+                        // starts `part_off` before a partition; others
+                        // (reads through the page cache, FIEMAP, FIBMAP)
+                        // the block device's.
+                        let part_off = if flags & bindings::IOMAP_DAX != 0 {
+                            sbi.part_off
+                        } else {
+                            0
+                        };
+                        (*iomap).addr = addr.checked_add(part_off).ok_or(EIO)?;
                         (*iomap).length = len;
                     }
                     Mapping::Hole { offset, len } => {

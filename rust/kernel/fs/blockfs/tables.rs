@@ -84,6 +84,7 @@ impl<T: FileSystem> Tables<T> {
         },
         file_iops: bindings::inode_operations {
             setattr: Some(Self::setattr),
+            fiemap: Some(Self::fiemap),
             listxattr: Some(Self::listxattr),
             get_inode_acl: Some(Self::get_inode_acl),
             set_acl: Some(Self::set_acl),
@@ -127,11 +128,13 @@ impl<T: FileSystem> Tables<T> {
         dax_aops: bindings::address_space_operations {
             dirty_folio: Some(bindings::noop_dirty_folio),
             writepages: Some(Self::dax_writepages),
+            bmap: Some(Self::bmap),
             ..pin_init::zeroed()
         },
         aops: bindings::address_space_operations {
             read_folio: Some(Self::read_folio),
             readahead: Some(Self::readahead),
+            bmap: Some(Self::bmap),
             ..pin_init::zeroed()
         },
         dax_vm_ops: bindings::vm_operations_struct {
