@@ -83,7 +83,7 @@ check: modules
 STATES ?= 10000
 CRASH_OUT ?= $(or $(TMPDIR),/tmp)/rpmem-crash
 crash: modules
-	$(TOP)/tests/crash/run --workload all --states $(STATES) --steps 80 --vm-samples 24 \
+	$(TOP)/tests/crash/run --workload all --states $(STATES) --steps 120 --vm-samples 24 \
 		--out $(CRASH_OUT)
 
 # In-VM image fuzzing of rext2: the rext2-fuzz suite on N images of seed
