@@ -526,6 +526,54 @@ pub fn set_inode(
     Ok(())
 }
 
+/// The writes, each its own ordering point, that point the in-use entry
+/// at `offset` to `inode` of type `ftype` (rename over a name, exchange),
+/// as `(inode, type)` pairs for [`set_inode`] with the number of them.
+///
+/// Persistent memory persists a write 8 bytes at a time, and entries
+/// start on 4-byte boundaries: at an offset of 4 modulo 8 an entry's inode
+/// number and its type byte lie in different words, so one write that
+/// changes both may persist one and not the other, leaving the entry
+/// naming one inode with another's type (a tree walker trusting `d_type`
+/// then opens a file as a directory, or skips a directory). Then, when the
+/// type changes, the type goes to `FT_UNKNOWN` first, the inode number
+/// next, the new type last: every crash leaves the entry's type right or
+/// unknown. Otherwise one write does.
+pub fn set_inode_steps(
+    block: &[u8],
+    offset: usize,
+    inode: u32,
+    ftype: u8,
+    fmt: DirFormat,
+) -> Result<([(u32, u8); 3], usize), DirError> {
+    let old = locate(block, offset, fmt)?;
+    if old.inode == 0 {
+        return Err(DirError::NotAnEntry { offset });
+    }
+    let ftype = if fmt.filetype { ftype } else { FT_UNKNOWN };
+    let old_ft = if fmt.filetype {
+        block.get(offset + 7).copied().unwrap_or(FT_UNKNOWN)
+    } else {
+        FT_UNKNOWN
+    };
+    let mut steps = [(inode, ftype); 3];
+    if offset % 8 == 0 || old_ft == ftype {
+        return Ok((steps, 1));
+    }
+    let mut n = 0;
+    if old_ft != FT_UNKNOWN {
+        steps[n] = (old.inode, FT_UNKNOWN);
+        n += 1;
+    }
+    steps[n] = (inode, FT_UNKNOWN);
+    n += 1;
+    if ftype != FT_UNKNOWN {
+        steps[n] = (inode, ftype);
+        n += 1;
+    }
+    Ok((steps, n))
+}
+
 /// Checks that `len` can be a directory block holding entries of at least
 /// `min` bytes.
 fn check_block_len(len: usize, min: usize) -> Result<u16, DirError> {

@@ -315,9 +315,17 @@ impl Rext2 {
         let (buf, off, _) = Self::find(dir, name)?.ok_or(ENOENT)?;
         let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
         let ft = dirent::ft_from_mode(inode.mode());
-        buf.modify(|b| dirent::set_inode(b, off, ino, ft, sb.data().fmt))
+        let fmt = sb.data().fmt;
+        let (steps, n) = buf
+            .read(|b| dirent::set_inode_steps(b, off, ino, ft, fmt))
             .map_err(|e| dir_err(dir, e))?;
-        buf.sync()
+        // Each step is an ordering point (see `set_inode_steps`).
+        for &(ino, ft) in &steps[..n] {
+            buf.modify(|b| dirent::set_inode(b, off, ino, ft, fmt))
+                .map_err(|e| dir_err(dir, e))?;
+            buf.sync()?;
+        }
+        Ok(())
     }
 
     /// `is_empty_dir`.
