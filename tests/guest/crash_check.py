@@ -99,7 +99,9 @@ def modify(m, files, errs):
         if old:
             os.unlink(old[0])
         if len(old) > 1:
-            os.rename(old[1], old[1] + ".renamed")
+            # The new name must fit in 255 bytes too.
+            name = os.path.basename(old[1])
+            os.rename(old[1], os.path.join(os.path.dirname(old[1]), name[:247] + ".renamed"))
         fd = os.open(d, os.O_RDONLY | os.O_DIRECTORY)
         os.fsync(fd)
         os.close(fd)
