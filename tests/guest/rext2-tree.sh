@@ -75,6 +75,16 @@ check "the image's block maps are listed" test -s "$OUT/bmap.src"
 check "FIEMAP reports every data block where the image has it" cmp "$OUT/bmap.src" /tmp/bmap.fiemap
 check "FIBMAP agrees (the first 4096 blocks of each file, holes 0)" \
 	cmp <(awk '$2 < 4096' "$OUT/bmap.src") /tmp/bmap.fibmap
+# Leases (fcntl F_SETLEASE): file systems opt in with generic_setlease
+# (directories too, for the kernel's own users: fcntl refuses them).
+lease() {
+	python3 -c 'import fcntl, os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_RDLCK)
+assert fcntl.fcntl(fd, fcntl.F_GETLEASE) == fcntl.F_RDLCK
+fcntl.fcntl(fd, fcntl.F_SETLEASE, fcntl.F_UNLCK)' "$1"
+}
+check "a read lease on a file" lease $M/four-mb
 check_eq "FIEMAP past the size and of an empty file reports nothing" "" \
 	"$(filefrag -v -b4096 $M/one-byte $M/big-dir/entry-1 | grep -E '^ +[1-9][0-9]*:')"
 

@@ -80,6 +80,7 @@ impl<T: FileSystem> Tables<T> {
             fsync: Some(bindings::simple_fsync),
             unlocked_ioctl: Some(Self::ioctl),
             compat_ioctl: COMPAT_IOCTL,
+            setlease: Some(bindings::generic_setlease),
             ..pin_init::zeroed()
         },
         file_iops: bindings::inode_operations {
@@ -118,6 +119,7 @@ impl<T: FileSystem> Tables<T> {
             compat_ioctl: COMPAT_IOCTL,
             splice_read: Some(bindings::copy_splice_read),
             splice_write: Some(bindings::iter_file_splice_write),
+            setlease: Some(bindings::generic_setlease),
             // Reads and writes honour IOCB_NOWAIT (DAX has no buffering
             // to wait for; see `write_iter`).
             fop_flags: bindings::FOP_MMAP_SYNC
