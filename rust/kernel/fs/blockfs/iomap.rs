@@ -69,8 +69,10 @@ impl<T: FileSystem> Tables<T> {
         let _guard = unsafe { InodeLock::lock(inode, Mode::Shared) };
         // SAFETY: As above; the inode lock is held.
         let size = unsafe { INode::<T>::from_raw(inode) }.size();
-        // Past the size the block map says nothing (as `ext2_fiemap`).
-        let len = len.min(size.saturating_sub(start));
+        // Past the size the block map says nothing: the range is trimmed
+        // to the size's length, never to 0, which `iomap_fiemap` refuses
+        // (as `ext2_fiemap`).
+        let len = len.min(size.max(1));
         // SAFETY: As above; `fieinfo` is the caller's valid request.
         unsafe { bindings::iomap_fiemap(inode, fieinfo, start, len, &Self::TABLES.iomap_ops) }
     }
