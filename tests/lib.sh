@@ -65,6 +65,19 @@ dax_attr() {
 	[ -n "$a" ] && [ $((a & 0x200000)) != 0 ]
 }
 
+# In the guest: map_write_4m FILE creates FILE, 4 MiB, through a shared
+# mapping with one store in each 2 MiB: DAX write faults on 2 MiB holes,
+# which rext2 fills with 2 MiB-aligned runs mapped with PMDs.
+map_write_4m() {
+	python3 -c 'import mmap, os, sys
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+os.ftruncate(fd, 4 << 20)
+m = mmap.mmap(fd, 4 << 20)
+m[2 << 20] = 1
+m[0] = 1
+m.close()' "$1"
+}
+
 # On the host: make_tree DIR builds the source tree the rext2 suites copy
 # into images: nested directories, empty and 1-byte files, random data,
 # holes (data, hole, data, trailing hole), a 255-byte name, fast and slow

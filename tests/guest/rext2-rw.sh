@@ -173,13 +173,7 @@ echo 0 >$TR/events/block/block_bio_queue/filter
 TR=/sys/kernel/tracing
 echo 1 >$TR/events/fs_dax/dax_pmd_fault_done/enable
 echo >$TR/trace
-python3 -c 'import mmap, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
-os.ftruncate(fd, 4 << 20)
-m = mmap.mmap(fd, 4 << 20)
-m[2 << 20] = 1
-m[0] = 1
-m.close()' $M/pmd-write
+map_write_4m $M/pmd-write
 echo 0 >$TR/events/fs_dax/dax_pmd_fault_done/enable
 check "write faults on 2 MiB holes are mapped with PMDs (NOPAGE)" \
 	sh -c "grep 'dax_pmd_fault_done' $TR/trace | grep 'WRITE' | grep -c NOPAGE | grep -qx 2"

@@ -20,13 +20,7 @@ EOT
 guest() {
 	# /big: 4 MiB written through a shared mapping, so that rext2 gives
 	# its second 2 MiB a 2 MiB-aligned run (mapped with a PMD).
-	python3 -c 'import mmap, os, sys
-fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
-os.ftruncate(fd, 4 << 20)
-m = mmap.mmap(fd, 4 << 20)
-m[2 << 20] = 1
-m[0] = 1
-m.close()' "$1/big" || return 1
+	map_write_4m "$1/big" || return 1
 	b=$(debugfs -R "bmap /big 600" /dev/rpmem0 2>/dev/null)
 	umount "$1" || return 1
 	debugfs -w -f - /dev/rpmem0 >/dev/null 2>&1 <<EOT
