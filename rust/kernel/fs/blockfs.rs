@@ -10,9 +10,11 @@
 //! file operations, and the DAX paths (`dax_iomap_rw` for `read()` and
 //! `write()`, `dax_iomap_fault` for mmap faults, PTE and PMD sized) through
 //! `iomap_ops` built from [`FileSystem::map`] and [`FileSystem::map_write`].
-//! Without DAX (`-o dax=never`, or a device without it) file data goes
-//! through the page cache, read by iomap's bio helpers from the same
-//! `iomap_ops`, and mounts are read-only.
+//! Files without DAX (`-o dax=never`, a device without it, or with the
+//! default `-o dax=inode` a file without the DAX flag) go through the page
+//! cache with iomap's buffered helpers and the same `iomap_ops`: reads by
+//! its bio helpers, writes into folios written back by `iomap_writepages`,
+//! shared mappings made writable by `iomap_page_mkwrite`.
 //!
 //! A file system with [`FileSystem::READ_WRITE`] gets the POSIX side of
 //! writing from this module: `create`, `mkdir`, `rename` and the rest keep
@@ -91,13 +93,18 @@ fn fs_err<T: FileSystem>(args: core::fmt::Arguments<'_>) {
 /// How the mount asked for DAX.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DaxMode {
-    /// Not specified: DAX if the device supports it.
+    /// Not specified: as `-o dax=inode` (as ext4 and XFS).
     Default,
-    /// `-o dax` or `-o dax=always`: DAX, or the mount fails.
+    /// `-o dax` or `-o dax=always`: every regular file uses DAX, or the
+    /// mount fails.
     Always,
-    /// `-o dax=never`.
+    /// `-o dax=never`: every file goes through the page cache.
     Never,
-    /// `-o dax=inode`: per-inode DAX flags (not supported by this module).
+    /// `-o dax=inode`: regular files with the DAX flag (`FS_DAX_FL`,
+    /// `FS_XFLAG_DAX`, `chattr +x`) use DAX, if the device has it; the
+    /// others go through the page cache. A changed flag takes effect when
+    /// the inode is next read from disk: the change marks it so that it
+    /// leaves the cache once unused (`d_mark_dontcache`).
     Inode,
 }
 

@@ -125,8 +125,7 @@ impl<T: FileSystem> Tables<T> {
             if want_ro {
                 T::write_super(sb, true)?;
             } else {
-                if !T::READ_WRITE || sb.info().dax.is_null() {
-                    fs_err::<T>(format_args!("read-write mounts need DAX\n"));
+                if !T::READ_WRITE {
                     return Err(EROFS);
                 }
                 T::write_super(sb, false)?;
@@ -160,10 +159,6 @@ impl<T: FileSystem> Tables<T> {
             let mut opts = *unsafe { Self::opts(fc) };
             // SAFETY: The VFS passes the new superblock and our context.
             opts.read_only = unsafe { (*fc).sb_flags } & bindings::SB_RDONLY != 0;
-            if opts.dax == DaxMode::Inode {
-                fs_err::<T>(format_args!("dax=inode is not supported\n"));
-                return Err(EINVAL);
-            }
             let mut dax = core::ptr::null_mut();
             let mut part_off = 0u64;
             if opts.dax != DaxMode::Never {
@@ -183,13 +178,11 @@ impl<T: FileSystem> Tables<T> {
                     return Err(EINVAL);
                 }
             }
-            if !opts.read_only && (!T::READ_WRITE || dax.is_null()) {
+            if !opts.read_only && !T::READ_WRITE {
                 // SAFETY: `dax` is NULL or came from `fs_dax_get_by_bdev`
                 // with this holder; `fs_put_dax` accepts both.
                 unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
-                fs_err::<T>(format_args!(
-                    "read-write mounts need DAX: mount with -o ro\n"
-                ));
+                fs_err::<T>(format_args!("read-only file system: mount with -o ro\n"));
                 return Err(EROFS);
             }
             let info = KBox::new(
@@ -197,6 +190,7 @@ impl<T: FileSystem> Tables<T> {
                     data: None,
                     dax,
                     part_off,
+                    mode: opts.dax,
                 },
                 GFP_KERNEL,
             )

@@ -21,7 +21,8 @@ impl<T: FileSystem> Tables<T> {
                 return 0;
             }
             let inode = bindings::file_inode((*iocb).ki_filp);
-            if (*inode).i_flags & bindings::S_DAX == 0 {
+            let dax = (*inode).i_flags & bindings::S_DAX != 0;
+            if !dax && (*iocb).ki_flags & bindings::IOCB_DIRECT as c_int == 0 {
                 // Through the page cache, filled by `read_folio`.
                 return bindings::generic_file_read_iter(iocb, to);
             }
@@ -30,7 +31,15 @@ impl<T: FileSystem> Tables<T> {
                 Ok(guard) => guard,
                 Err(e) => return e.to_errno() as isize,
             };
-            let ret = bindings::dax_iomap_rw(iocb, to, &Self::TABLES.iomap_ops);
+            let ops = &Self::TABLES.iomap_ops;
+            let ret = if dax {
+                bindings::dax_iomap_rw(iocb, to, ops)
+            } else {
+                // `O_DIRECT`, as `ext4_dio_read_iter`: iomap writes back
+                // and waits for cached data in the range first.
+                let none = core::ptr::null_mut();
+                bindings::iomap_dio_rw(iocb, to, ops, core::ptr::null(), 0, none, 0)
+            };
             drop(guard);
             bindings::file_accessed((*iocb).ki_filp);
             ret
@@ -47,11 +56,10 @@ impl<T: FileSystem> Tables<T> {
         file: *mut bindings::file,
     ) -> c_int {
         // SAFETY: The VFS passes a file of ours being opened. DAX serves
-        // `O_DIRECT` the same way as other I/O.
+        // `O_DIRECT` the same way as other I/O; without DAX it is iomap's
+        // direct I/O.
         unsafe {
-            if (*inode).i_flags & bindings::S_DAX != 0 {
-                (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
-            }
+            (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
             // RWF_NOWAIT: reads and writes fail with EAGAIN rather than wait
             // for the inode lock or for metadata writes.
             (*file).f_mode |= bindings::FMODE_NOWAIT;
@@ -105,9 +113,6 @@ impl<T: FileSystem> Tables<T> {
         unsafe {
             let file = (*iocb).ki_filp;
             let inode = bindings::file_inode(file);
-            if (*inode).i_flags & bindings::S_DAX == 0 {
-                return EROFS.to_errno() as isize;
-            }
             let i = INode::<T>::from_raw(inode);
             let nowait = (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0;
             let guard = match InodeLock::lock_nowait(inode, Mode::Exclusive, nowait) {
@@ -132,7 +137,7 @@ impl<T: FileSystem> Tables<T> {
                 }
             }
             if ret == 0 {
-                ret = Self::dax_write(i, iocb, from);
+                ret = Self::write(i, iocb, from);
             }
             drop(guard);
             if ret > 0 {
@@ -142,19 +147,21 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
-    /// Writes through DAX, as `ext4_dax_write_iter`. A write past the end
-    /// first makes the size on disk cover the blocks it may allocate, so
-    /// that a crash never leaves blocks past it (holes read as zeros); the
-    /// inode's size grows only by what was written, once it is written.
-    /// Until then faults past the old size fail (`SIGBUS`), so no mapping
-    /// ever reaches a block that a short write then frees, and a write
-    /// that moves no byte leaves the file as it was.
+    /// Writes through DAX, as `ext4_dax_write_iter`, or into the page
+    /// cache (`iomap_file_buffered_write`), where write-back takes the data
+    /// to the blocks allocated here. A write past the end first makes the
+    /// size on disk cover the blocks it may allocate, so that a crash never
+    /// leaves blocks past it (holes read as zeros); the inode's size grows
+    /// only by what was written, once it is written. Until then faults past
+    /// the old size fail (`SIGBUS`), so no mapping ever reaches a block
+    /// that a short write then frees, and a write that moves no byte leaves
+    /// the file as it was.
     ///
     /// # Safety
     ///
     /// `iocb` and `from` are the arguments of `write_iter` on `i`, whose
     /// lock is held exclusively.
-    pub(super) unsafe fn dax_write(
+    pub(super) unsafe fn write(
         i: &INode<'_, T>,
         iocb: *mut bindings::kiocb,
         from: *mut bindings::iov_iter,
@@ -170,8 +177,34 @@ impl<T: FileSystem> Tables<T> {
                 return e.to_errno() as isize;
             }
         }
-        // SAFETY: As the caller guarantees.
-        let ret = unsafe { bindings::dax_iomap_rw(iocb, from, &Self::TABLES.iomap_ops) };
+        let ops = &Self::TABLES.iomap_ops;
+        // SAFETY: As the caller guarantees; the write and direct I/O
+        // operations and the private data are optional.
+        let ret = unsafe {
+            let none = core::ptr::null_mut();
+            if (*i.raw()).i_flags & bindings::S_DAX != 0 {
+                bindings::dax_iomap_rw(iocb, from, ops)
+            } else if (*iocb).ki_flags & bindings::IOCB_DIRECT as c_int != 0 {
+                // `O_DIRECT`: into the blocks allocated (and zeroed) by
+                // `iomap_begin`, waited for even when asynchronous, so that
+                // the size below covers only what reached them. If iomap
+                // cannot drop the cached folios of the range (`ENOTBLK`),
+                // the page cache takes the write instead, as in ext4.
+                let flags = bindings::IOMAP_DIO_FORCE_WAIT;
+                match bindings::iomap_dio_rw(iocb, from, ops, core::ptr::null(), flags, none, 0) {
+                    r if r == -(bindings::ENOTBLK as isize) => bindings::iomap_file_buffered_write(
+                        iocb,
+                        from,
+                        ops,
+                        core::ptr::null(),
+                        none,
+                    ),
+                    r => r,
+                }
+            } else {
+                bindings::iomap_file_buffered_write(iocb, from, ops, core::ptr::null(), none)
+            }
+        };
         if !extend {
             return ret;
         }
@@ -186,9 +219,17 @@ impl<T: FileSystem> Tables<T> {
         let mut r = Ok(());
         if size < end {
             // Blocks allocated past what was written: no fault could map
-            // them (the size never covered them), so they go at once.
+            // them (the size never covered them), so they go at once, with
+            // any folio a short buffered write left past the size.
             // SAFETY: Our superblock's block size.
             let bs = unsafe { (*(*i.raw()).i_sb).s_blocksize } as u64;
+            // SAFETY: We hold the inode lock exclusively; with DAX no
+            // mapping reached past the size.
+            unsafe {
+                if (*i.raw()).i_flags & bindings::S_DAX == 0 {
+                    bindings::truncate_pagecache(i.raw(), size as i64);
+                }
+            }
             r = T::free_range(i, size.next_multiple_of(bs), u64::MAX);
         }
         match (r.and_then(|()| T::commit_size(i)), ret) {
@@ -215,10 +256,6 @@ impl<T: FileSystem> Tables<T> {
         // SAFETY: The VFS passes an open file of ours and checked the range.
         let inode = unsafe { bindings::file_inode(file) };
         if mode & !(keep | punch | zero) != 0 {
-            return EOPNOTSUPP.to_errno() as c_long;
-        }
-        // SAFETY: As above.
-        if unsafe { (*inode).i_flags } & bindings::S_DAX == 0 {
             return EOPNOTSUPP.to_errno() as c_long;
         }
         // SAFETY: As above; the guard releases the lock.
@@ -250,7 +287,7 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// # Safety
     ///
-    /// `inode` is one of our DAX files, its lock held exclusively.
+    /// `inode` is one of our regular files, its lock held exclusively.
     pub(super) unsafe fn punch_hole(inode: *mut bindings::inode, off: u64, end: u64) -> Result {
         // SAFETY: As the caller guarantees.
         let i = unsafe { INode::<T>::from_raw(inode) };
@@ -266,7 +303,8 @@ impl<T: FileSystem> Tables<T> {
             bindings::inode_dio_wait(inode);
             InvalidateLock::lock_inode(inode)
         };
-        // SAFETY: We hold the invalidate lock exclusively; a DAX file.
+        // SAFETY: We hold the invalidate lock exclusively (breaking DAX
+        // layouts does nothing on files without DAX).
         unsafe {
             Self::break_layouts(inode, off as i64, end as i64 - 1)?;
             if first >= last {
@@ -291,7 +329,7 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// # Safety
     ///
-    /// `inode` is one of our DAX files, its lock held exclusively.
+    /// `inode` is one of our regular files, its lock held exclusively.
     pub(super) unsafe fn allocate(
         inode: *mut bindings::inode,
         off: u64,
@@ -387,7 +425,7 @@ impl<T: FileSystem> Tables<T> {
         unsafe { Self::break_layouts(inode, 0, i64::MAX)? };
         if new < old {
             let end = new.next_multiple_of(bs);
-            // SAFETY: As above; a DAX file (rw mounts need DAX).
+            // SAFETY: As above.
             unsafe { Self::zero_range(inode, new, end.min(old) - new)? };
             T::reserve_size(i, old)?;
             i.set_size(new);
@@ -399,6 +437,10 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: As above.
             unsafe { Self::zero_eof(inode, old, new)? };
             i.set_size(new);
+            // A folio that straddled the old end is written-protected
+            // again, so that stores through a mapping past it fault.
+            // SAFETY: We hold the inode lock exclusively.
+            unsafe { bindings::pagecache_isize_extended(inode, old as i64, new as i64) };
         }
         // truncate(2) asks only for ATTR_SIZE: the times are ours to
         // update (ftruncate(2) asks for them too).
@@ -485,11 +527,24 @@ impl<T: FileSystem> Tables<T> {
                 }
                 (INode::<T>::from_raw((*dentry).d_inode), (*fa).flags)
             };
+            let old = T::attr_flags(i);
             let now = T::set_attr_flags(i, flags)?;
             // SAFETY: Our inode, locked; `inode_set_flags` changes the
             // masked bits atomically.
             unsafe {
                 bindings::inode_set_flags(i.raw(), vfs_flags(now), vfs_flags(ATTR_VFS_FLAGS));
+            }
+            // A regular file's DAX flag takes effect when the inode is
+            // next read (its page cache or DAX mappings cannot change
+            // under its users): it leaves the cache once unused, as in
+            // `ext4_dax_dontcache`.
+            let per_inode = matches!(
+                i.super_block().info().mode,
+                DaxMode::Default | DaxMode::Inode
+            );
+            if per_inode && !i.is_dir() && (old ^ now) & bindings::FS_DAX_FL != 0 {
+                // SAFETY: Our inode, referenced by the caller's dentry.
+                unsafe { bindings::d_mark_dontcache(i.raw()) };
             }
             i.touch_ctime();
             T::write_inode(i)?;

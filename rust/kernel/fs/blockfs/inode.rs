@@ -46,7 +46,8 @@ pub struct INodeParams {
     /// Allocated 512-byte sectors.
     pub blocks: u64,
     /// Attribute flags (`FS_*_FL`, as `chattr` sets them): those the VFS
-    /// enforces ([`ATTR_VFS_FLAGS`]) become the inode's `S_*` flags.
+    /// enforces ([`ATTR_VFS_FLAGS`]) become the inode's `S_*` flags, and
+    /// `FS_DAX_FL` makes a regular file use DAX under `-o dax=inode`.
     pub attr_flags: u32,
 }
 
@@ -375,11 +376,11 @@ impl<'a, T: FileSystem> NewINode<'a, T> {
                 unsafe {
                     (*inode).i_op = &sb.file_iops;
                     (*inode).__bindgen_anon_3.i_fop = &sb.file_fops;
-                    if sbi.dax.is_null() {
-                        (*(*inode).i_mapping).a_ops = &sb.aops;
-                    } else {
+                    if sbi.file_dax(params.attr_flags) {
                         (*inode).i_flags |= bindings::S_DAX;
                         (*(*inode).i_mapping).a_ops = &sb.dax_aops;
+                    } else {
+                        (*(*inode).i_mapping).a_ops = &sb.aops;
                     }
                 }
             }

@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The DAX paths: `iomap_ops`, faults and mappings, layout breaking, zeroing.
+//! File data: `iomap_ops`; DAX faults and mappings, layout breaking; the
+//! page cache's mappings and write-back; zeroing.
 
 use super::*;
 
@@ -16,7 +17,11 @@ impl<T: FileSystem> Tables<T> {
             let file = (*desc).file;
             let inode = bindings::file_inode(file);
             if (*inode).i_flags & bindings::S_DAX == 0 {
-                return bindings::generic_file_readonly_mmap_prepare(desc);
+                // The page cache; writes to shared mappings allocate in
+                // `page_mkwrite`.
+                bindings::file_accessed(file);
+                (*desc).vm_ops = &Self::TABLES.vm_ops;
+                return 0;
             }
             let sbi = &*(*(*inode).i_sb).s_fs_info.cast::<SbInfo<T>>();
             if !bindings::daxdev_mapping_supported(desc, inode, sbi.dax) {
@@ -50,6 +55,105 @@ impl<T: FileSystem> Tables<T> {
         // and unlocks it.
         unsafe { bindings::iomap_bio_read_folio(folio, &Self::TABLES.iomap_ops) };
         0
+    }
+
+    /// `vm_operations_struct::page_mkwrite` of files without DAX: a shared
+    /// mapping's folio becomes writable, with blocks allocated for it, as
+    /// `zonefs_filemap_page_mkwrite`.
+    ///
+    /// # Safety
+    ///
+    /// `vmf` is a write fault on a shared mapping of a regular file of ours
+    /// without DAX, with the mmap lock held.
+    pub(super) unsafe extern "C" fn page_mkwrite(
+        vmf: *mut bindings::vm_fault,
+    ) -> bindings::vm_fault_t {
+        // SAFETY: The fault handler passes a valid write fault on a mapping
+        // of one of our files. As in `huge_fault`: freeze protection, then
+        // the invalidate lock keeps truncation and hole punching out while
+        // `iomap_page_mkwrite` allocates (it checks the folio against the
+        // size under the folio lock).
+        unsafe {
+            let file = (*(*vmf).__bindgen_anon_1.vma).vm_file;
+            let inode = bindings::file_inode(file);
+            let sb = (*inode).i_sb;
+            bindings::sb_start_pagefault(sb);
+            bindings::file_update_time(file);
+            let invalidate = InvalidateLock::lock((*inode).i_mapping, Mode::Shared);
+            let r =
+                bindings::iomap_page_mkwrite(vmf, &Self::TABLES.iomap_ops, core::ptr::null_mut());
+            drop(invalidate);
+            bindings::sb_end_pagefault(sb);
+            r
+        }
+    }
+
+    /// `address_space_operations::writepages` of files without DAX.
+    ///
+    /// # Safety
+    ///
+    /// `mapping` is the mapping of a regular file of ours without DAX, and
+    /// `wbc` a valid write-back control.
+    pub(super) unsafe extern "C" fn writepages(
+        mapping: *mut bindings::address_space,
+        wbc: *mut bindings::writeback_control,
+    ) -> c_int {
+        let mut wpc = bindings::iomap_writepage_ctx {
+            // SAFETY: Write-back passes a mapping with its host inode.
+            inode: unsafe { (*mapping).host },
+            wbc,
+            ops: &Self::TABLES.writeback_ops,
+            ..pin_init::zeroed()
+        };
+        // SAFETY: `wpc` is set up as `iomap_writepages` expects; it lives
+        // until the call returns, having submitted its I/O.
+        unsafe { bindings::iomap_writepages(&mut wpc) }
+    }
+
+    /// `iomap_writeback_ops::writeback_range`: adds `len` dirty bytes of
+    /// `folio`, at file offset `pos`, to the write-back I/O. The blocks
+    /// exist: writes and `page_mkwrite` allocate before they dirty a folio.
+    /// The range is mapped afresh each time, under the folio lock, never
+    /// from an earlier call's mapping: truncation or a hole punch may have
+    /// freed those blocks since (and a later write allocated others).
+    ///
+    /// # Safety
+    ///
+    /// `wpc` is the context of [`Self::writepages`] and `folio` one of its
+    /// inode's folios, locked, with `pos..pos + len` dirty.
+    pub(super) unsafe extern "C" fn writeback_range(
+        wpc: *mut bindings::iomap_writepage_ctx,
+        folio: *mut bindings::folio,
+        pos: u64,
+        len: c_uint,
+        end_pos: u64,
+    ) -> isize {
+        // SAFETY: As the caller guarantees: the inode is alive while it has
+        // folios under write-back, and `wpc.iomap` is ours to fill.
+        unsafe {
+            let r = Self::iomap_begin(
+                (*wpc).inode,
+                pos as i64,
+                i64::from(len),
+                0,
+                &raw mut (*wpc).iomap,
+                core::ptr::null_mut(),
+            );
+            if r != 0 {
+                return r as isize;
+            }
+            if (*wpc).iomap.type_ != bindings::IOMAP_MAPPED as u16 {
+                let i = INode::<T>::from_raw((*wpc).inode);
+                fs_err::<T>(format_args!(
+                    "{}: inode {}: dirty data at offset {} has no block\n",
+                    i.super_block().id().to_str().unwrap_or("?"),
+                    i.ino(),
+                    pos
+                ));
+                return EIO.to_errno() as isize;
+            }
+            bindings::iomap_add_to_ioend(wpc, folio, pos as i64, end_pos as i64, len)
+        }
     }
 
     /// `inode_operations::fiemap` of regular files (`FS_IOC_FIEMAP`): the
@@ -245,7 +349,8 @@ impl<T: FileSystem> Tables<T> {
                 if start > pos || end <= pos {
                     return Err(EIO);
                 }
-                if flags & bindings::IOMAP_FAULT != 0
+                if flags & bindings::IOMAP_DAX != 0
+                    && flags & bindings::IOMAP_FAULT != 0
                     && (*iomap).type_ == bindings::IOMAP_MAPPED as u16
                 {
                     let n = len.min(end - pos);
@@ -381,25 +486,29 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
-    /// Zeroes bytes `pos..pos + len` of a DAX file in place (holes stay
-    /// holes).
+    /// Zeroes bytes `pos..pos + len` of a file (holes stay holes): in place
+    /// with DAX, in the page cache otherwise.
     ///
     /// # Safety
     ///
-    /// `inode` is ours, with DAX, and its lock is held exclusively.
+    /// `inode` is one of our regular files, and its lock is held
+    /// exclusively.
     pub(super) unsafe fn zero_range(inode: *mut bindings::inode, pos: u64, len: u64) -> Result {
         if len == 0 {
             return Ok(());
         }
-        // SAFETY: As the caller guarantees.
+        let (pos, len) = (pos as i64, len as i64);
+        let ops = &Self::TABLES.iomap_ops;
+        let did_zero = core::ptr::null_mut();
+        // SAFETY: As the caller guarantees; `did_zero`, the write
+        // operations and the private data are optional.
         to_result(unsafe {
-            bindings::dax_zero_range(
-                inode,
-                pos as i64,
-                len as i64,
-                core::ptr::null_mut(),
-                &Self::TABLES.iomap_ops,
-            )
+            if (*inode).i_flags & bindings::S_DAX != 0 {
+                bindings::dax_zero_range(inode, pos, len, did_zero, ops)
+            } else {
+                let none = core::ptr::null_mut();
+                bindings::iomap_zero_range(inode, pos, len, did_zero, ops, core::ptr::null(), none)
+            }
         })
     }
 
@@ -410,7 +519,8 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// # Safety
     ///
-    /// `inode` is ours, with DAX, and its lock is held exclusively.
+    /// `inode` is one of our regular files, and its lock is held
+    /// exclusively.
     pub(super) unsafe fn zero_eof(inode: *mut bindings::inode, old: u64, new: u64) -> Result {
         // SAFETY: Our superblock's block size.
         let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;

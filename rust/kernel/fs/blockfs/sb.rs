@@ -7,9 +7,29 @@ use super::*;
 /// The abstraction's per-superblock state, in `s_fs_info`.
 pub(super) struct SbInfo<T: FileSystem> {
     pub(super) data: Option<T::Data>,
+    /// The DAX device, if the device has one and the mount may use it
+    /// (not `-o dax=never`).
     pub(super) dax: *mut bindings::dax_device,
     /// Offset of the partition on the DAX device, added to device addresses.
     pub(super) part_off: u64,
+    /// How the mount asked for DAX.
+    pub(super) mode: DaxMode,
+}
+
+impl<T: FileSystem> SbInfo<T> {
+    /// Whether a regular file with attribute flags `attr_flags` uses DAX,
+    /// as `ext4_should_enable_dax`: always with `-o dax=always`, never
+    /// with `-o dax=never` or without a DAX device, and otherwise (`-o
+    /// dax=inode`, the default) if the file has the DAX flag
+    /// (`FS_DAX_FL`, `chattr +x`).
+    pub(super) fn file_dax(&self, attr_flags: u32) -> bool {
+        !self.dax.is_null()
+            && match self.mode {
+                DaxMode::Always => true,
+                DaxMode::Never => false,
+                DaxMode::Default | DaxMode::Inode => attr_flags & bindings::FS_DAX_FL != 0,
+            }
+    }
 }
 
 /// A superblock being set up: its data does not exist yet.
@@ -84,8 +104,9 @@ impl<T: FileSystem> NewSuperBlock<'_, T> {
         unsafe { Buffer::read_block(self.sb, block) }
     }
 
-    /// Whether file data will be accessed with DAX (otherwise it goes
-    /// through the page cache).
+    /// Whether file data may be accessed with DAX: the device has it and
+    /// the mount did not refuse it (which files do is the mount's
+    /// [`DaxMode`] and their DAX flag).
     pub fn dax(&self) -> bool {
         // SAFETY: By the type invariant `s_fs_info` is our `SbInfo<T>`.
         unsafe { !(*(*self.sb).s_fs_info.cast::<SbInfo<T>>()).dax.is_null() }
@@ -163,18 +184,34 @@ impl<T: FileSystem> SuperBlock<T> {
         unsafe { Buffer::new_zeroed(self.raw(), block) }
     }
 
-    /// Zeroes `count` blocks from `block` on the device, durably, through
-    /// the DAX device (the way data blocks are written): an ordering
-    /// point. The driver zeroes with non-temporal stores and no fence, so
-    /// a cache flush (`REQ_PREFLUSH`) follows, before anything may point
-    /// at the blocks.
+    /// Zeroes `count` blocks from `block` on the device, durably: an
+    /// ordering point. Through the DAX device if there is one (the driver
+    /// zeroes with non-temporal stores and no fence), otherwise with
+    /// `blkdev_issue_zeroout`; either way a cache flush (`REQ_PREFLUSH`)
+    /// follows, before anything may point at the blocks.
     pub fn zero_blocks(&self, block: u64, count: u64) -> Result {
         let info = self.info();
-        if info.dax.is_null() {
-            return Err(EROFS);
-        }
         // SAFETY: `raw` is a valid superblock.
         let bits = unsafe { (*self.raw()).s_blocksize_bits };
+        if info.dax.is_null() {
+            let shift = u32::from(bits) - bindings::SECTOR_SHIFT;
+            let sector = block.checked_shl(shift).ok_or(EIO)?;
+            let sectors = count.checked_shl(shift).ok_or(EIO)?;
+            // SAFETY: `s_bdev` is the mounted device, open until `kill_sb`;
+            // the range is within the file system, which fits the device
+            // (checked by the file system at mount).
+            to_result(unsafe {
+                bindings::blkdev_issue_zeroout(
+                    (*self.raw()).s_bdev,
+                    sector,
+                    sectors,
+                    bindings::GFP_KERNEL,
+                    0,
+                )
+            })?;
+            // SAFETY: As above.
+            return to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) });
+        }
         let page_shift = bindings::PAGE_SHIFT;
         let start = block
             .checked_shl(u32::from(bits))

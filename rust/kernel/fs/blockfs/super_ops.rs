@@ -169,9 +169,15 @@ impl<T: FileSystem> Tables<T> {
     ) -> c_int {
         // SAFETY: A root dentry of a mounted superblock of ours.
         let sb = unsafe { SuperBlock::<T>::from_raw((*root).d_sb) };
-        if !sb.info().dax.is_null() {
+        let dax = match sb.info().mode {
+            DaxMode::Always => Some(c",dax=always"),
+            DaxMode::Never => Some(c",dax=never"),
+            DaxMode::Inode => Some(c",dax=inode"),
+            DaxMode::Default => None,
+        };
+        if let Some(dax) = dax {
             // SAFETY: `m` is valid; the string is NUL-terminated.
-            unsafe { bindings::seq_puts(m, c",dax=always".as_char_ptr()) };
+            unsafe { bindings::seq_puts(m, dax.as_char_ptr()) };
         }
         // SAFETY: As above.
         if unsafe {

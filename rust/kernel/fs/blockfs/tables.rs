@@ -22,7 +22,9 @@ pub struct Tables<T: FileSystem> {
     pub(super) dax_aops: bindings::address_space_operations,
     pub(super) aops: bindings::address_space_operations,
     pub(super) dax_vm_ops: bindings::vm_operations_struct,
+    pub(super) vm_ops: bindings::vm_operations_struct,
     pub(super) iomap_ops: bindings::iomap_ops,
+    pub(super) writeback_ops: bindings::iomap_writeback_ops,
     pub(super) ctx_ops: bindings::fs_context_operations,
     pub(super) _p: PhantomData<T>,
 }
@@ -133,9 +135,18 @@ impl<T: FileSystem> Tables<T> {
             bmap: Some(Self::bmap),
             ..pin_init::zeroed()
         },
+        // Files without DAX: the page cache, as iomap file systems (zonefs,
+        // `def_blk_aops`) set it up.
         aops: bindings::address_space_operations {
             read_folio: Some(Self::read_folio),
             readahead: Some(Self::readahead),
+            writepages: Some(Self::writepages),
+            dirty_folio: Some(bindings::iomap_dirty_folio),
+            release_folio: Some(bindings::iomap_release_folio),
+            invalidate_folio: Some(bindings::iomap_invalidate_folio),
+            migrate_folio: Some(bindings::filemap_migrate_folio),
+            is_partially_uptodate: Some(bindings::iomap_is_partially_uptodate),
+            error_remove_folio: Some(bindings::generic_error_remove_folio),
             bmap: Some(Self::bmap),
             ..pin_init::zeroed()
         },
@@ -146,9 +157,19 @@ impl<T: FileSystem> Tables<T> {
             pfn_mkwrite: Some(Self::fault),
             ..pin_init::zeroed()
         },
+        vm_ops: bindings::vm_operations_struct {
+            fault: Some(bindings::filemap_fault),
+            map_pages: Some(bindings::filemap_map_pages),
+            page_mkwrite: Some(Self::page_mkwrite),
+            ..pin_init::zeroed()
+        },
         iomap_ops: bindings::iomap_ops {
             iomap_begin: Some(Self::iomap_begin),
             ..pin_init::zeroed()
+        },
+        writeback_ops: bindings::iomap_writeback_ops {
+            writeback_range: Some(Self::writeback_range),
+            writeback_submit: Some(bindings::iomap_ioend_writeback_submit),
         },
         ctx_ops: bindings::fs_context_operations {
             free: Some(Self::ctx_free),
