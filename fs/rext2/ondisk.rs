@@ -65,19 +65,22 @@ pub const INDEX_FL: u32 = 0x0000_1000;
 pub const DIRSYNC_FL: u32 = 0x0001_0000;
 /// `i_flags`: ext4's per-inode DAX flag (`EXT4_DAX_FL`, `chattr +x`).
 pub const DAX_FL: u32 = 0x0200_0000;
-/// `i_flags` that `lsattr` sees, as ext2's `EXT2_FL_USER_VISIBLE`.
-pub const FL_USER_VISIBLE: u32 = 0x0003_DFFF;
+/// `i_flags` that `lsattr` sees: ext2's `EXT2_FL_USER_VISIBLE` and, as
+/// ext4, the DAX flag.
+pub const FL_USER_VISIBLE: u32 = 0x0003_DFFF | DAX_FL;
 /// `i_flags` that `chattr` may change: ext2's `EXT2_FL_USER_MODIFIABLE`
-/// less the compression and deletion flags no kernel implements.
+/// less the compression and deletion flags no kernel implements, and the
+/// DAX flag (as ext4's `EXT4_FL_USER_MODIFIABLE`).
 pub const FL_USER_MODIFIABLE: u32 =
-    SYNC_FL | IMMUTABLE_FL | APPEND_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL;
+    SYNC_FL | IMMUTABLE_FL | APPEND_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL | DAX_FL;
 
 /// The `i_flags` a new inode inherits from its directory, as
-/// `ext2_mask_flags()` (of `EXT2_FL_INHERITED`, those rext2 keeps): the
-/// directory flags only for directories, `NODUMP` and `NOATIME` only for
-/// files and directories.
+/// `ext2_mask_flags()` (of `EXT2_FL_INHERITED`, those rext2 keeps) and, for
+/// the DAX flag, `ext4_mask_flags()`: the directory flags only for
+/// directories, the DAX flag for directories and regular files, `NODUMP`
+/// and `NOATIME` for every type.
 pub fn inherited_flags(dir_flags: u32, ft: FileType) -> u32 {
-    let flags = dir_flags & (SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL);
+    let flags = dir_flags & (SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL | DAX_FL);
     match ft {
         FileType::Directory => flags,
         FileType::Regular => flags & !DIRSYNC_FL,
@@ -87,13 +90,9 @@ pub fn inherited_flags(dir_flags: u32, ft: FileType) -> u32 {
 
 /// The `i_flags` of an inode whose flags were `old` after `chattr` asked
 /// for `requested`, as `ext2_fileattr_set()`: only the modifiable ones
-/// change. `None` if it asks for one rext2 cannot honour (the DAX flag:
-/// every file is DAX, or none, for the whole mount).
-pub fn chattr_flags(old: u32, requested: u32) -> Option<u32> {
-    if requested & DAX_FL != 0 && old & DAX_FL == 0 {
-        return None;
-    }
-    Some((old & !FL_USER_MODIFIABLE) | (requested & FL_USER_MODIFIABLE))
+/// change.
+pub fn chattr_flags(old: u32, requested: u32) -> u32 {
+    (old & !FL_USER_MODIFIABLE) | (requested & FL_USER_MODIFIABLE)
 }
 
 /// `s_state`: unmounted cleanly.

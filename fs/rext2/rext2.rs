@@ -667,7 +667,7 @@ impl blockfs::FileSystem for Rext2 {
 
     fn set_attr_flags(inode: &INode<'_, Self>, flags: u32) -> Result<u32> {
         let mut st = inode.data().state.lock();
-        st.di.flags = ondisk::chattr_flags(st.di.flags, flags).ok_or(EOPNOTSUPP)?;
+        st.di.flags = ondisk::chattr_flags(st.di.flags, flags);
         // The caller writes the inode (with its new change time).
         Ok(st.di.flags & ondisk::FL_USER_VISIBLE)
     }

@@ -1044,14 +1044,15 @@ fn describe_names_every_problem() {
 }
 
 /// `chattr` flags as C ext2 keeps them: the modifiable ones change, the
-/// others stay, the DAX flag is refused; new inodes inherit as
-/// `ext2_mask_flags()` does.
+/// others stay; the DAX flag as ext4 keeps it; new inodes inherit as
+/// `ext2_mask_flags()` and `ext4_mask_flags()` do.
 #[test]
 fn attribute_flags() {
     use rext2_host::ondisk::*;
     // ext2's FS_FL_USER_VISIBLE and what it may change.
-    assert_eq!(FL_USER_VISIBLE, 0x0003_DFFF);
-    assert_eq!(FL_USER_MODIFIABLE & !0x0003_80FF, 0);
+    assert_eq!(FL_USER_VISIBLE, 0x0003_DFFF | 0x0200_0000);
+    assert_eq!(FL_USER_MODIFIABLE & !(0x0003_80FF | 0x0200_0000), 0);
+    assert_eq!(DAX_FL, 0x0200_0000);
     for f in [
         SYNC_FL,
         IMMUTABLE_FL,
@@ -1059,23 +1060,23 @@ fn attribute_flags() {
         NODUMP_FL,
         NOATIME_FL,
         DIRSYNC_FL,
+        DAX_FL,
     ] {
         assert_eq!(FL_USER_VISIBLE & f, f);
-        assert_eq!(chattr_flags(0, f), Some(f));
-        assert_eq!(chattr_flags(f, 0), Some(0));
+        assert_eq!(chattr_flags(0, f), f);
+        assert_eq!(chattr_flags(f, 0), 0);
     }
     // An htree flag stays whatever chattr asks; unknown bits are ignored.
-    assert_eq!(chattr_flags(INDEX_FL, 0), Some(INDEX_FL));
-    assert_eq!(chattr_flags(0, INDEX_FL | 0x1), Some(0));
-    assert_eq!(chattr_flags(0, DAX_FL), None);
-    let dir = SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL | IMMUTABLE_FL | APPEND_FL;
+    assert_eq!(chattr_flags(INDEX_FL, 0), INDEX_FL);
+    assert_eq!(chattr_flags(0, INDEX_FL | 0x1), 0);
+    let dir = SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL | IMMUTABLE_FL | APPEND_FL | DAX_FL;
     assert_eq!(
         inherited_flags(dir, FileType::Directory),
-        SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL
+        SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL | DAX_FL
     );
     assert_eq!(
         inherited_flags(dir, FileType::Regular),
-        SYNC_FL | NODUMP_FL | NOATIME_FL
+        SYNC_FL | NODUMP_FL | NOATIME_FL | DAX_FL
     );
     assert_eq!(
         inherited_flags(dir, FileType::Symlink),
