@@ -93,7 +93,7 @@ class State:
 
 
 def do_mount(dev, mnt, flags):
-    if libc.mount(dev.encode(), mnt.encode(), b"rext2", flags, None) == 0:
+    if libc.mount(dev.encode(), mnt.encode(), b"rext2", flags, b"dax") == 0:
         return 0
     return ctypes.get_errno()
 

@@ -142,7 +142,7 @@ def check(e, i, dev):
         k.write("crash_check: %s\n" % what)
     before = len(dmesg())
     errs = []
-    r = subprocess.run(["mount", "-t", "rext2", dev, m], stdout=subprocess.PIPE,
+    r = subprocess.run(["mount", "-t", "rext2", "-o", "dax", dev, m], stdout=subprocess.PIPE,
                        stderr=subprocess.STDOUT)
     mounted = r.returncode == 0
     if not mounted:

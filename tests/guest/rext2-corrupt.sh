@@ -21,7 +21,7 @@ mkdir -p $M
 # refused NAME DEV MESSAGE: the mount fails and the log says MESSAGE.
 refused() {
 	mark_dmesg
-	if mount -t rext2 -o ro "$2" $M 2>/dev/null; then
+	if mount -t rext2 -o ro,dax "$2" $M 2>/dev/null; then
 		not_ok "$1: the mount is refused"
 		umount $M
 		return
@@ -35,7 +35,7 @@ fails() {
 	local name=$1 dev=$2
 	shift 2
 	mark_dmesg
-	if ! mount -t rext2 -o ro "$dev" $M 2>/tmp/err; then
+	if ! mount -t rext2 -o ro,dax "$dev" $M 2>/tmp/err; then
 		ok "$name: refused at mount ($(dmesg | tail -n1 | sed 's/.*rext2: //'))"
 		return
 	fi
@@ -57,7 +57,7 @@ rw_fails() {
 	local name=$1 dev=$2 what=$3
 	shift 3
 	mark_dmesg
-	if ! mount -t rext2 "$dev" $M 2>/tmp/err; then
+	if ! mount -t rext2 -o dax "$dev" $M 2>/tmp/err; then
 		not_ok "$name: mounts read-write"
 		return
 	fi
@@ -104,7 +104,7 @@ for ((k = 0; k < n; k++)); do
 		;;
 	"indirect tree reaching one block 2^30 times (rw unlink)")
 		mark_dmesg
-		check "${names[$k]}: mounts read-write" mount -t rext2 $dev $M
+		check "${names[$k]}: mounts read-write" mount -t rext2 -o dax $dev $M
 		start=$(date +%s)
 		check "${names[$k]}: unlink and umount finish" timeout 120 sh -c "rm $M/dir/entry && umount $M"
 		check "${names[$k]}: in less than 60 s" test $(($(date +%s) - start)) -lt 60
@@ -114,7 +114,7 @@ for ((k = 0; k < n; k++)); do
 		;;
 	"two files share a block")
 		mark_dmesg
-		check "${names[$k]}: mounts" mount -t rext2 -o ro $dev $M
+		check "${names[$k]}: mounts" mount -t rext2 -o ro,dax $dev $M
 		check_eq "${names[$k]}: the first file maps" "$(head -c 16 "$SMALL/file" | od -An -tx1)" \
 			"$(map_read $M/file | od -An -tx1)"
 		( map_read $M/dir/entry >/dev/null 2>&1 )
@@ -124,7 +124,7 @@ for ((k = 0; k < n; k++)); do
 		umount $M
 		;;
 	"good image after all that")
-		check "the good image mounts after the bad ones" mount -t rext2 -o ro $dev $M
+		check "the good image mounts after the bad ones" mount -t rext2 -o ro,dax $dev $M
 		check "and reads" cmp -s $M/file "$SMALL/file"
 		check "its directory lists" test -e $M/dir/entry
 		umount $M

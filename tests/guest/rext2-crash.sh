@@ -10,7 +10,7 @@ insmod "$(module drivers/nvdimm/rpmem.ko)" || exit 1
 insmod "$(module fs/rext2/rext2.ko)" || exit 1
 wait_dev /dev/rpmem0 || exit 1
 mkdir -p $M
-mount -t rext2 /dev/rpmem0 $M || exit 1
+mount -t rext2 -o dax /dev/rpmem0 $M || exit 1
 echo MOUNTED
 find $M -xdev >/dev/null 2>&1 && echo WALKED
 if [ "${FINAL:-0}" = 1 ]; then

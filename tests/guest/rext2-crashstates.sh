@@ -24,13 +24,13 @@ record)
 	echo "on ${LOG_MIB:-128}" >$D/record || exit 1
 	if [ "$WORKLOAD" = ops ]; then
 		echo setup >$D/mark
-		mount -t rext2 /dev/rpmem0 $M || exit 1
+		mount -t rext2 -o dax /dev/rpmem0 $M || exit 1
 		python3 "$G/crash_workload.py" setup $M || exit 1
 		umount $M || exit 1
 	fi
 	echo base >$D/mark
 	echo "op mount" >$D/mark
-	mount -t rext2 /dev/rpmem0 $M || exit 1
+	mount -t rext2 -o dax /dev/rpmem0 $M || exit 1
 	if [ "$WORKLOAD" = ops ]; then
 		python3 "$G/crash_workload.py" ops $M $D/mark
 	else

@@ -10,7 +10,7 @@ check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
 wait_dev /dev/rpmem0
 M=/mnt/p
 mkdir -p $M
-check "mount -t rext2 -o ro" mount -t rext2 -o ro /dev/rpmem0 $M
+check "mount -t rext2 -o ro" mount -t rext2 -o ro,dax /dev/rpmem0 $M
 TR=/sys/kernel/tracing
 check "fs_dax tracepoints are available" test -d $TR/events/fs_dax/dax_pmd_fault_done
 echo 1 >$TR/events/fs_dax/dax_pmd_fault_done/enable

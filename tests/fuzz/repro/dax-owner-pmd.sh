@@ -27,7 +27,7 @@ guest() {
 sif /small block[0] $b
 sif /small size 4096
 EOT
-	mount -t rext2 /dev/rpmem0 "$1" || return 1
+	mount -t rext2 -o dax /dev/rpmem0 "$1" || return 1
 	# Map /big's second 2 MiB (a PMD read fault), then /small, whose block
 	# is inside it: refused (SIGBUS), with a message, no panic.
 	python3 -c 'import mmap, os, sys

@@ -1,0 +1,123 @@
+# SPDX-License-Identifier: GPL-2.0
+# Guest side of tests/suites/rext2-pagecache.sh.  One NVDIMM with an ext2
+# image.  $TREE is the host's source tree, $OUT has its listing.
+. "$RPMEM_TOP/tests/lib.sh"
+M=/mnt/p
+MB=1048576
+check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
+check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
+wait_dev /dev/rpmem0
+P4=/dev/rpmem0
+mkdir -p $M
+
+listing() {
+	(cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
+		awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }')
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+	(cd "$1" && find . -type l -printf '%p -> %l\n' | sort)
+}
+same_tree() { # WHAT DIR
+	listing "$2" >/tmp/list.dst
+	if cmp -s "$OUT/tree.list" /tmp/list.dst; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diff "$OUT/tree.list" /tmp/list.dst | head -20 >&2
+	fi
+}
+not_dax() { ! dax_attr "$1"; }
+has_xflag() { lsattr -d "$1" | awk '{ print $1 }' | grep -q x; }
+
+# 1. -o dax=never: every file through the page cache, read-write.
+check "mount -o dax=never" mount -t rext2 -o dax=never $P4 $M
+check "/proc/mounts: rw, dax=never" grep -q "$P4 $M rext2 rw.*dax=never" /proc/mounts
+check "cp -a a tree into the page cache" cp -a "$TREE" $M/tree
+check "files are not DAX" not_dax $M/tree/three-mb
+same_tree "the tree reads back identically (page cache)" $M/tree
+
+# 2. POSIX semantics and extending writes, through the page cache: a
+# shared mapping of a hole sees pwrite()'s data, stores past the end
+# read as zeros once the file grows, a write that copies nothing changes
+# nothing, a short write racing with faults leaves nothing past the end.
+REXT2_PAGECACHE=1 python3 "$RPMEM_TOP/tests/guest/rext2_ops.py" $M || FAILED=$((FAILED + 1))
+for t in hole-map eof-tail efault; do
+	"$EXTEND" $t $M || FAILED=$((FAILED + 1))
+done
+"$EXTEND" short-race $M 16 || FAILED=$((FAILED + 1))
+
+# 3. Shared mappings write through page_mkwrite into holes; the data
+# reaches the blocks at write-back (checked by C ext2 below).
+check "a 4 MiB file written through a shared mapping" map_write_4m $M/mapped
+sha=$(sha256sum <$M/mapped)
+check "fsync, then the same bytes" sh -c "python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDWR); os.fsync(fd)' $M/mapped && [ \"\$(sha256sum <$M/mapped)\" = '$sha' ]"
+
+# 4. fsx: reads, writes, mapped reads and writes, truncation,
+# fallocate, hole punching.
+cat >/tmp/fsx.toml <<'TOML'
+flen = 4194304
+[weights]
+read = 1.0
+write = 1.0
+mapread = 0.1
+mapwrite = 1.0
+truncate = 1.0
+fsync = 0.2
+posix_fallocate = 0.5
+punch_hole = 0.5
+TOML
+FSX_OPS=${FSX_OPS:-20000}
+for seed in 1 2 3; do
+	fsx -q -f /tmp/fsx.toml -N "$FSX_OPS" -S "$seed" -P /tmp $M/fsx-$seed >/tmp/fsx-$seed.out 2>&1 &
+	eval "fsx_pid_$seed=\$!"
+done
+for seed in 1 2 3; do
+	if eval "wait \$fsx_pid_$seed"; then
+		ok "fsx seed $seed: $FSX_OPS operations, no miscompare"
+	else
+		not_ok "fsx seed $seed: $FSX_OPS operations, no miscompare"
+		tail -20 /tmp/fsx-$seed.out | sed 's/^/    /' >&2
+	fi
+done
+check "umount (write-back of everything)" umount $M
+
+# 5. The C ext2 driver reads what the page cache wrote back.
+check "mount -t ext2 (the C driver)" mount -t ext2 -o ro $P4 $M
+same_tree "C ext2 reads the tree rext2 wrote back" $M/tree
+check_eq "C ext2 reads the bytes stored through the shared mapping" "$sha" "$(sha256sum <$M/mapped)"
+check "umount C ext2" umount $M
+
+# 6. The default, -o dax=inode: the DAX flag (chattr +x, FS_XFLAG_DAX)
+# chooses, as in ext4; it is inherited from the directory and takes
+# effect when the inode is next read from disk.
+check "mount -t rext2 without options" mount -t rext2 $P4 $M
+check "/proc/mounts: no dax option" sh -c "grep '$P4 $M rext2' /proc/mounts | grep -vq dax"
+echo plain >$M/plain
+check "a new file without the flag is not DAX" not_dax $M/plain
+mkdir $M/daxdir
+check "chattr +x on a directory" chattr +x $M/daxdir
+echo data >$M/daxdir/file && mkdir $M/daxdir/sub && echo deep >$M/daxdir/sub/file
+inherited() { has_xflag $M/daxdir/file && has_xflag $M/daxdir/sub && has_xflag $M/daxdir/sub/file; }
+check "new files and directories in it inherit the flag" inherited
+check "files with the flag are DAX" dax_attr $M/daxdir/file
+check "... in subdirectories too" dax_attr $M/daxdir/sub/file
+check "a directory's flag does not make the directory DAX" not_dax $M/daxdir
+echo "Buffered data" >$M/buffered
+exec 3<$M/buffered
+check "chattr +x on a file in use" chattr +x $M/buffered
+check "... keeps it out of DAX while it is open" not_dax $M/buffered
+exec 3<&-
+echo 2 >/proc/sys/vm/drop_caches
+check "... and once closed it is DAX" dax_attr $M/buffered
+check "the buffered data survived the switch" grep -qx "Buffered data" $M/buffered
+check "chattr -x" chattr -x $M/daxdir/file
+echo 2 >/proc/sys/vm/drop_caches
+check "... and the file keeps its data" grep -qx data $M/daxdir/file
+check "... in the page cache again" not_dax $M/daxdir/file
+check "umount" umount $M
+
+# 7. -o dax=always: every file, flag or not.
+check "mount -o dax=always" mount -t rext2 -o dax=always $P4 $M
+check "a file without the flag is DAX" dax_attr $M/plain
+check "umount (dax=always)" umount $M
+finish
