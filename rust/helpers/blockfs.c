@@ -28,6 +28,12 @@ __rust_helper void rust_helper_get_bh(struct buffer_head *bh)
 	get_bh(bh);
 }
 
+__rust_helper void *rust_helper_alloc_inode_sb(struct super_block *sb,
+					       struct kmem_cache *cache, gfp_t gfp)
+{
+	return alloc_inode_sb(sb, cache, gfp);
+}
+
 __rust_helper bool rust_helper_inode_is_new(struct inode *inode)
 {
 	return inode_state_read_once(inode) & I_NEW;

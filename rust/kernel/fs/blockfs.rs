@@ -375,6 +375,7 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
 /// `fs` was registered with `register_filesystem` and is unregistered on drop.
 #[pin_data(PinnedDrop)]
 pub struct Registration<T: FileSystem> {
+    cache: inode::INodeCache<T>,
     #[pin]
     fs: Opaque<bindings::file_system_type>,
     _p: PhantomData<T>,
@@ -390,6 +391,7 @@ impl<T: FileSystem> Registration<T> {
     /// Registers file system `T`, owned by `module`.
     pub fn new(module: &'static crate::ThisModule) -> impl PinInit<Self, Error> {
         try_pin_init!(Self {
+            cache: inode::INodeCache::new()?,
             fs <- Opaque::try_ffi_init(|fs: *mut bindings::file_system_type| {
                 // SAFETY: `fs` is valid for writes and pinned; it is only
                 // unregistered in `drop`.
@@ -410,12 +412,27 @@ impl<T: FileSystem> Registration<T> {
     }
 }
 
+impl<T: FileSystem> Registration<T> {
+    /// The registration of file system type `fs`.
+    ///
+    /// # Safety
+    ///
+    /// `fs` is the type registered by a `Registration<T>`, which is alive
+    /// while any of its superblocks exists.
+    unsafe fn from_fs_type<'a>(fs: *mut bindings::file_system_type) -> &'a Self {
+        // SAFETY: As the caller guarantees: `fs` is the `fs` field of a
+        // pinned, live `Registration<T>`.
+        unsafe { &*crate::container_of!(fs.cast::<Opaque<bindings::file_system_type>>(), Self, fs) }
+    }
+}
+
 #[pinned_drop]
 impl<T: FileSystem> PinnedDrop for Registration<T> {
     fn drop(self: Pin<&mut Self>) {
         // SAFETY: Registered in `new` (type invariant).
         unsafe { bindings::unregister_filesystem(self.fs.get()) };
-        // Inodes are freed after an RCU grace period, through our code.
+        // Inodes are freed after an RCU grace period, through our code,
+        // into the cache, which is destroyed after this.
         // SAFETY: No requirements.
         unsafe { bindings::rcu_barrier() };
     }

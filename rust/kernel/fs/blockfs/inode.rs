@@ -82,7 +82,81 @@ pub(super) struct INodeWithData<T: FileSystem> {
     pub(super) data: MaybeUninit<T::INodeData>,
     pub(super) data_init: bool,
     pub(super) link: Option<KVec<u8>>,
+    /// The cache the object came from, to free it without the superblock
+    /// (which may be gone when the RCU callback frees the inode).
+    pub(super) cache: *mut bindings::kmem_cache,
     pub(super) inode: Opaque<bindings::inode>,
+}
+
+/// The slab cache of file system `T`'s inodes (`INodeWithData<T>`), as C
+/// file systems keep theirs (`ext2_inode_cachep`): each object's VFS inode
+/// is set up once by `inode_init_once` (the constructor), and the objects
+/// are reclaimable and charged to the allocating task's memory cgroup.
+///
+/// # Invariants
+///
+/// `cache` is a cache of `INodeWithData<T>` objects with
+/// [`INodeCache::ctor`] as constructor, destroyed on drop.
+pub(super) struct INodeCache<T: FileSystem> {
+    pub(super) cache: NonNull<bindings::kmem_cache>,
+    _p: PhantomData<T>,
+}
+
+// SAFETY: A slab cache may be used and destroyed from any thread.
+unsafe impl<T: FileSystem> Send for INodeCache<T> {}
+
+// SAFETY: Slab allocations are thread-safe.
+unsafe impl<T: FileSystem> Sync for INodeCache<T> {}
+
+impl<T: FileSystem> INodeCache<T> {
+    /// Creates the cache, named after the file system type.
+    pub(super) fn new() -> Result<Self> {
+        let mut args = bindings::kmem_cache_args {
+            align: core::mem::align_of::<INodeWithData<T>>() as c_uint,
+            ctor: Some(Self::ctor),
+            ..pin_init::zeroed()
+        };
+        let flags = bindings::SLAB_RECLAIM_ACCOUNT | bindings::SLAB_ACCOUNT;
+        // SAFETY: The name is a `'static` C string, which the cache keeps;
+        // `args` is valid for the call.
+        let cache = unsafe {
+            bindings::__kmem_cache_create_args(
+                T::NAME.as_char_ptr(),
+                core::mem::size_of::<INodeWithData<T>>() as c_uint,
+                &mut args,
+                flags,
+            )
+        };
+        // INVARIANT: Created with our constructor, for our objects.
+        Ok(Self {
+            cache: NonNull::new(cache).ok_or(ENOMEM)?,
+            _p: PhantomData,
+        })
+    }
+
+    /// The cache's constructor: runs once per object, when the slab gets
+    /// it, not on each allocation.
+    ///
+    /// # Safety
+    ///
+    /// `obj` is a new object of the cache: `size_of::<INodeWithData<T>>()`
+    /// bytes, suitably aligned.
+    unsafe extern "C" fn ctor(obj: *mut c_void) {
+        // SAFETY: As the caller guarantees; `inode_init_once` initialises
+        // the VFS inode's fields that survive reuse.
+        unsafe {
+            let p = obj.cast::<INodeWithData<T>>();
+            bindings::inode_init_once(Opaque::cast_into(&raw const (*p).inode));
+        }
+    }
+}
+
+impl<T: FileSystem> Drop for INodeCache<T> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant the cache is ours; the registration
+        // that owns it waited for every inode to be freed (`rcu_barrier`).
+        unsafe { bindings::kmem_cache_destroy(self.cache.as_ptr()) };
+    }
 }
 
 impl<T: FileSystem> INodeWithData<T> {

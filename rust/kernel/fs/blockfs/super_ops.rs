@@ -5,32 +5,35 @@
 use super::*;
 
 impl<T: FileSystem> Tables<T> {
-    /// `super_operations::alloc_inode`.
+    /// `super_operations::alloc_inode`: an inode from the file system
+    /// type's cache, its VFS part set up by the cache's constructor.
     ///
     /// # Safety
     ///
-    /// `_sb` is a superblock of ours.
+    /// `sb` is a superblock of ours.
     pub(super) unsafe extern "C" fn alloc_inode(
-        _sb: *mut bindings::super_block,
+        sb: *mut bindings::super_block,
     ) -> *mut bindings::inode {
-        let Ok(b) = KBox::new(
-            INodeWithData::<T> {
-                data: MaybeUninit::uninit(),
-                data_init: false,
-                link: None,
-                inode: Opaque::uninit(),
-            },
-            GFP_KERNEL,
-        ) else {
+        // SAFETY: `sb` is ours, of the type `Registration<T>` registered.
+        let cache = unsafe { Registration::<T>::from_fs_type((*sb).s_type) }
+            .cache
+            .cache
+            .as_ptr();
+        // SAFETY: The cache is alive while the type is registered; the
+        // inode is on `sb`'s LRU list for reclaim.
+        let p = unsafe { bindings::alloc_inode_sb(sb, cache, bindings::GFP_KERNEL) }
+            .cast::<INodeWithData<T>>();
+        if p.is_null() {
             return core::ptr::null_mut();
-        };
-        let p = KBox::into_raw(b);
-        // SAFETY: `p` is a valid allocation; `inode_init_once` initialises
-        // the fields that must survive reuse (we never reuse).
+        }
+        // SAFETY: `p` is an object of the cache, whose `inode` the
+        // constructor set up; the other fields are ours to initialise
+        // (`data` stays uninitialised until `NewINode::init`).
         unsafe {
-            let inode = (*p).inode.get();
-            bindings::inode_init_once(inode);
-            inode
+            (&raw mut (*p).data_init).write(false);
+            (&raw mut (*p).link).write(None);
+            (&raw mut (*p).cache).write(cache);
+            (*p).inode.get()
         }
     }
 
@@ -41,13 +44,15 @@ impl<T: FileSystem> Tables<T> {
     /// `inode` came from `alloc_inode`, went through `evict_inode` if it was
     /// initialised, and is freed once.
     pub(super) unsafe extern "C" fn free_inode(inode: *mut bindings::inode) {
-        // SAFETY: All our inodes come from `alloc_inode`, embedded in a
-        // `KBox<INodeWithData<T>>`; the VFS frees each once, after use. The
-        // file system's data was dropped in `evict_inode` (which every
-        // initialised inode goes through), not here in RCU context; the
-        // `MaybeUninit` is not dropped with the box.
+        // SAFETY: All our inodes come from `alloc_inode`, embedded in an
+        // `INodeWithData<T>` of the cache it recorded; the VFS frees each
+        // once, after use. The file system's data was dropped in
+        // `evict_inode` (which every initialised inode goes through), not
+        // here in RCU context; the symlink target is dropped here.
         unsafe {
-            drop(KBox::from_raw(INodeWithData::<T>::from_inode(inode)));
+            let p = INodeWithData::<T>::from_inode(inode);
+            core::ptr::drop_in_place(&raw mut (*p).link);
+            bindings::kmem_cache_free((*p).cache, p.cast());
         }
     }
 
