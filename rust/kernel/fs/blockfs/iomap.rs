@@ -196,6 +196,26 @@ impl<T: FileSystem> Tables<T> {
         unsafe { bindings::iomap_bmap(mapping, block, &Self::TABLES.iomap_ops) }
     }
 
+    /// `address_space_operations::swap_activate` of regular files
+    /// (`swapon`): the file's extents, from [`FileSystem::map`], become the
+    /// swap area's, written and read by the swap code through the block
+    /// device. iomap refuses files with holes; the VFS then keeps the file
+    /// from being written or truncated (`S_SWAPFILE`) until `swapoff`.
+    ///
+    /// # Safety
+    ///
+    /// `file` is an open regular file of ours being activated as swap area
+    /// `sis`, and `span` valid for writes.
+    pub(super) unsafe extern "C" fn swap_activate(
+        sis: *mut bindings::swap_info_struct,
+        file: *mut bindings::file,
+        span: *mut bindings::sector_t,
+    ) -> c_int {
+        // SAFETY: As the caller guarantees; `swapon` holds the inode lock,
+        // which keeps the block map still while it is walked.
+        unsafe { bindings::iomap_swapfile_activate(sis, file, span, &Self::TABLES.iomap_ops) }
+    }
+
     /// `address_space_operations::readahead` (page cache, without DAX).
     ///
     /// # Safety

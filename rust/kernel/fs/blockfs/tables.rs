@@ -133,6 +133,7 @@ impl<T: FileSystem> Tables<T> {
             dirty_folio: Some(bindings::noop_dirty_folio),
             writepages: Some(Self::dax_writepages),
             bmap: Some(Self::bmap),
+            swap_activate: Some(Self::swap_activate),
             ..pin_init::zeroed()
         },
         // Files without DAX: the page cache, as iomap file systems (zonefs,
@@ -148,6 +149,7 @@ impl<T: FileSystem> Tables<T> {
             is_partially_uptodate: Some(bindings::iomap_is_partially_uptodate),
             error_remove_folio: Some(bindings::generic_error_remove_folio),
             bmap: Some(Self::bmap),
+            swap_activate: Some(Self::swap_activate),
             ..pin_init::zeroed()
         },
         dax_vm_ops: bindings::vm_operations_struct {
