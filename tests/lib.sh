@@ -78,6 +78,30 @@ m[0] = 1
 m.close()' "$1"
 }
 
+# tree_listing DIR: what the rext2 suites compare between the host's
+# tree and a mount of it: per entry its type, mode, owner, links and size
+# (not for directories, whose link counts and sizes depend on the file
+# system), mtime and device numbers; each file's SHA-256; each symlink's
+# target.
+tree_listing() {
+	(cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
+		awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }')
+	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
+	(cd "$1" && find . -type l -printf '%p -> %l\n' | sort)
+}
+
+# In the guest: same_tree WHAT DIR checks that DIR lists as $OUT/tree.list
+# (the host's tree_listing of the source tree).
+same_tree() {
+	tree_listing "$2" >/tmp/list.dst
+	if cmp -s "$OUT/tree.list" /tmp/list.dst; then
+		ok "$1"
+	else
+		not_ok "$1"
+		diff "$OUT/tree.list" /tmp/list.dst | head -20 >&2
+	fi
+}
+
 # On the host: make_tree DIR builds the source tree the rext2 suites copy
 # into images: nested directories, empty and 1-byte files, random data,
 # holes (data, hole, data, trailing hole), a 255-byte name, fast and slow

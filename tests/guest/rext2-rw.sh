@@ -19,24 +19,7 @@ done
 check "both images found by label" test -n "$BIG" -a -n "$SMALL"
 mkdir -p $M $S
 
-# The listings compared across mounts: type, mode, owner, links, size,
-# mtime, device numbers; file contents; symlink targets.
-listing() {
-	(cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
-		awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }')
-	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-	(cd "$1" && find . -type l -printf '%p -> %l\n' | sort)
-}
-same_tree() { # WHAT DIR
-	listing "$2" >/tmp/list.dst
-	if cmp -s "$OUT/tree.list" /tmp/list.dst; then
-		ok "$1"
-	else
-		not_ok "$1"
-		diff "$OUT/tree.list" /tmp/list.dst | head -20 >&2
-	fi
-}
-
+# Trees are compared across mounts with same_tree (tests/lib.sh).
 # 1. rext2 writes a tree; the C ext2 driver reads it back, and the reverse.
 check "mount -t rext2 -o dax read-write" mount -t rext2 -o dax $BIG $M
 check "/proc/mounts: rw, dax=always" grep -q "$BIG $M rext2 rw.*dax=always" /proc/mounts

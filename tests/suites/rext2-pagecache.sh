@@ -15,12 +15,7 @@ cd "$WORK" || exit 1
 T=$WORK/tree
 make_tree "$T"
 # The same listing the guest makes.
-{
-	(cd "$T" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
-		awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }')
-	(cd "$T" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-	(cd "$T" && find . -type l -printf '%p -> %l\n' | sort)
-} >"$WORK/tree.list"
+tree_listing "$T" >"$WORK/tree.list"
 
 check "build tests/guest/rext2_extend.c" \
 	gcc -Wall -O2 -pthread -o "$WORK/rext2_extend" "$RPMEM_TOP/tests/guest/rext2_extend.c"

@@ -20,12 +20,7 @@ make_tree "$T"
 mkdir -p "$T/many"
 for i in $(seq 300); do printf "%s" "$i" >"$T/many/entry-$i"; done
 # The same listing the guest makes (tests/guest/rext2-rw.sh).
-{
-	(cd "$T" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
-		awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }')
-	(cd "$T" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
-	(cd "$T" && find . -type l -printf '%p -> %l\n' | sort)
-} >"$WORK/tree.list"
+tree_listing "$T" >"$WORK/tree.list"
 
 # The extending-write checks run in the guest, built here.
 check "build tests/guest/rext2_extend.c" \
