@@ -11,6 +11,8 @@
 #   make xfstests xfstests on rpmem in QEMU (FSTYP, TESTS or GROUP, SHARD,
 #                 JOBS; tests/xfstests/run); make xfstests-compare puts
 #                 ext4-dax and rext2 side by side
+#   make bench    rext2 and rpmem against ext4/XFS with DAX, nd_pmem, C ext2
+#                 and tmpfs in one VM (tests/bench/run: REPS, FILES, ...)
 #   make          build the kernel (if needed) and the modules
 #
 # KDIR=/path/to/prepared/tree builds against a kernel of your own instead
@@ -39,7 +41,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 export KDIR KBUILD_CACHE
 
 .PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy compile-fail fuzz-images
-.PHONY: xfstests xfstests-build xfstests-compare
+.PHONY: xfstests xfstests-build xfstests-compare bench
 
 all: modules
 
@@ -107,6 +109,11 @@ xfstests: modules xfstests-build
 
 xfstests-compare: modules xfstests-build
 	$(XFSTESTS_ENV) $(TOP)/tests/xfstests/compare
+
+# Benchmarks, side by side in one VM (tests/bench/run documents the
+# settings).
+bench: modules
+	$(TOP)/tests/bench/run
 
 clean:
 	+$(KMAKE) M=$(TOP) clean
