@@ -191,6 +191,7 @@ impl<T: FileSystem> Tables<T> {
                     dax,
                     part_off,
                     mode: opts.dax,
+                    shutdown: core::sync::atomic::AtomicBool::new(false),
                 },
                 GFP_KERNEL,
             )

@@ -21,6 +21,9 @@ impl<T: FileSystem> Tables<T> {
                 return 0;
             }
             let inode = bindings::file_inode((*iocb).ki_filp);
+            if let Err(e) = SuperBlock::<T>::live_raw((*inode).i_sb) {
+                return e.to_errno() as isize;
+            }
             let dax = (*inode).i_flags & bindings::S_DAX != 0;
             if !dax && (*iocb).ki_flags & bindings::IOCB_DIRECT as c_int == 0 {
                 // Through the page cache, filled by `read_folio`.
@@ -59,6 +62,9 @@ impl<T: FileSystem> Tables<T> {
         // `O_DIRECT` the same way as other I/O; without DAX it is iomap's
         // direct I/O.
         unsafe {
+            if let Err(e) = SuperBlock::<T>::live_raw((*inode).i_sb) {
+                return e.to_errno();
+            }
             (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
             // RWF_NOWAIT: reads and writes fail with EAGAIN rather than wait
             // for the inode lock or for metadata writes.
@@ -113,6 +119,9 @@ impl<T: FileSystem> Tables<T> {
         unsafe {
             let file = (*iocb).ki_filp;
             let inode = bindings::file_inode(file);
+            if let Err(e) = SuperBlock::<T>::live_raw((*inode).i_sb) {
+                return e.to_errno() as isize;
+            }
             let i = INode::<T>::from_raw(inode);
             let nowait = (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0;
             let guard = match InodeLock::lock_nowait(inode, Mode::Exclusive, nowait) {
@@ -257,6 +266,10 @@ impl<T: FileSystem> Tables<T> {
         let inode = unsafe { bindings::file_inode(file) };
         if mode & !(keep | punch | zero) != 0 {
             return EOPNOTSUPP.to_errno() as c_long;
+        }
+        // SAFETY: As above.
+        if let Err(e) = unsafe { SuperBlock::<T>::live_raw((*inode).i_sb) } {
+            return e.to_errno() as c_long;
         }
         // SAFETY: As above; the guard releases the lock.
         let guard = unsafe { InodeLock::lock(inode, Mode::Exclusive) };
@@ -463,6 +476,7 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: The VFS passes a positive dentry of ours with its inode
             // locked, and the attributes to change.
             unsafe {
+                SuperBlock::<T>::live_raw((*dentry).d_sb)?;
                 to_result(bindings::setattr_prepare(idmap, dentry, attr))?;
                 let inode = (*dentry).d_inode;
                 let i = INode::<T>::from_raw(inode);
@@ -527,6 +541,7 @@ impl<T: FileSystem> Tables<T> {
                 }
                 (INode::<T>::from_raw((*dentry).d_inode), (*fa).flags)
             };
+            i.super_block().live()?;
             let old = T::attr_flags(i);
             let now = T::set_attr_flags(i, flags)?;
             // SAFETY: Our inode, locked; `inode_set_flags` changes the
@@ -552,8 +567,58 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
-    /// `FS_IOC_GETFSLABEL` and `FS_IOC_SETFSLABEL` (the attribute flags
-    /// ioctls are the VFS's, through `fileattr_get`/`fileattr_set`).
+    /// `FS_IOC_SHUTDOWN`, as ext4's: with `FS_SHUTDOWN_FLAGS_DEFAULT` the
+    /// file system is frozen first (written out and quiesced), then shut
+    /// down; with `LOGFLUSH` or `NOLOGFLUSH` (the same without a journal:
+    /// metadata is written synchronously anyway) at once, so that data
+    /// still in the page cache is lost, as after a crash.
+    fn shutdown_ioctl(sb: &SuperBlock<T>, flags: u32) -> Result {
+        if sb.is_shut_down() {
+            return Ok(());
+        }
+        match flags {
+            bindings::FS_SHUTDOWN_FLAGS_DEFAULT => {
+                // SAFETY: `s_bdev` is the mounted device, open until
+                // `kill_sb`.
+                let bdev = unsafe { (*sb.raw()).s_bdev };
+                // SAFETY: As above; thawed below.
+                to_result(unsafe { bindings::bdev_freeze(bdev) })?;
+                sb.shut_down();
+                // SAFETY: Frozen above.
+                unsafe { bindings::bdev_thaw(bdev) };
+            }
+            bindings::FS_SHUTDOWN_FLAGS_LOGFLUSH | bindings::FS_SHUTDOWN_FLAGS_NOLOGFLUSH => {
+                sb.shut_down();
+            }
+            _ => return Err(EINVAL),
+        }
+        Ok(())
+    }
+
+    /// `file_operations::fsync`: `simple_fsync`, or `EIO` once the file
+    /// system was shut down.
+    ///
+    /// # Safety
+    ///
+    /// `file` is an open file of ours.
+    pub(super) unsafe extern "C" fn fsync(
+        file: *mut bindings::file,
+        start: i64,
+        end: i64,
+        datasync: c_int,
+    ) -> c_int {
+        // SAFETY: The VFS passes an open file of ours.
+        unsafe {
+            if let Err(e) = SuperBlock::<T>::live_raw((*bindings::file_inode(file)).i_sb) {
+                return e.to_errno();
+            }
+            bindings::simple_fsync(file, start, end, datasync)
+        }
+    }
+
+    /// `FS_IOC_SHUTDOWN`, `FS_IOC_GETFSLABEL` and `FS_IOC_SETFSLABEL` (the
+    /// attribute flags ioctls are the VFS's, through `fileattr_get` and
+    /// `fileattr_set`).
     ///
     /// # Safety
     ///
@@ -573,6 +638,17 @@ impl<T: FileSystem> Tables<T> {
             );
             let mut buf = [0u8; FSLABEL_MAX];
             match cmd {
+                bindings::FS_IOC_SHUTDOWN => {
+                    // SAFETY: No requirements.
+                    if !unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as c_int) } {
+                        return Err(EPERM);
+                    }
+                    let mut flags = [0u8; 4];
+                    crate::uaccess::UserSlice::new(crate::uaccess::UserPtr::from_addr(arg), 4)
+                        .reader()
+                        .read_slice(&mut flags)?;
+                    Self::shutdown_ioctl(sb, u32::from_ne_bytes(flags))
+                }
                 bindings::FS_IOC_GETFSLABEL => {
                     let n = T::label(sb, &mut buf)?;
                     // The rest of `buf` is zeros: the label ends with one.

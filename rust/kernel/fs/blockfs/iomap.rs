@@ -16,6 +16,9 @@ impl<T: FileSystem> Tables<T> {
         unsafe {
             let file = (*desc).file;
             let inode = bindings::file_inode(file);
+            if let Err(e) = SuperBlock::<T>::live_raw((*inode).i_sb) {
+                return e.to_errno();
+            }
             if (*inode).i_flags & bindings::S_DAX == 0 {
                 // The page cache; writes to shared mappings allocate in
                 // `page_mkwrite`.
@@ -304,6 +307,7 @@ impl<T: FileSystem> Tables<T> {
         from_result(|| {
             // SAFETY: The DAX code passes an initialised inode of ours.
             let i = unsafe { INode::<T>::from_raw(inode) };
+            i.super_block().live()?;
             let pos = u64::try_from(pos).map_err(|_| EINVAL)?;
             let len = u64::try_from(length).map_err(|_| EINVAL)?;
             // Writes (and write faults) allocate; zeroing skips holes.

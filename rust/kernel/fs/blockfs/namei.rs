@@ -45,6 +45,7 @@ impl<T: FileSystem> Tables<T> {
         from_result(|| {
             // SAFETY: An open directory of ours.
             let d = unsafe { INode::<T>::from_raw(bindings::file_inode(file)) };
+            d.super_block().live()?;
             // INVARIANT: `ctx` is the context of this call.
             let mut e = DirEmitter {
                 ctx,
@@ -78,6 +79,7 @@ impl<T: FileSystem> Tables<T> {
         mode: u32,
         typ: INodeType,
     ) -> Result<ARef<INode<'a, T>>> {
+        dir.super_block().live()?;
         let fmt = match typ {
             INodeType::Reg => bindings::S_IFREG,
             INodeType::Dir => bindings::S_IFDIR,
@@ -340,6 +342,7 @@ impl<T: FileSystem> Tables<T> {
                     INode::<T>::from_raw(dir),
                 )
             };
+            d.super_block().live()?;
             i.touch_ctime();
             i.inc_nlink();
             T::write_inode(i)?;
@@ -379,6 +382,7 @@ impl<T: FileSystem> Tables<T> {
                     Self::name(dentry),
                 )
             };
+            d.super_block().live()?;
             T::remove_entry(d, name, i)?;
             d.touch_mtime();
             T::write_inode(d)?;
@@ -407,6 +411,7 @@ impl<T: FileSystem> Tables<T> {
                     Self::name(dentry),
                 )
             };
+            d.super_block().live()?;
             if !T::is_empty_dir(i)? {
                 return Err(ENOTEMPTY);
             }
@@ -442,6 +447,8 @@ impl<T: FileSystem> Tables<T> {
             if flags & !(bindings::RENAME_NOREPLACE | bindings::RENAME_EXCHANGE) != 0 {
                 return Err(EINVAL);
             }
+            // SAFETY: The VFS passes our directory.
+            unsafe { SuperBlock::<T>::live_raw((*old_dir).i_sb)? };
             // SAFETY: The VFS passes our directories, locked, a positive old
             // dentry and a new dentry (positive for an exchange), whose
             // inodes are locked; the names are stable under those locks.

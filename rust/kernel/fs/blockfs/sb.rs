@@ -14,6 +14,10 @@ pub(super) struct SbInfo<T: FileSystem> {
     pub(super) part_off: u64,
     /// How the mount asked for DAX.
     pub(super) mode: DaxMode,
+    /// Set by `FS_IOC_SHUTDOWN` or the block device going away: from then
+    /// on every operation that would read or write the file system's data
+    /// or metadata fails with `EIO`, and nothing more is written.
+    pub(super) shutdown: core::sync::atomic::AtomicBool,
 }
 
 impl<T: FileSystem> SbInfo<T> {
@@ -234,6 +238,48 @@ impl<T: FileSystem> SuperBlock<T> {
         r?;
         // SAFETY: `s_bdev` is the mounted device, open until `kill_sb`.
         to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) })
+    }
+
+    /// Whether the file system was shut down (`FS_IOC_SHUTDOWN`).
+    pub fn is_shut_down(&self) -> bool {
+        self.info()
+            .shutdown
+            .load(core::sync::atomic::Ordering::Acquire)
+    }
+
+    /// `EIO` once the file system was shut down: what every operation
+    /// that would touch it checks first.
+    pub(super) fn live(&self) -> Result {
+        if self.is_shut_down() {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// [`Self::live`] for callbacks that have only the C superblock.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted superblock of `T` whose data is set.
+    pub(super) unsafe fn live_raw(sb: *mut bindings::super_block) -> Result {
+        // SAFETY: As the caller guarantees.
+        unsafe { Self::from_raw(sb) }.live()
+    }
+
+    /// Shuts the file system down (see [`Self::is_shut_down`]); logs it
+    /// once.
+    pub(super) fn shut_down(&self) {
+        if !self
+            .info()
+            .shutdown
+            .swap(true, core::sync::atomic::Ordering::AcqRel)
+        {
+            fs_err::<T>(format_args!(
+                "{}: shut down: no more reads or writes\n",
+                self.id().to_str().unwrap_or("?")
+            ));
+        }
     }
 
     /// Whether the superblock is mounted read-only.

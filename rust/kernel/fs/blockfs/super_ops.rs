@@ -73,10 +73,12 @@ impl<T: FileSystem> Tables<T> {
             bindings::dax_break_layout_final(inode);
             bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
             // An inode without links whose last user is gone: free it (a
-            // bad inode never got our data).
+            // bad inode never got our data). After a shutdown nothing is
+            // written: e2fsck reclaims it, as after a crash.
             if (*c).data_init
                 && (*inode).__bindgen_anon_1.i_nlink == 0
                 && !bindings::is_bad_inode(inode)
+                && !SuperBlock::<T>::from_raw((*inode).i_sb).is_shut_down()
             {
                 Self::delete(BareINode::<T>::from_raw(inode));
             }
@@ -116,7 +118,8 @@ impl<T: FileSystem> Tables<T> {
         // still open: the file system's data (which may hold buffers) goes
         // here; `kill_sb` frees the rest.
         let s = unsafe { SuperBlock::<T>::from_raw(sb) };
-        if !s.read_only() {
+        // A file system shut down stays as it was then: not clean.
+        if !s.read_only() && !s.is_shut_down() {
             if let Err(e) = T::write_super(s, true) {
                 fs_err::<T>(format_args!(
                     "{}: cannot mark the file system clean: {:?}\n",
@@ -212,6 +215,7 @@ impl<T: FileSystem> Tables<T> {
             if i.super_block().read_only() {
                 return Ok(0);
             }
+            i.super_block().live()?;
             T::write_inode(i)?;
             Ok(0)
         })
@@ -227,9 +231,20 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: A mounted superblock of ours.
             let s = unsafe { SuperBlock::<T>::from_raw(sb) };
             if !s.read_only() {
+                s.live()?;
                 T::write_super(s, false)?;
             }
             Ok(0)
         })
+    }
+
+    /// `super_operations::shutdown`: the block device is going away.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted superblock of ours.
+    pub(super) unsafe extern "C" fn shutdown(sb: *mut bindings::super_block) {
+        // SAFETY: A mounted superblock of ours.
+        unsafe { SuperBlock::<T>::from_raw(sb) }.shut_down();
     }
 }

@@ -54,6 +54,7 @@ impl<T: FileSystem> Tables<T> {
             sync_fs: Some(Self::sync_fs),
             statfs: Some(Self::statfs),
             show_options: Some(Self::show_options),
+            shutdown: Some(Self::shutdown),
             ..pin_init::zeroed()
         },
         dir_iops: bindings::inode_operations {
@@ -79,7 +80,7 @@ impl<T: FileSystem> Tables<T> {
             llseek: Some(bindings::generic_file_llseek),
             read: Some(bindings::generic_read_dir),
             iterate_shared: Some(Self::iterate_shared),
-            fsync: Some(bindings::simple_fsync),
+            fsync: Some(Self::fsync),
             unlocked_ioctl: Some(Self::ioctl),
             compat_ioctl: COMPAT_IOCTL,
             setlease: Some(bindings::generic_setlease),
@@ -114,7 +115,7 @@ impl<T: FileSystem> Tables<T> {
             write_iter: Some(Self::write_iter),
             mmap_prepare: Some(Self::mmap_prepare),
             open: Some(Self::open),
-            fsync: Some(bindings::simple_fsync),
+            fsync: Some(Self::fsync),
             fallocate: Some(Self::fallocate),
             get_unmapped_area: Some(bindings::thp_get_unmapped_area),
             unlocked_ioctl: Some(Self::ioctl),

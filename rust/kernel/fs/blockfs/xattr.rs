@@ -236,6 +236,7 @@ impl<T: FileSystem> Tables<T> {
                 bindings::XATTR_REPLACE => XattrSet::Replace,
                 _ => XattrSet::Any,
             };
+            i.super_block().live()?;
             T::set_xattr(i, Self::xattr_ns(handler), name.to_bytes(), value, how)?;
             i.touch_ctime();
             T::write_inode(i)?;
@@ -349,6 +350,7 @@ impl<T: FileSystem> Tables<T> {
             unsafe {
                 let inode = (*dentry).d_inode;
                 let i = INode::<T>::from_raw(inode);
+                i.super_block().live()?;
                 let mut acl = acl;
                 let mut mode = (*inode).i_mode;
                 if t == AclType::Access && !acl.is_null() {
