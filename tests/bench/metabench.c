@@ -85,6 +85,21 @@ static double run(const char *op, const char *dir, const char *prefix, long firs
 	return (now_us() - t0) / n;
 }
 
+/*
+ * Times k creates (and, with append, k appends), warm and cold stats and
+ * unlinks of names f-0..f-(k-1) in dir, one line each.
+ */
+static void report(const char *dir, long k, int append)
+{
+	printf("create %.1f\n", run("create", dir, "f", 0, k));
+	if (append)
+		printf("append %.1f\n", run("append", dir, "f", 0, k));
+	printf("stat-warm %.1f\n", run("stat", dir, "f", 0, k));
+	drop_caches();
+	printf("stat-cold %.1f\n", run("stat", dir, "f", 0, k));
+	printf("unlink %.1f\n", run("unlink", dir, "f", 0, k));
+}
+
 int main(int argc, char **argv)
 {
 	const char *dir;
@@ -97,21 +112,12 @@ int main(int argc, char **argv)
 	if (mkdir(dir, 0755) && errno != EEXIST)
 		die("mkdir", dir);
 	if (!strcmp(argv[1], "files") && argc == 4 && n > 0) {
-		printf("create %.1f\n", run("create", dir, "f", 0, n));
-		printf("append %.1f\n", run("append", dir, "f", 0, n));
-		printf("stat-warm %.1f\n", run("stat", dir, "f", 0, n));
-		drop_caches();
-		printf("stat-cold %.1f\n", run("stat", dir, "f", 0, n));
-		printf("unlink %.1f\n", run("unlink", dir, "f", 0, n));
+		report(dir, n, 1);
 		return 0;
 	}
 	if (!strcmp(argv[1], "dir") && argc == 5 && n >= 0 && (k = atol(argv[4])) > 0) {
 		run("create", dir, "fill", 0, n);
-		printf("create %.1f\n", run("create", dir, "f", 0, k));
-		printf("stat-warm %.1f\n", run("stat", dir, "f", 0, k));
-		drop_caches();
-		printf("stat-cold %.1f\n", run("stat", dir, "f", 0, k));
-		printf("unlink %.1f\n", run("unlink", dir, "f", 0, k));
+		report(dir, k, 0);
 		return 0;
 	}
 usage:

@@ -4,9 +4,7 @@
 . "$RPMEM_TOP/tests/lib.sh"
 M=/mnt/p
 MB=1048576
-check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
-check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
-wait_dev /dev/rpmem0
+load_rext2
 P4=/dev/rpmem0
 mkdir -p $M
 
@@ -37,33 +35,10 @@ sha=$(sha256sum <$M/mapped)
 check "fsync, then the same bytes" sh -c "python3 -c 'import os, sys
 fd = os.open(sys.argv[1], os.O_RDWR); os.fsync(fd)' $M/mapped && [ \"\$(sha256sum <$M/mapped)\" = '$sha' ]"
 
-# 4. fsx: reads, writes, mapped reads and writes, truncation,
-# fallocate, hole punching.
-cat >/tmp/fsx.toml <<'TOML'
-flen = 4194304
-[weights]
-read = 1.0
-write = 1.0
-mapread = 0.1
-mapwrite = 1.0
-truncate = 1.0
-fsync = 0.2
-posix_fallocate = 0.5
-punch_hole = 0.5
-TOML
-FSX_OPS=${FSX_OPS:-20000}
-for seed in 1 2 3; do
-	fsx -q -f /tmp/fsx.toml -N "$FSX_OPS" -S "$seed" -P /tmp $M/fsx-$seed >/tmp/fsx-$seed.out 2>&1 &
-	eval "fsx_pid_$seed=\$!"
-done
-for seed in 1 2 3; do
-	if eval "wait \$fsx_pid_$seed"; then
-		ok "fsx seed $seed: $FSX_OPS operations, no miscompare"
-	else
-		not_ok "fsx seed $seed: $FSX_OPS operations, no miscompare"
-		tail -20 /tmp/fsx-$seed.out | sed 's/^/    /' >&2
-	fi
-done
+# 4. fsx (fsx_seeds, tests/lib.sh): reads, writes, mapped reads and
+# writes, truncation, fallocate, hole punching.
+fsx_seeds $M/fsx "${FSX_OPS:-20000}" 1 2 3
+
 check "umount (write-back of everything)" umount $M
 
 # 5. The C ext2 driver reads what the page cache wrote back.

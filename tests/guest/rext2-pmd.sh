@@ -5,9 +5,7 @@
 # single-indirect block after block 11), so a fault there must fall back
 # to 4 KiB pages.  The fs_dax tracepoints tell which happened.
 . "$RPMEM_TOP/tests/lib.sh"
-check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
-check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
-wait_dev /dev/rpmem0
+load_rext2
 M=/mnt/p
 mkdir -p $M
 check "mount -t rext2 -o ro" mount -t rext2 -o ro,dax /dev/rpmem0 $M

@@ -6,9 +6,7 @@
 M=/mnt/r
 S=/mnt/s
 MB=1048576
-check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
-check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
-wait_dev /dev/rpmem0
+load_rext2
 wait_dev /dev/rpmem1
 for d in /dev/rpmem0 /dev/rpmem1; do
 	case $(e2label $d) in
@@ -170,43 +168,12 @@ check "write faults on 2 MiB holes are mapped with PMDs (NOPAGE)" \
 	sh -c "grep 'dax_pmd_fault_done' $TR/trace | grep 'WRITE' | grep -c NOPAGE | grep -qx 2"
 grep dax_pmd_fault_done $TR/trace | sed 's/^.*dax_pmd_fault_done: /    /' >&2
 
-# 4. fsx: read, write, mmap read and write, truncate, fallocate, punch hole.
-# fsx 0.3.2 never unmaps the mapping of a mapped read, and every truncate
-# walks all of a file's mappings: with mapped reads as frequent as the
-# rest, a run's cost grows with the square of its length (on the host, on
-# tmpfs, 100,000 operations take 34 s instead of 4 s). Mapped reads are
-# therefore rarer (one operation in 60, still over 1,500 per seed); mapped
-# writes unmap and stay as frequent as the others.
-cat >/tmp/fsx.toml <<'TOML'
-flen = 4194304
-[weights]
-read = 1.0
-write = 1.0
-mapread = 0.1
-mapwrite = 1.0
-truncate = 1.0
-fsync = 0.2
-posix_fallocate = 0.5
-punch_hole = 0.5
-TOML
-# The seeds run in parallel, each on its own file, 50,000 operations each
-# in CI (FSX_OPS=N changes that: 100,000 and more for longer runs).
+# 4. fsx (fsx_seeds, tests/lib.sh). The seeds run in parallel, each on
+# its own file, 50,000 operations each in CI (FSX_OPS=N changes that:
+# 100,000 and more for longer runs).
 FSX_OPS=${FSX_OPS:-50000}
 fsx_start=$(date +%s)
-SEEDS=${FSX_SEEDS:-1 2 3}
-for seed in $SEEDS; do
-	fsx -q -f /tmp/fsx.toml -N "$FSX_OPS" -S "$seed" -P /tmp $M/fsx-$seed \
-		>/tmp/fsx-$seed.out 2>&1 &
-	eval "fsx_pid_$seed=\$!"
-done
-for seed in $SEEDS; do
-	if eval "wait \$fsx_pid_$seed"; then
-		ok "fsx seed $seed: $FSX_OPS operations, no miscompare"
-	else
-		not_ok "fsx seed $seed: $FSX_OPS operations, no miscompare"
-		tail -20 /tmp/fsx-$seed.out | sed 's/^/    /' >&2
-	fi
-done
+fsx_seeds $M/fsx "$FSX_OPS" ${FSX_SEEDS:-1 2 3}
 echo "# fsx: $(($(date +%s) - fsx_start)) s" >&2
 
 # 5. Concurrency: creators, writers and renamers in one directory and

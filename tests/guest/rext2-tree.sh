@@ -4,9 +4,7 @@
 . "$RPMEM_TOP/tests/lib.sh"
 M=/mnt/r
 MB=1048576
-check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
-check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
-wait_dev /dev/rpmem0
+load_rext2
 mkdir -p $M
 check "mount -t rext2 -o ro,dax" mount -t rext2 -o ro,dax /dev/rpmem0 $M
 check "/proc/mounts shows dax=always" grep -q "rpmem0 $M rext2 ro.*dax=always" /proc/mounts
