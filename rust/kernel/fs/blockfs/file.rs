@@ -553,10 +553,7 @@ impl<T: FileSystem> Tables<T> {
             // next read (its page cache or DAX mappings cannot change
             // under its users): it leaves the cache once unused, as in
             // `ext4_dax_dontcache`.
-            let per_inode = matches!(
-                i.super_block().info().mode,
-                DaxMode::Default | DaxMode::Inode
-            );
+            let per_inode = i.super_block().info().per_inode();
             if per_inode && !i.is_dir() && (old ^ now) & bindings::FS_DAX_FL != 0 {
                 // SAFETY: Our inode, referenced by the caller's dentry.
                 unsafe { bindings::d_mark_dontcache(i.raw()) };

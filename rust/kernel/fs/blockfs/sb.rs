@@ -28,11 +28,13 @@ impl<T: FileSystem> SbInfo<T> {
     /// (`FS_DAX_FL`, `chattr +x`).
     pub(super) fn file_dax(&self, attr_flags: u32) -> bool {
         !self.dax.is_null()
-            && match self.mode {
-                DaxMode::Always => true,
-                DaxMode::Never => false,
-                DaxMode::Default | DaxMode::Inode => attr_flags & bindings::FS_DAX_FL != 0,
-            }
+            && (self.mode == DaxMode::Always
+                || self.per_inode() && attr_flags & bindings::FS_DAX_FL != 0)
+    }
+
+    /// Whether each file's DAX flag decides (`-o dax=inode`, the default).
+    pub(super) fn per_inode(&self) -> bool {
+        matches!(self.mode, DaxMode::Default | DaxMode::Inode)
     }
 }
 
