@@ -385,6 +385,7 @@ fn dtype(code: u8) -> DirEntryType {
     }
 }
 
+#[vtable]
 impl blockfs::FileSystem for Rext2 {
     const NAME: &'static CStr = c"rext2";
     const MAGIC: u32 = ondisk::EXT2_MAGIC as u32;
@@ -571,8 +572,6 @@ impl blockfs::FileSystem for Rext2 {
             fsid: d.fsid,
         })
     }
-
-    const READ_WRITE: bool = true;
 
     fn map_write(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
         Self::map_alloc(inode, pos, len)

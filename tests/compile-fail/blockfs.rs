@@ -9,7 +9,7 @@
 
 use kernel::{
     fs::blockfs::{self, DirEmitter, INode, Mapping, MountOptions, NewSuperBlock, Stat},
-    fs::blockfs::{BareINode, SuperBlock},
+    fs::blockfs::{BareINode, NewNode, SuperBlock},
     new_mutex,
     prelude::*,
     sync::{aref::ARef, Mutex},
@@ -38,6 +38,7 @@ type Stashed = blockfs::Buffer<'static>;
 #[cfg(not(any(case = "inode_in_sb_data", case = "buffer_in_sb_data")))]
 type Stashed = ();
 
+#[vtable]
 impl blockfs::FileSystem for Probe {
     const NAME: &'static CStr = c"compile_fail_blockfs";
     const MAGIC: u32 = 0;
@@ -93,6 +94,59 @@ impl blockfs::FileSystem for Probe {
         let _held: ARef<_> = ARef::from(inode);
         let _ = inode;
         Ok(())
+    }
+
+    // The other write methods: a writable file system has them all.
+
+    fn map_write(_inode: &INode<'_, Self>, _pos: u64, _len: u64) -> Result<Mapping> {
+        Err(EROFS)
+    }
+
+    fn reserve_size(_inode: &INode<'_, Self>, _size: u64) -> Result {
+        Err(EROFS)
+    }
+
+    fn commit_size(_inode: &INode<'_, Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn free_range(_inode: &INode<'_, Self>, _start: u64, _end: u64) -> Result {
+        Err(EROFS)
+    }
+
+    fn new_inode<'a>(_dir: &INode<'a, Self>, _node: NewNode) -> Result<ARef<INode<'a, Self>>> {
+        Err(EROFS)
+    }
+
+    // expect: case="partial_write_set" a writable FileSystem implements every write method
+    // One that could create files but not delete them would leak them.
+    #[cfg(not(case = "partial_write_set"))]
+    fn delete_inode(_inode: &BareINode<Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn add_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn remove_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn replace_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn set_parent(_dir: &INode<'_, Self>, _parent: &INode<'_, Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn is_empty_dir(_dir: &INode<'_, Self>) -> Result<bool> {
+        Err(EROFS)
+    }
+
+    fn write_super(_sb: &SuperBlock<Self>, _clean: bool) -> Result {
+        Err(EROFS)
     }
 
     fn get_xattr(

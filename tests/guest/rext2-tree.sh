@@ -103,7 +103,50 @@ check_eq "dax=never: sparse-5g past 4 GiB matches" "$(part "$TREE/sparse-5g" $((
 	"$(part $M/sparse-5g $((4608 * 256)) 1)"
 check_eq "dax=never: mmap read of four-mb matches" "$(sha256sum <"$TREE/four-mb" | cut -d' ' -f1)" "$(mm $M/four-mb)"
 if dax_attr $M/four-mb; then not_ok "dax=never: no STATX_ATTR_DAX"; else ok "dax=never: no STATX_ATTR_DAX"; fi
+# fsync() on a read-only mount of a writable file system: its operation
+# is there, and succeeds (nothing to write).
+fsync_errno() {
+	python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_RDONLY)
+try:
+    os.fsync(fd)
+    print(0)
+except OSError as e:
+    print(e.errno)' "$1"
+}
+check_eq "rext2, read-only mount: fsync() succeeds" 0 "$(fsync_errno $M/four-mb)"
 check "unmount" umount $M
 check "rmmod rext2" rmmod rext2
+
+# A read-only file system on the same abstraction (tests/modules/rotestfs)
+# gets no write operation: it does not build otherwise, and here the
+# missing ones show as in a C file system without them.
+mark_dmesg
+check "insmod rotestfs.ko" insmod "$(module tests/modules/rotestfs.ko)"
+if mount -w -t rotestfs /dev/rpmem0 $M 2>/dev/null; then
+	not_ok "rotestfs: a read-write mount is refused"
+	umount $M
+else
+	ok "rotestfs: a read-write mount is refused"
+fi
+if dmesg_since | grep -q "rotestfs: read-only file system: mount with -o ro"; then
+	ok "rotestfs: the refusal says why"
+else
+	not_ok "rotestfs: the refusal says why"
+fi
+check "rotestfs: mount -o ro,dax" mount -t rotestfs -o ro,dax /dev/rpmem0 $M
+check_eq "rotestfs: the root lists one file" "device" "$(ls $M)"
+check_eq "rotestfs: its size is the device's" "$(blockdev --getsize64 /dev/rpmem0)" "$(stat -c %s $M/device)"
+check_eq "rotestfs: read() gives the device's first 16 MiB" "$(head -c 16M /dev/rpmem0 | sha256sum)" \
+	"$(head -c 16M $M/device | sha256sum)"
+check_eq "rotestfs: mmap through DAX gives them too" "$(head -c 16M /dev/rpmem0 | sha256sum | cut -d' ' -f1)" \
+	"$(python3 -c 'import mmap, sys, hashlib
+f = open(sys.argv[1], "rb")
+m = mmap.mmap(f.fileno(), 16 << 20, prot=mmap.PROT_READ)
+print(hashlib.sha256(m[:]).hexdigest())' $M/device)"
+check "rotestfs: STATX_ATTR_DAX" dax_attr $M/device
+check_eq "rotestfs: fsync() fails with EINVAL: no fsync operation" 22 "$(fsync_errno $M/device)"
+check "unmount" umount $M
+check "rmmod rotestfs" rmmod rotestfs
 check "rmmod rpmem" rmmod rpmem
 finish

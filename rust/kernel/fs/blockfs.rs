@@ -16,10 +16,10 @@
 //! its bio helpers, writes into folios written back by `iomap_writepages`,
 //! shared mappings made writable by `iomap_page_mkwrite`.
 //!
-//! A file system with [`FileSystem::READ_WRITE`] gets the POSIX side of
-//! writing from this module: `create`, `mkdir`, `rename` and the rest keep
-//! link counts and times the way POSIX and ext2 do, and call small
-//! on-disk primitives ([`FileSystem::add_entry`], [`FileSystem::new_inode`],
+//! A file system that implements the write methods of [`FileSystem`] gets
+//! the POSIX side of writing from this module: `create`, `mkdir`, `rename`
+//! and the rest keep link counts and times the way POSIX and ext2 do, and
+//! call small on-disk primitives ([`FileSystem::add_entry`], [`FileSystem::new_inode`],
 //! ...) that the file system implements. Link counts are raised before the
 //! entry that needs them is written and dropped after the entry is gone, so
 //! that a crash leaves counts too high (which `fsck` lowers), never too low.
@@ -167,7 +167,13 @@ pub enum Mapping {
 /// `FS_IOC_SETFSLABEL` pass them (with the terminating NUL).
 pub const FSLABEL_MAX: usize = bindings::FSLABEL_MAX as usize;
 
-/// A read-only block-device file system.
+/// A block-device file system.
+///
+/// The optional methods are those a file system may leave out: the C
+/// operations that need them are then not installed (their slots stay
+/// NULL), as in a C file system without them. Implementations carry
+/// `#[vtable]`, which records which methods they provide.
+#[vtable]
 pub trait FileSystem: Sized + Send + Sync + 'static {
     /// The file system type's name (`mount -t NAME`).
     const NAME: &'static CStr;
@@ -198,9 +204,11 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Returns `statfs` numbers.
     fn statfs(sb: &SuperBlock<Self>) -> Result<Stat>;
 
-    /// Whether the file system can be mounted read-write (with DAX). If so
-    /// it implements the methods below, whose defaults refuse.
-    const READ_WRITE: bool = false;
+    // A file system that can be mounted read-write implements all of the
+    // methods from here to `is_empty_dir`, and `write_super`; one that
+    // implements none of them is read-only, and its C tables have no
+    // operation that writes (no `create`, `write_iter`, `page_mkwrite`,
+    // `write_inode`, ...). Anything in between does not build.
 
     /// Maps the range of `inode` that contains byte `pos` for writing,
     /// allocating blocks for holes (up to `len` bytes; less is fine), and

@@ -125,7 +125,7 @@ impl<T: FileSystem> Tables<T> {
             if want_ro {
                 T::write_super(sb, true)?;
             } else {
-                if !T::READ_WRITE {
+                if !Tables::<T>::READ_WRITE {
                     return Err(EROFS);
                 }
                 T::write_super(sb, false)?;
@@ -178,7 +178,7 @@ impl<T: FileSystem> Tables<T> {
                     return Err(EINVAL);
                 }
             }
-            if !opts.read_only && !T::READ_WRITE {
+            if !opts.read_only && !Tables::<T>::READ_WRITE {
                 // SAFETY: `dax` is NULL or came from `fs_dax_get_by_bdev`
                 // with this holder; `fs_put_dax` accepts both.
                 unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };

@@ -4,6 +4,20 @@
 
 use super::*;
 
+/// `Some(f)` if `cond`, else `None`: a C slot stays NULL unless the file
+/// system implements what its operation needs, as C file systems leave out
+/// what they do not do (a read-only one has no `create`, `write_iter`,
+/// `page_mkwrite`, ...).
+macro_rules! slot {
+    ($cond:expr, $f:expr) => {
+        if $cond {
+            Some($f)
+        } else {
+            None
+        }
+    };
+}
+
 /// A NULL-terminated `s_xattr` array.
 pub struct XattrHandlers(pub(super) [*const bindings::xattr_handler; 4]);
 
@@ -44,14 +58,45 @@ pub(super) const COMPAT_IOCTL: Option<
 > = None;
 
 impl<T: FileSystem> Tables<T> {
+    /// Whether `T` can be mounted read-write: it implements the methods of
+    /// [`FileSystem`] that change the file system, all of them (a build
+    /// error otherwise: a file system that could create files but not
+    /// delete them would be a bug, not a feature).
+    pub(super) const READ_WRITE: bool = {
+        let has = [
+            T::HAS_MAP_WRITE,
+            T::HAS_RESERVE_SIZE,
+            T::HAS_COMMIT_SIZE,
+            T::HAS_FREE_RANGE,
+            T::HAS_WRITE_INODE,
+            T::HAS_NEW_INODE,
+            T::HAS_DELETE_INODE,
+            T::HAS_ADD_ENTRY,
+            T::HAS_REMOVE_ENTRY,
+            T::HAS_REPLACE_ENTRY,
+            T::HAS_SET_PARENT,
+            T::HAS_IS_EMPTY_DIR,
+            T::HAS_WRITE_SUPER,
+        ];
+        let mut i = 1;
+        while i < has.len() {
+            assert!(
+                has[i] == has[0],
+                "a writable FileSystem implements every write method"
+            );
+            i += 1;
+        }
+        has[0]
+    };
+
     pub(super) const TABLES: Self = Self {
         super_ops: bindings::super_operations {
             alloc_inode: Some(Self::alloc_inode),
             free_inode: Some(Self::free_inode),
             evict_inode: Some(Self::evict_inode),
-            put_super: Some(Self::put_super),
-            write_inode: Some(Self::write_inode),
-            sync_fs: Some(Self::sync_fs),
+            put_super: slot!(Self::READ_WRITE, Self::put_super),
+            write_inode: slot!(Self::READ_WRITE, Self::write_inode),
+            sync_fs: slot!(Self::READ_WRITE, Self::sync_fs),
             statfs: Some(Self::statfs),
             show_options: Some(Self::show_options),
             shutdown: Some(Self::shutdown),
@@ -59,69 +104,69 @@ impl<T: FileSystem> Tables<T> {
         },
         dir_iops: bindings::inode_operations {
             lookup: Some(Self::lookup),
-            create: Some(Self::create),
-            link: Some(Self::link),
-            unlink: Some(Self::unlink),
-            symlink: Some(Self::symlink),
-            mkdir: Some(Self::mkdir),
-            rmdir: Some(Self::rmdir),
-            mknod: Some(Self::mknod),
-            rename: Some(Self::rename),
-            setattr: Some(Self::setattr),
-            tmpfile: Some(Self::tmpfile),
-            listxattr: Some(Self::listxattr),
-            get_inode_acl: Some(Self::get_inode_acl),
-            set_acl: Some(Self::set_acl),
-            fileattr_get: Some(Self::fileattr_get),
-            fileattr_set: Some(Self::fileattr_set),
+            create: slot!(Self::READ_WRITE, Self::create),
+            link: slot!(Self::READ_WRITE, Self::link),
+            unlink: slot!(Self::READ_WRITE, Self::unlink),
+            symlink: slot!(Self::READ_WRITE, Self::symlink),
+            mkdir: slot!(Self::READ_WRITE, Self::mkdir),
+            rmdir: slot!(Self::READ_WRITE, Self::rmdir),
+            mknod: slot!(Self::READ_WRITE, Self::mknod),
+            rename: slot!(Self::READ_WRITE, Self::rename),
+            setattr: slot!(Self::READ_WRITE, Self::setattr),
+            tmpfile: slot!(Self::READ_WRITE, Self::tmpfile),
+            listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
+            get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
+            set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
+            fileattr_get: slot!(T::HAS_ATTR_FLAGS, Self::fileattr_get),
+            fileattr_set: slot!(T::HAS_SET_ATTR_FLAGS, Self::fileattr_set),
             ..pin_init::zeroed()
         },
         dir_fops: bindings::file_operations {
             llseek: Some(bindings::generic_file_llseek),
             read: Some(bindings::generic_read_dir),
             iterate_shared: Some(Self::iterate_shared),
-            fsync: Some(Self::fsync),
+            fsync: slot!(Self::READ_WRITE, Self::fsync),
             unlocked_ioctl: Some(Self::ioctl),
             compat_ioctl: COMPAT_IOCTL,
             setlease: Some(bindings::generic_setlease),
             ..pin_init::zeroed()
         },
         file_iops: bindings::inode_operations {
-            setattr: Some(Self::setattr),
+            setattr: slot!(Self::READ_WRITE, Self::setattr),
             fiemap: Some(Self::fiemap),
-            listxattr: Some(Self::listxattr),
-            get_inode_acl: Some(Self::get_inode_acl),
-            set_acl: Some(Self::set_acl),
-            fileattr_get: Some(Self::fileattr_get),
-            fileattr_set: Some(Self::fileattr_set),
+            listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
+            get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
+            set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
+            fileattr_get: slot!(T::HAS_ATTR_FLAGS, Self::fileattr_get),
+            fileattr_set: slot!(T::HAS_SET_ATTR_FLAGS, Self::fileattr_set),
             ..pin_init::zeroed()
         },
         sym_iops: bindings::inode_operations {
             get_link: Some(bindings::simple_get_link),
-            setattr: Some(Self::setattr),
-            listxattr: Some(Self::listxattr),
+            setattr: slot!(Self::READ_WRITE, Self::setattr),
+            listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
             ..pin_init::zeroed()
         },
         special_iops: bindings::inode_operations {
-            setattr: Some(Self::setattr),
-            listxattr: Some(Self::listxattr),
-            get_inode_acl: Some(Self::get_inode_acl),
-            set_acl: Some(Self::set_acl),
+            setattr: slot!(Self::READ_WRITE, Self::setattr),
+            listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
+            get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
+            set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
             ..pin_init::zeroed()
         },
         file_fops: bindings::file_operations {
             llseek: Some(Self::llseek),
             read_iter: Some(Self::read_iter),
-            write_iter: Some(Self::write_iter),
+            write_iter: slot!(Self::READ_WRITE, Self::write_iter),
             mmap_prepare: Some(Self::mmap_prepare),
             open: Some(Self::open),
-            fsync: Some(Self::fsync),
-            fallocate: Some(Self::fallocate),
+            fsync: slot!(Self::READ_WRITE, Self::fsync),
+            fallocate: slot!(Self::READ_WRITE, Self::fallocate),
             get_unmapped_area: Some(bindings::thp_get_unmapped_area),
             unlocked_ioctl: Some(Self::ioctl),
             compat_ioctl: COMPAT_IOCTL,
             splice_read: Some(bindings::copy_splice_read),
-            splice_write: Some(bindings::iter_file_splice_write),
+            splice_write: slot!(Self::READ_WRITE, bindings::iter_file_splice_write),
             setlease: Some(bindings::generic_setlease),
             // Reads and writes honour IOCB_NOWAIT (DAX has no buffering
             // to wait for; see `write_iter`).
@@ -131,10 +176,10 @@ impl<T: FileSystem> Tables<T> {
             ..pin_init::zeroed()
         },
         dax_aops: bindings::address_space_operations {
-            dirty_folio: Some(bindings::noop_dirty_folio),
-            writepages: Some(Self::dax_writepages),
+            dirty_folio: slot!(Self::READ_WRITE, bindings::noop_dirty_folio),
+            writepages: slot!(Self::READ_WRITE, Self::dax_writepages),
             bmap: Some(Self::bmap),
-            swap_activate: Some(Self::swap_activate),
+            swap_activate: slot!(Self::READ_WRITE, Self::swap_activate),
             ..pin_init::zeroed()
         },
         // Files without DAX: the page cache, as iomap file systems (zonefs,
@@ -142,28 +187,28 @@ impl<T: FileSystem> Tables<T> {
         aops: bindings::address_space_operations {
             read_folio: Some(Self::read_folio),
             readahead: Some(Self::readahead),
-            writepages: Some(Self::writepages),
-            dirty_folio: Some(bindings::iomap_dirty_folio),
+            writepages: slot!(Self::READ_WRITE, Self::writepages),
+            dirty_folio: slot!(Self::READ_WRITE, bindings::iomap_dirty_folio),
             release_folio: Some(bindings::iomap_release_folio),
             invalidate_folio: Some(bindings::iomap_invalidate_folio),
             migrate_folio: Some(bindings::filemap_migrate_folio),
             is_partially_uptodate: Some(bindings::iomap_is_partially_uptodate),
             error_remove_folio: Some(bindings::generic_error_remove_folio),
             bmap: Some(Self::bmap),
-            swap_activate: Some(Self::swap_activate),
+            swap_activate: slot!(Self::READ_WRITE, Self::swap_activate),
             ..pin_init::zeroed()
         },
         dax_vm_ops: bindings::vm_operations_struct {
             fault: Some(Self::fault),
             huge_fault: Some(Self::huge_fault),
-            page_mkwrite: Some(Self::fault),
-            pfn_mkwrite: Some(Self::fault),
+            page_mkwrite: slot!(Self::READ_WRITE, Self::fault),
+            pfn_mkwrite: slot!(Self::READ_WRITE, Self::fault),
             ..pin_init::zeroed()
         },
         vm_ops: bindings::vm_operations_struct {
             fault: Some(bindings::filemap_fault),
             map_pages: Some(bindings::filemap_map_pages),
-            page_mkwrite: Some(Self::page_mkwrite),
+            page_mkwrite: slot!(Self::READ_WRITE, Self::page_mkwrite),
             ..pin_init::zeroed()
         },
         iomap_ops: bindings::iomap_ops {
@@ -171,7 +216,7 @@ impl<T: FileSystem> Tables<T> {
             ..pin_init::zeroed()
         },
         writeback_ops: bindings::iomap_writeback_ops {
-            writeback_range: Some(Self::writeback_range),
+            writeback_range: slot!(Self::READ_WRITE, Self::writeback_range),
             writeback_submit: Some(bindings::iomap_ioend_writeback_submit),
         },
         ctx_ops: bindings::fs_context_operations {
@@ -184,6 +229,61 @@ impl<T: FileSystem> Tables<T> {
         _p: PhantomData,
     };
 
+    /// How many of the C operations that change a file system are
+    /// installed for `T`: none for a read-only file system (for tests,
+    /// which check that a read-only file system has no write paths at all).
+    pub const fn write_ops() -> usize {
+        let t = &Self::TABLES;
+        let installed = [
+            t.super_ops.write_inode.is_some(),
+            t.super_ops.sync_fs.is_some(),
+            t.super_ops.put_super.is_some(),
+            t.dir_iops.create.is_some(),
+            t.dir_iops.link.is_some(),
+            t.dir_iops.unlink.is_some(),
+            t.dir_iops.symlink.is_some(),
+            t.dir_iops.mkdir.is_some(),
+            t.dir_iops.rmdir.is_some(),
+            t.dir_iops.mknod.is_some(),
+            t.dir_iops.rename.is_some(),
+            t.dir_iops.tmpfile.is_some(),
+            t.dir_iops.setattr.is_some(),
+            t.dir_iops.set_acl.is_some(),
+            t.dir_iops.fileattr_set.is_some(),
+            t.dir_fops.fsync.is_some(),
+            t.file_iops.setattr.is_some(),
+            t.file_iops.set_acl.is_some(),
+            t.file_iops.fileattr_set.is_some(),
+            t.sym_iops.setattr.is_some(),
+            t.special_iops.setattr.is_some(),
+            t.special_iops.set_acl.is_some(),
+            t.file_fops.write_iter.is_some(),
+            t.file_fops.fsync.is_some(),
+            t.file_fops.fallocate.is_some(),
+            t.file_fops.splice_write.is_some(),
+            t.dax_aops.dirty_folio.is_some(),
+            t.dax_aops.writepages.is_some(),
+            t.dax_aops.swap_activate.is_some(),
+            t.aops.dirty_folio.is_some(),
+            t.aops.writepages.is_some(),
+            t.aops.swap_activate.is_some(),
+            t.dax_vm_ops.page_mkwrite.is_some(),
+            t.dax_vm_ops.pfn_mkwrite.is_some(),
+            t.vm_ops.page_mkwrite.is_some(),
+            t.writeback_ops.writeback_range.is_some(),
+            Self::USER_XATTR.set.is_some(),
+        ];
+        let mut n = 0;
+        let mut i = 0;
+        while i < installed.len() {
+            if installed[i] {
+                n += 1;
+            }
+            i += 1;
+        }
+        n
+    }
+
     pub(super) const fn xattr_handler(
         prefix: &'static CStr,
         ns: XattrNs,
@@ -194,7 +294,7 @@ impl<T: FileSystem> Tables<T> {
             flags: ns as c_int,
             list: None,
             get: Some(Self::xattr_get),
-            set: Some(Self::xattr_set),
+            set: slot!(T::HAS_SET_XATTR, Self::xattr_set),
         }
     }
 
