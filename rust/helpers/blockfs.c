@@ -5,6 +5,7 @@
 #include <linux/dax.h>
 #include <linux/fileattr.h>
 #include <linux/fs.h>
+#include <linux/fs_parser.h>
 #include <linux/iomap.h>
 #include <linux/mm.h>
 #include <linux/pagemap.h>
@@ -16,6 +17,14 @@ __rust_helper struct buffer_head *
 rust_helper_sb_bread(struct super_block *sb, sector_t block)
 {
 	return sb_bread(sb, block);
+}
+
+__rust_helper int rust_helper_fs_parse(struct fs_context *fc,
+				       const struct fs_parameter_spec *desc,
+				       struct fs_parameter *param,
+				       struct fs_parse_result *result)
+{
+	return fs_parse(fc, desc, param, result);
 }
 
 __rust_helper void rust_helper_brelse(struct buffer_head *bh)

@@ -81,6 +81,26 @@ check "mount -o dax=always" mount -t rext2 -o dax=always $P4 $M
 check "a file without the flag is DAX" dax_attr $M/plain
 check "umount (dax=always)" umount $M
 
+# 7b. The options go through an fs_parameter_spec table, as ext4's: bad
+# values and unknown keys are refused with the file system's name.
+check "mount -o dax=inode" mount -t rext2 -o dax=inode $P4 $M
+check "/proc/mounts: dax=inode" grep -q "$P4 $M rext2 rw.*dax=inode" /proc/mounts
+check "umount (dax=inode)" umount $M
+for opt in dax=sometimes dax= frobnicate; do
+	mark_dmesg
+	if mount -t rext2 -o $opt $P4 $M 2>/dev/null; then
+		not_ok "-o $opt is refused"
+		umount $M
+	else
+		ok "-o $opt is refused"
+	fi
+	case $opt in
+	dax*) msg="rext2: Bad value for 'dax'" ;;
+	*) msg="rext2: Unknown parameter '$opt'" ;;
+	esac
+	if dmesg_since | grep -qF "$msg"; then ok "... saying \"$msg\""; else not_ok "... saying \"$msg\""; fi
+done
+
 # 8. Swap files, through the page cache (swapon reads the header with
 # read_folio, which DAX files do not have, on ext4 as here).
 check "mount -o dax=never for swap files" mount -t rext2 -o dax=never $P4 $M

@@ -410,6 +410,7 @@ impl<T: FileSystem> Registration<T> {
                     // the mount's idmap, and the VFS maps the rest.
                     (*fs).fs_flags = (bindings::FS_REQUIRES_DEV | bindings::FS_ALLOW_IDMAP) as c_int;
                     (*fs).init_fs_context = Some(Tables::<T>::init_fs_context);
+                    (*fs).parameters = context::PARAMS.0.as_ptr();
                     (*fs).kill_sb = Some(Tables::<T>::kill_sb);
                     (*fs).owner = module.as_ptr();
                     to_result(bindings::register_filesystem(fs))

@@ -4,6 +4,90 @@
 
 use super::*;
 
+/// Option numbers of [`PARAMS`], as `fs_parse` returns them.
+const OPT_DAX: c_int = 1;
+const OPT_DAX_TYPE: c_int = 2;
+const OPT_ACL: c_int = 3;
+
+/// The values of `dax=`, as `fs_parse` returns them.
+const DAX_ALWAYS: c_uint = 1;
+const DAX_NEVER: c_uint = 2;
+const DAX_INODE: c_uint = 3;
+
+/// A NULL-terminated `constant_table`.
+pub(super) struct Constants<const N: usize>([bindings::constant_table; N]);
+
+// SAFETY: The names are static strings; the table is never written.
+unsafe impl<const N: usize> Sync for Constants<N> {}
+
+/// A `fs_parameter_spec` table, terminated by an empty entry.
+pub(super) struct ParamSpecs<const N: usize>(pub(super) [bindings::fs_parameter_spec; N]);
+
+// SAFETY: As for `Constants`: static names and data, never written.
+unsafe impl<const N: usize> Sync for ParamSpecs<N> {}
+
+const fn constant(name: &'static CStr, value: c_uint) -> bindings::constant_table {
+    bindings::constant_table {
+        name: name.as_ptr().cast(),
+        value: value as c_int,
+    }
+}
+
+/// `dax=`'s values, as ext4's `ext4_param_dax`.
+static DAX_VALUES: Constants<4> = Constants([
+    constant(c"always", DAX_ALWAYS),
+    constant(c"never", DAX_NEVER),
+    constant(c"inode", DAX_INODE),
+    bindings::constant_table {
+        name: core::ptr::null(),
+        value: 0,
+    },
+]);
+
+const fn spec(
+    name: &'static CStr,
+    typ: bindings::fs_param_type,
+    opt: c_int,
+    flags: u32,
+    data: *const c_void,
+) -> bindings::fs_parameter_spec {
+    bindings::fs_parameter_spec {
+        name: name.as_ptr().cast(),
+        type_: typ,
+        opt: opt as u8,
+        flags: flags as u16,
+        data,
+    }
+}
+
+/// The mount options this module understands, as ext4 spells them
+/// (`fsparam_flag("dax")`, `fsparam_enum("dax", ...)`) and ext2
+/// (`fsparam_flag_no("acl")`); also `file_system_type::parameters`.
+pub(super) static PARAMS: ParamSpecs<4> = ParamSpecs([
+    spec(c"dax", None, OPT_DAX, 0, core::ptr::null()),
+    spec(
+        c"dax",
+        Some(bindings::fs_param_is_enum),
+        OPT_DAX_TYPE,
+        0,
+        DAX_VALUES.0.as_ptr().cast(),
+    ),
+    spec(
+        c"acl",
+        None,
+        OPT_ACL,
+        bindings::fs_param_neg_with_no,
+        core::ptr::null(),
+    ),
+    bindings::fs_parameter_spec {
+        name: core::ptr::null(),
+        type_: None,
+        opt: 0,
+        flags: 0,
+        data: core::ptr::null(),
+    },
+]);
+
 impl<T: FileSystem> Tables<T> {
     /// `file_system_type::init_fs_context`: sets up a mount context.
     ///
@@ -53,7 +137,8 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
-    /// `fs_context_operations::parse_param`: one mount option.
+    /// `fs_context_operations::parse_param`: one mount option, by
+    /// [`PARAMS`].
     ///
     /// # Safety
     ///
@@ -63,41 +148,33 @@ impl<T: FileSystem> Tables<T> {
         fc: *mut bindings::fs_context,
         param: *mut bindings::fs_parameter,
     ) -> c_int {
-        // SAFETY: The VFS passes a valid parameter with a NUL-terminated key.
-        let key = unsafe { CStr::from_char_ptr((*param).key) };
-        match key.to_bytes() {
-            b"dax" => {}
-            k @ (b"acl" | b"noacl") => {
-                // SAFETY: Our context.
-                unsafe { Self::opts(fc) }.acl = k == b"acl";
-                return 0;
-            }
-            // Let the VFS handle (or refuse) the rest.
-            _ => return -(bindings::ENOPARAM as c_int),
-        }
-        // SAFETY: For a string parameter `string` is a NUL-terminated value;
-        // for a flag it is NULL.
-        let value = unsafe {
-            match (*param).type_() {
-                bindings::fs_value_type_fs_value_is_flag => None,
-                bindings::fs_value_type_fs_value_is_string => {
-                    let s = (*param).__bindgen_anon_1.string;
-                    (!s.is_null()).then(|| CStr::from_char_ptr(s))
-                }
-                _ => return EINVAL.to_errno(),
-            }
-        };
-        let mode = match value.map(|v| v.to_bytes()) {
-            None | Some(b"always") => DaxMode::Always,
-            Some(b"never") => DaxMode::Never,
-            Some(b"inode") => DaxMode::Inode,
-            Some(_) => {
-                fs_err::<T>(format_args!("dax= takes always, never or inode\n"));
-                return EINVAL.to_errno();
-            }
-        };
+        let mut result = MaybeUninit::<bindings::fs_parse_result>::zeroed();
+        // SAFETY: The VFS passes our context and a valid parameter; `PARAMS`
+        // is a terminated table; `result` is valid for writes. Unknown keys
+        // give `-ENOPARAM`, which lets the VFS handle (or refuse) them; bad
+        // values are logged with the file system's name.
+        let opt = unsafe { bindings::fs_parse(fc, PARAMS.0.as_ptr(), param, result.as_mut_ptr()) };
         // SAFETY: Our context.
-        unsafe { Self::opts(fc) }.dax = mode;
+        let opts = unsafe { Self::opts(fc) };
+        match opt {
+            OPT_DAX => opts.dax = DaxMode::Always,
+            OPT_DAX_TYPE => {
+                // SAFETY: `fs_parse` succeeded on an enum parameter, which
+                // sets `uint_32` to the value of the matching name.
+                let v = unsafe { result.assume_init().__bindgen_anon_1.uint_32 };
+                opts.dax = match v {
+                    DAX_ALWAYS => DaxMode::Always,
+                    DAX_NEVER => DaxMode::Never,
+                    _ => DaxMode::Inode,
+                };
+            }
+            OPT_ACL => {
+                // SAFETY: `fs_parse` succeeded and set `negated`.
+                opts.acl = !unsafe { result.assume_init().negated };
+            }
+            // Errors (`-ENOPARAM` included) go back to the VFS.
+            _ => return opt,
+        }
         0
     }
 
