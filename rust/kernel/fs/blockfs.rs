@@ -62,7 +62,7 @@ pub use dir::{DirEmitter, DirEntryType};
 use inode::{vfs_flags, INodeWithData};
 pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATTR_VFS_FLAGS};
 use lock::{DaxReadLock, InodeLock, InvalidateLock, Mode};
-use sb::SbInfo;
+use sb::{FsDax, SbInfo};
 pub use sb::{GetINode, NewSuperBlock, SuperBlock};
 pub use tables::{Tables, XattrHandlers};
 use xattr::AclRef;

@@ -236,79 +236,60 @@ impl<T: FileSystem> Tables<T> {
             let mut opts = *unsafe { Self::opts(fc) };
             // SAFETY: The VFS passes the new superblock and our context.
             opts.read_only = unsafe { (*fc).sb_flags } & bindings::SB_RDONLY != 0;
-            let mut dax = core::ptr::null_mut();
+            let mut dax = None;
             let mut part_off = 0u64;
             if opts.dax != DaxMode::Never {
-                // SAFETY: `s_bdev` is the device being mounted. As ext4, no
-                // holder: memory failures take the kernel's generic path.
-                // Released with `fs_put_dax` in `kill_sb`.
-                dax = unsafe {
-                    bindings::fs_dax_get_by_bdev(
-                        (*sb).s_bdev,
-                        &mut part_off,
-                        core::ptr::null_mut(),
-                        core::ptr::null(),
-                    )
-                };
-                if dax.is_null() && opts.dax == DaxMode::Always {
+                // SAFETY: `s_bdev` is the device being mounted.
+                if let Some((d, off)) = unsafe { FsDax::get((*sb).s_bdev) } {
+                    dax = Some(d);
+                    part_off = off;
+                } else if opts.dax == DaxMode::Always {
                     fs_err::<T>(format_args!("DAX unsupported by block device\n"));
                     return Err(EINVAL);
                 }
             }
             if !opts.read_only && !Tables::<T>::READ_WRITE {
-                // SAFETY: `dax` is NULL or came from `fs_dax_get_by_bdev`
-                // with this holder; `fs_put_dax` accepts both.
-                unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
                 fs_err::<T>(format_args!("read-only file system: mount with -o ro\n"));
                 return Err(EROFS);
             }
-            let info = KBox::new(
-                SbInfo::<T> {
-                    data: None,
-                    dax,
-                    part_off,
-                    mode: opts.dax,
-                    shutdown: core::sync::atomic::AtomicBool::new(false),
-                },
-                GFP_KERNEL,
-            )
-            .inspect_err(|_| {
-                // SAFETY: As above.
-                unsafe { bindings::fs_put_dax(dax, core::ptr::null_mut()) };
-            })?;
-            // SAFETY: The new superblock is ours to set up; `kill_sb` frees
-            // `s_fs_info` (also when this fails).
-            unsafe {
-                (*sb).s_fs_info = KBox::into_raw(info).cast();
-                (*sb).s_op = &Self::TABLES.super_ops;
-                (*sb).s_magic = T::MAGIC as usize;
-                (*sb).s_time_gran = 1_000_000_000;
-            }
-            // INVARIANT: `sb` is being filled, with our `SbInfo`.
+            // INVARIANT: `sb` is being filled; `dax` is whether we hold a
+            // DAX device for it.
             let new = NewSuperBlock::<T> {
                 sb,
+                dax: dax.is_some(),
                 _p: PhantomData,
             };
             let data = T::fill_super(&new, &opts)?;
             // DAX maps device pages one to one with file pages.
-            // SAFETY: The new superblock is ours to set up, with our
-            // `SbInfo` in `s_fs_info`.
-            let info = unsafe { &mut *(*sb).s_fs_info.cast::<SbInfo<T>>() };
-            // SAFETY: As above.
+            // SAFETY: The new superblock is ours to set up.
             let page_blocks = unsafe { (*sb).s_blocksize } == bindings::PAGE_SIZE;
-            if !info.dax.is_null() && !page_blocks {
+            if dax.is_some() && !page_blocks {
                 if opts.dax == DaxMode::Always {
                     fs_err::<T>(format_args!(
                         "DAX needs the block size to be the page size\n"
                     ));
                     return Err(EINVAL);
                 }
-                // SAFETY: Taken above, with no holder.
-                unsafe { bindings::fs_put_dax(info.dax, core::ptr::null_mut()) };
-                info.dax = core::ptr::null_mut();
+                dax = None;
             }
-            // SAFETY: Set above.
-            unsafe { (*(*sb).s_fs_info.cast::<SbInfo<T>>()).data = Some(data) };
+            let info = KBox::new(
+                SbInfo::<T> {
+                    data,
+                    dax,
+                    part_off,
+                    mode: opts.dax,
+                    shutdown: core::sync::atomic::AtomicBool::new(false),
+                },
+                GFP_KERNEL,
+            )?;
+            // SAFETY: The new superblock is ours to set up; from here
+            // `put_super`, or `kill_sb` if this fails, frees `s_fs_info`.
+            unsafe {
+                (*sb).s_fs_info = KBox::into_raw(info).cast();
+                (*sb).s_op = &Self::TABLES.super_ops;
+                (*sb).s_magic = T::MAGIC as usize;
+                (*sb).s_time_gran = 1_000_000_000;
+            }
             // SAFETY: The data is set: a full superblock of `T` now.
             let sbr = unsafe { SuperBlock::<T>::from_raw(sb) };
             let root = T::root(sbr)?;
@@ -335,17 +316,19 @@ impl<T: FileSystem> Tables<T> {
     /// `sb` is a superblock of this type, killed once; `s_fs_info` is our
     /// `SbInfo` or NULL.
     pub(super) unsafe extern "C" fn kill_sb(sb: *mut bindings::super_block) {
-        // SAFETY: The VFS passes one of our superblocks, once.
-        let info = unsafe { (*sb).s_fs_info };
-        // SAFETY: As above; this evicts all inodes first.
-        unsafe { bindings::kill_block_super(sb) };
+        // SAFETY: The VFS passes one of our superblocks, once; this evicts
+        // all inodes, then calls `put_super` if the mount had succeeded.
+        // The superblock itself stays valid until the VFS drops it.
+        let info = unsafe {
+            bindings::kill_block_super(sb);
+            (*sb).s_fs_info
+        };
         if !info.is_null() {
-            // SAFETY: `s_fs_info` came from `KBox::into_raw` in `fill_super`.
-            let info = unsafe { KBox::from_raw(info.cast::<SbInfo<T>>()) };
-            if !info.dax.is_null() {
-                // SAFETY: Taken in `fill_super` with this holder.
-                unsafe { bindings::fs_put_dax(info.dax, core::ptr::null_mut()) };
-            }
+            // SAFETY: `s_fs_info` came from `KBox::into_raw` in `fill_super`,
+            // and `put_super` (which sets it to NULL) did not run: the mount
+            // failed after `FileSystem::fill_super`. Dropping it drops the
+            // file system's data and the DAX device.
+            drop(unsafe { KBox::from_raw(info.cast::<SbInfo<T>>()) });
         }
     }
 }

@@ -27,7 +27,7 @@ impl<T: FileSystem> Tables<T> {
                 return 0;
             }
             let sbi = &*(*(*inode).i_sb).s_fs_info.cast::<SbInfo<T>>();
-            if !bindings::daxdev_mapping_supported(desc, inode, sbi.dax) {
+            if !bindings::daxdev_mapping_supported(desc, inode, sbi.dax_ptr()) {
                 return EOPNOTSUPP.to_errno();
             }
             // Read-only mounts: no shared writable mapping of the image.
@@ -332,7 +332,7 @@ impl<T: FileSystem> Tables<T> {
             // outlive the mount.
             unsafe {
                 (*iomap).bdev = (*(*inode).i_sb).s_bdev;
-                (*iomap).dax_dev = sbi.dax;
+                (*iomap).dax_dev = sbi.dax_ptr();
                 (*iomap).flags = 0;
                 match m {
                     Mapping::Mapped {
@@ -379,7 +379,7 @@ impl<T: FileSystem> Tables<T> {
                 {
                     let n = len.min(end - pos);
                     let dev = (*iomap).addr + (pos - start);
-                    Self::check_dax_owner(i, sbi.dax, pos, dev, n)?;
+                    Self::check_dax_owner(i, sbi.dax_ptr(), pos, dev, n)?;
                 }
             }
             Ok(0)
@@ -471,7 +471,7 @@ impl<T: FileSystem> Tables<T> {
         // pages written through shared mappings.
         unsafe {
             let sbi = &*(*(*(*mapping).host).i_sb).s_fs_info.cast::<SbInfo<T>>();
-            bindings::dax_writeback_mapping_range(mapping, sbi.dax, wbc)
+            bindings::dax_writeback_mapping_range(mapping, sbi.dax_ptr(), wbc)
         }
     }
 

@@ -4,12 +4,66 @@
 
 use super::*;
 
-/// The abstraction's per-superblock state, in `s_fs_info`.
+/// A reference to the DAX device under a mounted block device, taken with
+/// `fs_dax_get_by_bdev` and dropped with `fs_put_dax`.
+///
+/// # Invariants
+///
+/// `self.0` is a reference to a DAX device that we own, taken with no
+/// holder.
+pub(super) struct FsDax(NonNull<bindings::dax_device>);
+
+// SAFETY: A DAX device reference may be used and dropped from any thread.
+unsafe impl Send for FsDax {}
+
+// SAFETY: The DAX functions called through `&FsDax` synchronise internally.
+unsafe impl Sync for FsDax {}
+
+impl FsDax {
+    /// The DAX device of `bdev`, if it has one, with the offset of the
+    /// partition on it.
+    ///
+    /// # Safety
+    ///
+    /// `bdev` is a valid, open block device.
+    pub(super) unsafe fn get(bdev: *mut bindings::block_device) -> Option<(Self, u64)> {
+        let mut part_off = 0u64;
+        // SAFETY: `bdev` is valid (caller). As ext4, no holder: memory
+        // failures take the kernel's generic path.
+        let dax = unsafe {
+            bindings::fs_dax_get_by_bdev(
+                bdev,
+                &mut part_off,
+                core::ptr::null_mut(),
+                core::ptr::null(),
+            )
+        };
+        // INVARIANT: A reference `fs_dax_get_by_bdev` took for us.
+        NonNull::new(dax).map(|d| (Self(d), part_off))
+    }
+
+    /// The DAX device, for the C functions that take it.
+    pub(super) fn as_ptr(&self) -> *mut bindings::dax_device {
+        self.0.as_ptr()
+    }
+}
+
+impl Drop for FsDax {
+    fn drop(&mut self) {
+        // SAFETY: Our reference, taken with no holder (type invariant).
+        unsafe { bindings::fs_put_dax(self.0.as_ptr(), core::ptr::null_mut()) };
+    }
+}
+
+/// The abstraction's per-superblock state, in `s_fs_info` from the end of
+/// [`FileSystem::fill_super`] to `put_super` (or `kill_sb` if the mount
+/// fails after it).
 pub(super) struct SbInfo<T: FileSystem> {
-    pub(super) data: Option<T::Data>,
+    /// The file system's data.
+    pub(super) data: T::Data,
     /// The DAX device, if the device has one and the mount may use it
     /// (not `-o dax=never`).
-    pub(super) dax: *mut bindings::dax_device,
+    pub(super) dax: Option<FsDax>,
     /// Offset of the partition on the DAX device, added to device addresses.
     pub(super) part_off: u64,
     /// How the mount asked for DAX.
@@ -27,9 +81,16 @@ impl<T: FileSystem> SbInfo<T> {
     /// dax=inode`, the default) if the file has the DAX flag
     /// (`FS_DAX_FL`, `chattr +x`).
     pub(super) fn file_dax(&self, attr_flags: u32) -> bool {
-        !self.dax.is_null()
+        self.dax.is_some()
             && (self.mode == DaxMode::Always
                 || self.per_inode() && attr_flags & bindings::FS_DAX_FL != 0)
+    }
+
+    /// The DAX device, or NULL, for the C functions that take it.
+    pub(super) fn dax_ptr(&self) -> *mut bindings::dax_device {
+        self.dax
+            .as_ref()
+            .map_or(core::ptr::null_mut(), FsDax::as_ptr)
     }
 
     /// Whether each file's DAX flag decides (`-o dax=inode`, the default).
@@ -38,14 +99,16 @@ impl<T: FileSystem> SbInfo<T> {
     }
 }
 
-/// A superblock being set up: its data does not exist yet.
+/// A superblock being set up: its data does not exist yet, so this type
+/// has no `data()`; [`SuperBlock`] is the same superblock once it does.
 ///
 /// # Invariants
 ///
-/// `sb` is a valid superblock of type `T` being filled, with an `SbInfo<T>`
-/// in `s_fs_info`.
+/// `sb` is a valid superblock of type `T` being filled; `dax` says whether
+/// the mount holds a DAX device for it.
 pub struct NewSuperBlock<'a, T: FileSystem> {
     pub(super) sb: *mut bindings::super_block,
+    pub(super) dax: bool,
     pub(super) _p: PhantomData<(&'a (), T)>,
 }
 
@@ -114,8 +177,7 @@ impl<T: FileSystem> NewSuperBlock<'_, T> {
     /// the mount did not refuse it (which files do is the mount's
     /// [`DaxMode`] and their DAX flag).
     pub fn dax(&self) -> bool {
-        // SAFETY: By the type invariant `s_fs_info` is our `SbInfo<T>`.
-        unsafe { !(*(*self.sb).s_fs_info.cast::<SbInfo<T>>()).dax.is_null() }
+        self.dax
     }
 }
 
@@ -150,11 +212,7 @@ impl<T: FileSystem> SuperBlock<T> {
 
     /// The file system's data.
     pub fn data(&self) -> &T::Data {
-        match &self.info().data {
-            Some(d) => d,
-            // By the type invariant the data is set.
-            None => unreachable!(),
-        }
+        &self.info().data
     }
 
     /// Reads block `block` (of the file system's block size).
@@ -199,7 +257,7 @@ impl<T: FileSystem> SuperBlock<T> {
         let info = self.info();
         // SAFETY: `raw` is a valid superblock.
         let bits = unsafe { (*self.raw()).s_blocksize_bits };
-        if info.dax.is_null() {
+        let Some(dax) = &info.dax else {
             let shift = u32::from(bits) - bindings::SECTOR_SHIFT;
             let sector = block.checked_shl(shift).ok_or(EIO)?;
             let sectors = count.checked_shl(shift).ok_or(EIO)?;
@@ -217,7 +275,7 @@ impl<T: FileSystem> SuperBlock<T> {
             })?;
             // SAFETY: As above.
             return to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) });
-        }
+        };
         let page_shift = bindings::PAGE_SHIFT;
         let start = block
             .checked_shl(u32::from(bits))
@@ -231,10 +289,10 @@ impl<T: FileSystem> SuperBlock<T> {
         // targets may split larger ranges).
         let r = (first..first + pages).try_for_each(|pgoff| {
             // SAFETY: `dax` is the DAX device of our mounted superblock,
-            // held until `kill_sb`, and alive under the read lock. The page
+            // held until `put_super`, and alive under the read lock. The page
             // is within the file system, which fits the device (checked by
             // the file system at mount).
-            to_result(unsafe { bindings::dax_zero_page_range(info.dax, pgoff as usize, 1) })
+            to_result(unsafe { bindings::dax_zero_page_range(dax.as_ptr(), pgoff as usize, 1) })
         });
         drop(dax_lock);
         r?;

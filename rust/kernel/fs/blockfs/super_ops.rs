@@ -115,8 +115,8 @@ impl<T: FileSystem> Tables<T> {
     pub(super) unsafe extern "C" fn put_super(sb: *mut bindings::super_block) {
         // SAFETY: Called once by `generic_shutdown_super` for our mounted
         // superblock, after every inode was evicted and while the device is
-        // still open: the file system's data (which may hold buffers) goes
-        // here; `kill_sb` frees the rest.
+        // still open: the file system's data (which may hold buffers) and
+        // the DAX device go here.
         let s = unsafe { SuperBlock::<T>::from_raw(sb) };
         // A file system shut down stays as it was then: not clean.
         if !s.read_only() && !s.is_shut_down() {
@@ -128,10 +128,12 @@ impl<T: FileSystem> Tables<T> {
                 ));
             }
         }
-        // SAFETY: As above; nothing uses the data any more.
+        // SAFETY: As above: no inode is left and nothing uses the data or
+        // the DAX device any more. `s_fs_info` came from `KBox::into_raw`
+        // in `fill_super`; NULL tells `kill_sb` it is gone.
         unsafe {
-            let info = &mut *(*sb).s_fs_info.cast::<SbInfo<T>>();
-            drop(info.data.take());
+            drop(KBox::from_raw((*sb).s_fs_info.cast::<SbInfo<T>>()));
+            (*sb).s_fs_info = core::ptr::null_mut();
         }
     }
 
