@@ -233,6 +233,39 @@ pub fn find_entry<'a>(
     Ok(None)
 }
 
+/// The entry that starts at `offset` of `block`, free or in use, the
+/// entries before it checked on the way; `None` if no entry starts there.
+pub fn entry_at(
+    block: &[u8],
+    offset: usize,
+    fmt: DirFormat,
+) -> Result<Option<DirEntry<'_>>, Corrupt> {
+    for e in all_entries(block, fmt) {
+        let e = e?;
+        if e.offset >= offset {
+            return Ok((e.offset == offset).then_some(e));
+        }
+    }
+    Ok(None)
+}
+
+/// The longest record a new entry could take in `block`: what
+/// [`find_slot`] would find room for (a new entry of `rec_len_for(n)`
+/// bytes fits if this is at least that). The whole block is checked.
+pub fn room(block: &[u8], fmt: DirFormat) -> Result<usize, Corrupt> {
+    let mut best = 0;
+    for e in all_entries(block, fmt) {
+        let e = e?;
+        let r = if e.inode == 0 {
+            e.rec_len
+        } else {
+            e.rec_len.saturating_sub(used_len(&e))
+        };
+        best = best.max(r);
+    }
+    Ok(best)
+}
+
 /// Why a directory block could not be changed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DirError {

@@ -8,9 +8,11 @@
 //! and its first block) is durable before an entry points to it; an entry
 //! is removed before its inode's link count drops.
 
-use crate::{corrupt, dirent, ondisk, report, INodeData, IState, Rext2, BS};
+use crate::{corrupt, dirent, dirindex, ondisk, report, INodeData, IState, Rext2, BS};
 use dirent::DirError;
+use dirindex::Slot;
 use kernel::{
+    alloc::KVVec,
     fs::blockfs::{Buffer, GetINode, INode, INodeParams, INodeType, NewNode, SuperBlock},
     prelude::*,
     sync::aref::ARef,
@@ -21,6 +23,105 @@ use ondisk::{Corrupt, FileType};
 /// date; it is cleared when a directory changes, as the index is then
 /// stale (the blocks stay a valid linear directory).
 use ondisk::INDEX_FL;
+
+/// Directories of at least this many blocks get an index (see
+/// `dirindex`): a smaller one is read as fast as an index is looked up.
+const INDEX_MIN_BLOCKS: u64 = 2;
+
+/// The most entries one directory block holds (12-byte records).
+const ENTRIES_PER_BLOCK: usize = BS as usize / dirent::MIN_REC_LEN;
+
+/// The in-memory index of a directory (see `dirindex`), in its `IState`:
+/// kept exactly in step with the directory's blocks, or dropped (and
+/// rebuilt on next use) when a change may have left it behind.
+pub(crate) struct DirIndex {
+    /// The seed of the name hashes.
+    seed: u64,
+    /// The hash table.
+    slots: KVVec<Slot>,
+    /// Slots not `EMPTY`: entries and tombstones.
+    used: usize,
+    /// Entries.
+    live: usize,
+    /// For each block, the longest record a new entry could take there.
+    rooms: KVVec<u16>,
+}
+
+impl DirIndex {
+    fn new(seed: u64) -> Result<Self> {
+        let cap = dirindex::capacity_for(0).ok_or(ENOMEM)?;
+        Ok(Self {
+            seed,
+            slots: KVVec::from_elem(Slot::FREE, cap, GFP_KERNEL)?,
+            used: 0,
+            live: 0,
+            rooms: KVVec::new(),
+        })
+    }
+
+    fn hash(&self, name: &[u8]) -> u32 {
+        dirindex::name_hash(self.seed, name)
+    }
+
+    /// Grows the table, if needed, so that `more` entries can be added
+    /// without allocating (which must not happen under a buffer lock).
+    fn reserve(&mut self, more: usize) -> Result {
+        if !dirindex::must_grow(self.slots.len(), self.used, more) {
+            return Ok(());
+        }
+        let cap = self
+            .live
+            .checked_add(more)
+            .and_then(dirindex::capacity_for)
+            .ok_or(ENOMEM)?;
+        let mut slots = KVVec::from_elem(Slot::FREE, cap, GFP_KERNEL)?;
+        self.live = dirindex::rehash(&self.slots, &mut slots).ok_or(ENOMEM)?;
+        self.used = self.live;
+        self.slots = slots;
+        Ok(())
+    }
+
+    /// Adds the entry `name` at `offset` of block `lblk`; `false` if it
+    /// could not be (the index is then incomplete and must be dropped).
+    fn add(&mut self, name: &[u8], lblk: u64, offset: usize) -> bool {
+        let (h, Some(loc)) = (self.hash(name), dirindex::pack(lblk, offset)) else {
+            return false;
+        };
+        match dirindex::insert(&mut self.slots, h, loc) {
+            Some(was_empty) => {
+                self.used += usize::from(was_empty);
+                self.live += 1;
+                true
+            }
+            None => false,
+        }
+    }
+
+    /// Removes the entry `name` at `offset` of block `lblk`; `false` if it
+    /// was not there.
+    fn remove(&mut self, name: &[u8], lblk: u64, offset: usize) -> bool {
+        let (h, Some(loc)) = (self.hash(name), dirindex::pack(lblk, offset)) else {
+            return false;
+        };
+        let gone = dirindex::remove(&mut self.slots, h, loc);
+        self.live -= usize::from(gone);
+        gone
+    }
+
+    /// Records the room block `lblk` now has.
+    fn set_room(&mut self, lblk: u64, room: usize) -> bool {
+        match usize::try_from(lblk)
+            .ok()
+            .and_then(|i| self.rooms.get_mut(i))
+        {
+            Some(r) => {
+                *r = room.min(u16::MAX.into()) as u16;
+                true
+            }
+            None => false,
+        }
+    }
+}
 
 /// Turns a directory block error into an errno, logging corruption.
 fn dir_err(dir: &INode<'_, Rext2>, e: DirError) -> Error {
@@ -193,17 +294,96 @@ impl Rext2 {
         Ok((di, typ))
     }
 
-    /// Finds entry `name` in `dir`: its block (read) and offset.
-    fn find<'a>(dir: &'a INode<'_, Self>, name: &[u8]) -> Result<Option<(Buffer<'a>, usize, u32)>> {
+    /// Makes sure `st.index` is the index of `dir`, building it if the
+    /// directory is big enough: whether there is one. Without one (a small
+    /// or huge directory, no memory, a corrupt block) callers scan the
+    /// blocks, which also reports any corruption.
+    fn indexed(dir: &INode<'_, Self>, st: &mut IState) -> bool {
+        if st.index.is_some() {
+            return true;
+        }
+        let n = Self::dir_blocks(dir);
+        if !(INDEX_MIN_BLOCKS..=dirindex::MAX_BLOCKS).contains(&n) {
+            return false;
+        }
+        st.index = Self::build_index(dir, &st.di.block, n).ok();
+        st.index.is_some()
+    }
+
+    /// Reads the `n` blocks of `dir` (block map `map`) into a new index.
+    fn build_index(
+        dir: &INode<'_, Self>,
+        map: &[u32; ondisk::N_BLOCKS],
+        n: u64,
+    ) -> Result<DirIndex> {
         let sb = dir.super_block();
         let fmt = sb.data().fmt;
+        // Per directory, so that names colliding in one do not in others.
+        let seed = dir.ino().wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ sb.data().fsid;
+        let mut idx = DirIndex::new(seed)?;
+        idx.rooms.reserve(n as usize, GFP_KERNEL)?;
+        for lblk in 0..n {
+            idx.reserve(ENTRIES_PER_BLOCK)?;
+            let buf = Self::dir_block_in(dir, map, lblk)?;
+            let room = buf.read(|b| -> Option<usize> {
+                for e in dirent::entries(b, fmt) {
+                    let e = e.ok()?;
+                    if e.name == b"." || e.name == b".." {
+                        continue;
+                    }
+                    if !idx.add(e.name, lblk, e.offset) {
+                        return None;
+                    }
+                }
+                dirent::room(b, fmt).ok()
+            });
+            let room = room.ok_or(EUCLEAN)?;
+            idx.rooms
+                .push(room.min(u16::MAX.into()) as u16, GFP_KERNEL)?;
+        }
+        Ok(idx)
+    }
+
+    /// Finds entry `name` in `dir`: its block (read), logical block,
+    /// offset and inode number. Through the index if the directory has
+    /// one: one block read, whatever its size.
+    pub(crate) fn find<'a>(
+        dir: &'a INode<'_, Self>,
+        name: &[u8],
+    ) -> Result<Option<(Buffer<'a>, u64, usize, u32)>> {
+        let sb = dir.super_block();
+        let fmt = sb.data().fmt;
+        if name != b"." && name != b".." {
+            let mut guard = dir.data().state.lock();
+            let st = &mut *guard;
+            if Self::indexed(dir, st) {
+                if let Some(idx) = &st.index {
+                    for loc in dirindex::probe(&idx.slots, idx.hash(name)) {
+                        let (lblk, off) = dirindex::unpack(loc);
+                        let buf = Self::dir_block_in(dir, &st.di.block, lblk)?;
+                        let hit = buf
+                            .read(|b| {
+                                dirent::entry_at(b, off, fmt).map(|e| {
+                                    e.filter(|e| e.inode != 0 && e.name == name)
+                                        .map(|e| e.inode)
+                                })
+                            })
+                            .map_err(|c| corrupt(sb, dir.ino(), c))?;
+                        if let Some(ino) = hit {
+                            return Ok(Some((buf, lblk, off, ino)));
+                        }
+                    }
+                    return Ok(None);
+                }
+            }
+        }
         for lblk in 0..Self::dir_blocks(dir) {
             let buf = Self::dir_block(dir, lblk)?;
             let found = buf
                 .read(|b| dirent::find_entry(b, name, fmt).map(|e| e.map(|e| (e.offset, e.inode))))
                 .map_err(|c| corrupt(sb, dir.ino(), c))?;
             if let Some((off, ino)) = found {
-                return Ok(Some((buf, off, ino)));
+                return Ok(Some((buf, lblk, off, ino)));
             }
         }
         Ok(None)
@@ -218,35 +398,96 @@ impl Rext2 {
         Ok(())
     }
 
+    /// Adds entry `name` at `off` of `buf`, block `lblk`; returns the new
+    /// entry's offset and the room left in the block.
+    fn insert_entry(
+        dir: &INode<'_, Self>,
+        buf: &Buffer<'_>,
+        off: usize,
+        ino: u32,
+        ft: u8,
+        name: &[u8],
+    ) -> Result<(usize, usize)> {
+        let sb = dir.super_block();
+        let fmt = sb.data().fmt;
+        // Two ordering points: the entry, written where nothing sees it
+        // yet, is durable before the one field that links it in changes
+        // (pmem has no sector atomicity: a torn single write could shorten
+        // a `rec_len` without the entry behind it).
+        let pending = buf
+            .modify(|b| dirent::insert_prepare(b, off, ino, ft, name, fmt))
+            .map_err(|e| dir_err(dir, e))?;
+        buf.sync()?;
+        buf.modify(|b| dirent::insert_commit(b, &pending));
+        buf.sync()?;
+        let room = buf
+            .read(|b| dirent::room(b, fmt))
+            .map_err(|c| corrupt(sb, dir.ino(), c))?;
+        Ok((pending.offset(), room))
+    }
+
     /// `add_entry`: in the first block with room, or in a new block.
     pub(crate) fn add_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
+        let mut guard = dir.data().state.lock();
+        let st = &mut *guard;
+        let r = Self::add_link_locked(dir, st, name, inode, true);
+        if r.is_err() {
+            // The blocks may have changed: rebuilt on next use.
+            st.index = None;
+        }
+        r
+    }
+
+    fn add_link_locked(
+        dir: &INode<'_, Self>,
+        st: &mut IState,
+        name: &[u8],
+        inode: &INode<'_, Self>,
+        use_index: bool,
+    ) -> Result {
         let sb = dir.super_block();
         let fmt = sb.data().fmt;
         let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
         let ft = dirent::ft_from_mode(inode.mode());
-        Self::dir_changed(dir, &mut dir.data().state.lock())?;
+        Self::dir_changed(dir, st)?;
         let nblocks = Self::dir_blocks(dir);
-        for lblk in 0..nblocks {
-            let buf = Self::dir_block(dir, lblk)?;
+        let need = dirent::rec_len_for(name.len());
+        // With an index, its idea of the room in each block picks the one
+        // block to read; without, every block is read until one has room.
+        let candidates = if use_index && Self::indexed(dir, st) {
+            let pick = st
+                .index
+                .as_ref()
+                .and_then(|idx| dirindex::block_with_room(&idx.rooms, need));
+            pick.map_or(0..0, |b| b..b + 1)
+        } else {
+            0..nblocks
+        };
+        for lblk in candidates {
+            let buf = Self::dir_block_in(dir, &st.di.block, lblk)?;
             let Some(off) = buf
                 .read(|b| dirent::find_slot(b, name, fmt))
                 .map_err(|e| dir_err(dir, e))?
             else {
+                if st.index.is_some() {
+                    // The index was wrong about this block: scan instead.
+                    st.index = None;
+                    return Self::add_link_locked(dir, st, name, inode, false);
+                }
                 continue;
             };
-            // Two ordering points: the entry, written where nothing sees
-            // it yet, is durable before the one field that links it in
-            // changes (pmem has no sector atomicity: a torn single write
-            // could shorten a `rec_len` without the entry behind it).
-            let pending = buf
-                .modify(|b| dirent::insert_prepare(b, off, ino, ft, name, fmt))
-                .map_err(|e| dir_err(dir, e))?;
-            buf.sync()?;
-            buf.modify(|b| dirent::insert_commit(b, &pending));
-            return buf.sync();
+            let (new_off, room) = Self::insert_entry(dir, &buf, off, ino, ft, name)?;
+            if let Some(idx) = &mut st.index {
+                if idx.reserve(1).is_err()
+                    || !idx.add(name, lblk, new_off)
+                    || !idx.set_room(lblk, room)
+                {
+                    st.index = None;
+                }
+            }
+            return Ok(());
         }
         // A new block: written in full before the directory points to it.
-        let mut st = dir.data().state.lock();
         let goal = match Self::map_blocks(dir, &st.di.block, nblocks.saturating_sub(1), 1) {
             Ok((Some(b), _)) => b + 1,
             _ => 0,
@@ -259,13 +500,28 @@ impl Rext2 {
                 dirent::insert(blk, 0, ino, ft, name, fmt)
             })
             .map_err(|e| dir_err(dir, e))?;
-            buf.sync()
+            buf.sync()?;
+            buf.read(|b| dirent::room(b, fmt))
+                .map_err(|c| corrupt(sb, dir.ino(), c))
         })();
-        if let Err(e) = r {
-            let _ = Self::free_blocks(sb, &mut [b]);
-            return Err(e);
+        let room = match r {
+            Ok(room) => room,
+            Err(e) => {
+                let _ = Self::free_blocks(sb, &mut [b]);
+                return Err(e);
+            }
+        };
+        Self::append_block(dir, st, nblocks, b)?;
+        if let Some(idx) = &mut st.index {
+            let ok = idx.reserve(1).is_ok()
+                && idx.rooms.push(room as u16, GFP_KERNEL).is_ok()
+                && idx.rooms.len() as u64 == nblocks + 1
+                && idx.add(name, nblocks, 0);
+            if !ok {
+                st.index = None;
+            }
         }
-        Self::append_block(dir, &mut st, nblocks, b)
+        Ok(())
     }
 
     /// Links block `b` as logical block `lblk` (the end) of directory
@@ -294,8 +550,9 @@ impl Rext2 {
         inode: &INode<'_, Self>,
     ) -> Result {
         let sb = dir.super_block();
+        let fmt = sb.data().fmt;
         Self::dir_changed(dir, &mut dir.data().state.lock())?;
-        let (buf, off, ino) = Self::find(dir, name)?.ok_or(ENOENT)?;
+        let (buf, lblk, off, ino) = Self::find(dir, name)?.ok_or(ENOENT)?;
         if u64::from(ino) != inode.ino() {
             return Err(report(
                 sb,
@@ -303,16 +560,31 @@ impl Rext2 {
                 format_args!("entry refers to inode {} instead of {}", ino, inode.ino()),
             ));
         }
-        buf.modify(|b| dirent::remove(b, off, sb.data().fmt))
-            .map_err(|e| dir_err(dir, e))?;
-        buf.sync()
+        let r = buf
+            .modify(|b| dirent::remove(b, off, fmt))
+            .map_err(|e| dir_err(dir, e))
+            .and_then(|()| buf.sync())
+            .and_then(|()| {
+                buf.read(|b| dirent::room(b, fmt))
+                    .map_err(|c| corrupt(sb, dir.ino(), c))
+            });
+        let mut st = dir.data().state.lock();
+        let keep = match (&r, &mut st.index) {
+            (Ok(room), Some(idx)) => idx.remove(name, lblk, off) && idx.set_room(lblk, *room),
+            _ => false,
+        };
+        if !keep {
+            st.index = None;
+        }
+        r.map(|_| ())
     }
 
     /// `replace_entry` and `set_parent`: points entry `name` at `inode`.
+    /// The entry stays where it is: the index is unchanged.
     pub(crate) fn set_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         let sb = dir.super_block();
         Self::dir_changed(dir, &mut dir.data().state.lock())?;
-        let (buf, off, _) = Self::find(dir, name)?.ok_or(ENOENT)?;
+        let (buf, _, off, _) = Self::find(dir, name)?.ok_or(ENOENT)?;
         let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
         let ft = dirent::ft_from_mode(inode.mode());
         let fmt = sb.data().fmt;

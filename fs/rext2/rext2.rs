@@ -37,6 +37,8 @@ mod bmap;
 #[allow(dead_code, unreachable_pub)]
 mod dirent;
 #[allow(dead_code, unreachable_pub)]
+mod dirindex;
+#[allow(dead_code, unreachable_pub)]
 mod ondisk;
 #[allow(dead_code, unreachable_pub)]
 mod xattr;
@@ -103,6 +105,9 @@ struct IState {
     /// `fallocate`, and a truncation until its blocks are freed); 0 when
     /// none. See `FileSystem::reserve_size`.
     cover: u64,
+    /// A directory's index, once built (see `dirindex`); `None` for other
+    /// inodes, small directories, and until a directory's first use.
+    index: Option<namei::DirIndex>,
 }
 
 impl INodeData {
@@ -112,7 +117,8 @@ impl INodeData {
                 new_mutex!(IState {
                     di,
                     goal: 0,
-                    cover: 0
+                    cover: 0,
+                    index: None,
                 }),
                 GFP_KERNEL,
             )?,
@@ -351,11 +357,19 @@ impl Rext2 {
 
     /// Reads directory block `lblk` of `dir`.
     fn dir_block<'a>(dir: &'a INode<'_, Self>, lblk: u64) -> Result<blockfs::Buffer<'a>> {
+        let map = dir.data().state.lock().di.block;
+        Self::dir_block_in(dir, &map, lblk)
+    }
+
+    /// [`Self::dir_block`] with the inode's state locked by the caller,
+    /// whose block map (`di.block`) it is.
+    fn dir_block_in<'a>(
+        dir: &'a INode<'_, Self>,
+        map: &[u32; ondisk::N_BLOCKS],
+        lblk: u64,
+    ) -> Result<blockfs::Buffer<'a>> {
         let sb = dir.super_block();
-        let (blk, _) = {
-            let st = dir.data().state.lock();
-            Self::map_blocks(dir, &st.di.block, lblk, 1)?
-        };
+        let (blk, _) = Self::map_blocks(dir, map, lblk, 1)?;
         let Some(blk) = blk else {
             return Err(report(
                 sb,
@@ -493,35 +507,27 @@ impl blockfs::FileSystem for Rext2 {
             return Err(ENAMETOOLONG);
         }
         let sb = dir.sb();
-        let fmt = sb.data().fmt;
-        for lblk in 0..Self::dir_blocks(dir) {
-            let buf = Self::dir_block(dir, lblk)?;
-            let found = buf
-                .read(|b| dirent::find_entry(b, name, fmt).map(|e| e.map(|e| e.inode)))
-                .map_err(|c| corrupt(sb, dir.ino(), c))?;
-            if let Some(ino) = found {
-                if ino == dir.ino() as u32 && name != b"." {
-                    return Err(report(
-                        sb,
-                        dir.ino(),
-                        format_args!("entry loops to its directory"),
-                    ));
-                }
-                // As ext2_lookup(): reserved inodes (the bad-blocks list,
-                // resize and journal inodes...) are not files; only the
-                // root is named.
-                let reserved = ino < sb.data().geo.first_ino && ino != ondisk::ROOT_INO;
-                if reserved {
-                    return Err(corrupt(
-                        sb,
-                        dir.ino(),
-                        Corrupt::DirEntryReservedInode { inode: ino },
-                    ));
-                }
-                return Self::iget(sb, ino.into()).map(Some);
-            }
+        let Some((_, _, _, ino)) = Self::find(dir, name)? else {
+            return Ok(None);
+        };
+        if ino == dir.ino() as u32 && name != b"." {
+            return Err(report(
+                sb,
+                dir.ino(),
+                format_args!("entry loops to its directory"),
+            ));
         }
-        Ok(None)
+        // As ext2_lookup(): reserved inodes (the bad-blocks list, resize
+        // and journal inodes...) are not files; only the root is named.
+        let reserved = ino < sb.data().geo.first_ino && ino != ondisk::ROOT_INO;
+        if reserved {
+            return Err(corrupt(
+                sb,
+                dir.ino(),
+                Corrupt::DirEntryReservedInode { inode: ino },
+            ));
+        }
+        Self::iget(sb, ino.into()).map(Some)
     }
 
     fn read_dir(dir: &INode<'_, Self>, emitter: &mut DirEmitter<'_>) -> Result {

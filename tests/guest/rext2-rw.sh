@@ -42,6 +42,22 @@ same_tree "rext2's own tree survived the C ext2 mount" $M/by-rext2
 # 2. POSIX semantics.
 python3 "$RPMEM_TOP/tests/guest/rext2_ops.py" $M || FAILED=$((FAILED + 1))
 
+# 2a. Big directories, which rext2 indexes in memory: lookups, creations,
+# removals, renames and links checked against a model, then the same
+# directory through a fresh mount (the index built anew from the blocks),
+# e2fsck and the C ext2 driver.
+BD="$RPMEM_TOP/tests/guest/rext2_bigdir.py"
+python3 "$BD" churn $M/bigdir /tmp/bigdir.list 1 || FAILED=$((FAILED + 1))
+check "umount after the big directory" umount $M
+check "e2fsck -fn after the big directory" e2fsck -fn $BIG
+check "mount -t ext2 (the C driver) for the big directory" mount -t ext2 -o ro $BIG $M
+python3 "$BD" check $M/bigdir /tmp/bigdir.list || FAILED=$((FAILED + 1))
+check "umount C ext2" umount $M
+check "mount -t rext2 for more of the big directory" mount -t rext2 -o dax $BIG $M
+python3 "$BD" check $M/bigdir /tmp/bigdir.list || FAILED=$((FAILED + 1))
+python3 "$BD" churn $M/bigdir /tmp/bigdir.list 2 || FAILED=$((FAILED + 1))
+check "rm -rf of the big directory" rm -rf $M/bigdir $M/bigdir.side
+
 # 2b. Extended attributes and POSIX ACLs, and their interchange with the
 # C ext2 driver (built with XATTR, POSIX_ACL and SECURITY).
 XA="$RPMEM_TOP/tests/guest/rext2_xattr.py"

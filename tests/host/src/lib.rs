@@ -26,6 +26,8 @@ pub mod bitmap;
 pub mod bmap;
 #[path = "../../../fs/rext2/dirent.rs"]
 pub mod dirent;
+#[path = "../../../fs/rext2/dirindex.rs"]
+pub mod dirindex;
 #[path = "../../../fs/rext2/ondisk.rs"]
 pub mod ondisk;
 #[path = "../../../fs/rext2/xattr.rs"]
