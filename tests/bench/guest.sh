@@ -10,6 +10,9 @@
 #   xfs-pmem     XFS -o dax=always on nd_pmem (an fsdax namespace)
 #   ext2-pmem    C ext2 (page cache) on nd_pmem (a raw namespace)
 #
+# SECTIONS (raw files dir fio by default) and TARGETS (all of the above
+# by default) narrow a run, e.g. to big directories on the DAX targets.
+#
 # Each measurement is a line "RESULT SECTION WORKLOAD TARGET REP VALUE"
 # in $OUT/results.txt (microseconds per operation, or MB/s for fio);
 # repetitions are interleaved across targets.
@@ -17,6 +20,13 @@
 set -u
 R=$OUT/results.txt
 : >"$R"
+SECTIONS=${SECTIONS:-raw files dir fio}
+ALL_TARGETS="tmpfs rext2 ext4-rpmem ext4-pmem xfs-pmem ext2-pmem"
+TARGETS=${TARGETS:-$ALL_TARGETS}
+for t in $TARGETS; do
+	case " $ALL_TARGETS " in *" $t "*) ;; *) fail "TARGETS: no target $t" ;; esac
+done
+section() { case " $SECTIONS " in *" $1 "*) ;; *) return 1 ;; esac; }
 log() { echo "bench: $*" >&2; }
 fail() { echo "bench: $*" >&2; exit 1; }
 
@@ -57,7 +67,7 @@ raw() { # DEV WORKLOAD
 	esac
 	echo "$((bw / 1024))"
 }
-for rep in $(seq "$REPS"); do
+section raw && for rep in $(seq "$REPS"); do
 	for w in randread-4k seqread-1m; do
 		echo "RESULT raw $w rpmem $rep $(raw /dev/rpmem1 $w)" >>"$R"
 		echo "RESULT raw $w nd_pmem $rep $(raw $P4 $w)" >>"$R"
@@ -69,19 +79,22 @@ mkfs.ext4 -q -F -b 4096 /dev/rpmem1 || fail "mkfs.ext4 rpmem1"
 mkfs.ext4 -q -F -b 4096 $P2 || fail "mkfs.ext4 $P2"
 mkfs.xfs -q -f -m reflink=0 $P3 || fail "mkfs.xfs $P3"
 mke2fs -q -F -t ext2 -b 4096 $P4 || fail "mke2fs $P4"
-TARGETS="tmpfs rext2 ext4-rpmem ext4-pmem xfs-pmem ext2-pmem"
 mkdir -p /mnt/b
 for t in $TARGETS; do mkdir -p /mnt/b/$t; done
-mount -t tmpfs -o size=1G tmpfs /mnt/b/tmpfs
-mount -t rext2 -o dax /dev/rpmem0 /mnt/b/rext2 || fail "mount rext2"
-mount -t ext4 -o dax=always /dev/rpmem1 /mnt/b/ext4-rpmem || fail "mount ext4 rpmem1"
-mount -t ext4 -o dax=always $P2 /mnt/b/ext4-pmem || fail "mount ext4 $P2"
-mount -t xfs -o dax=always $P3 /mnt/b/xfs-pmem || fail "mount xfs $P3"
-mount -t ext2 $P4 /mnt/b/ext2-pmem || fail "mount ext2 $P4"
+for t in $TARGETS; do
+	case $t in
+	tmpfs) mount -t tmpfs -o size=1G tmpfs /mnt/b/tmpfs ;;
+	rext2) mount -t rext2 -o dax /dev/rpmem0 /mnt/b/rext2 ;;
+	ext4-rpmem) mount -t ext4 -o dax=always /dev/rpmem1 /mnt/b/ext4-rpmem ;;
+	ext4-pmem) mount -t ext4 -o dax=always $P2 /mnt/b/ext4-pmem ;;
+	xfs-pmem) mount -t xfs -o dax=always $P3 /mnt/b/xfs-pmem ;;
+	ext2-pmem) mount -t ext2 $P4 /mnt/b/ext2-pmem ;;
+	esac || fail "mount $t"
+done
 grep ' /mnt/b/' /proc/mounts >&2
 
 # Metadata: create, 1 KiB append, stat, unlink of N files.
-for rep in $(seq "$REPS"); do
+section files && for rep in $(seq "$REPS"); do
 	for t in $TARGETS; do
 		"$METABENCH" files /mnt/b/$t/files-$rep "$FILES" | while read -r w v; do
 			echo "RESULT files $w $t $rep $v"
@@ -92,7 +105,7 @@ for rep in $(seq "$REPS"); do
 done
 
 # One directory holding N entries: K operations of each kind.
-for n in $DIR_SIZES; do
+section dir && for n in $DIR_SIZES; do
 	for rep in $(seq "$REPS"); do
 		for t in $TARGETS; do
 			"$METABENCH" dir /mnt/b/$t/dir-$n-$rep "$n" "$DIR_OPS" | while read -r w v; do
@@ -107,7 +120,7 @@ done
 # Data: fio on a 256 MiB file per target (4 KiB random read() and
 # write(), 1 MiB sequential read and write, 1 MiB writes through mmap).
 FIOF="fio --output-format=terse --terse-version=3 --runtime=${FIO_SECONDS:-3} --time_based --group_reporting --name=b --size=256M"
-for rep in $(seq "$REPS"); do
+section fio && for rep in $(seq "$REPS"); do
 	for t in $TARGETS; do
 		f=/mnt/b/$t/fio
 		for w in randread-4k randwrite-4k seqread-1m seqwrite-1m mmapwrite-1m; do
