@@ -7,13 +7,22 @@
 
 : "${RPMEM_TOP:=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
 export RPMEM_TOP
-: "${KDIR:=${KBUILD_CACHE:-$HOME/.cache/rpmem}/build}"
+# The build cache (kernel source and build, xfstests, results), as the
+# Makefile names it.
+: "${KBUILD_CACHE:=$HOME/.cache/rpmem}"
+export KBUILD_CACHE
+: "${KDIR:=$KBUILD_CACHE/build}"
 export KDIR
 
 FAILED=0
 
 ok() { echo "ok - $*"; }
 not_ok() { echo "not ok - $*"; FAILED=$((FAILED + 1)); }
+
+# mkext2 [MKE2FS ARGS...] DEV|IMG [SIZE]: the ext2 every test makes, as
+# mke2fs -t ext2 does with 4 KiB blocks (DAX needs the page size),
+# quietly and over whatever is there.
+mkext2() { mke2fs -q -F -t ext2 -b 4096 "$@"; }
 
 # check WHAT CMD...: runs CMD, reports by its exit status, shows its
 # output on failure.

@@ -27,7 +27,7 @@ OUT=$(cd "$OUT" && pwd)
 W=$(mktemp -d "${TMPDIR:-/tmp}/fuzz-seeds.XXXXXX")
 trap 'rm -rf "$W"' EXIT
 export E2FSPROGS_FAKE_TIME=1000000000
-MKFS=(mke2fs -q -F -t ext2 -b 4096 -U 5eed5eed-0000-4000-8000-000000000001
+MKFS=(mkext2 -U 5eed5eed-0000-4000-8000-000000000001
       -E hash_seed=5eed5eed-0000-4000-8000-000000000002,root_owner=0:0)
 B=4096
 
@@ -163,7 +163,7 @@ if [ "${CRASH_SEED:-0}" = 1 ]; then
 	C=$W/crash
 	mkdir -p "$C"
 	truncate -s 256M "$C/nvdimm0.img"
-	mke2fs -q -F -t ext2 -b 4096 "$C/nvdimm0.img" 8192
+	mkext2 "$C/nvdimm0.img" 8192
 	(cd "$C" && "$RPMEM_TOP/qemu/run" --nvdimms 1 --nvdimm-size 256M --keep-images "$C" \
 		--timeout 40 --cpus 1 -- env SEED=7 bash "$RPMEM_TOP/tests/guest/rext2-crash.sh" \
 		>"$C/run.out" 2>&1) || true

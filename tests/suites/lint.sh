@@ -9,11 +9,10 @@
 . "$(dirname "$0")/../lib.sh"
 cd "$RPMEM_TOP" || exit 1
 SRC=$(cd "$KDIR" && cat source 2>/dev/null || readlink -f "$KDIR/source")
-[ -d "$SRC" ] || SRC=${KBUILD_CACHE:-$HOME/.cache/rpmem}/src
+[ -d "$SRC" ] || SRC=$KBUILD_CACHE/src
 
 mapfile -t rs < <(git ls-files -co --exclude-standard '*.rs')
-check "rustfmt --check on ${#rs[@]} Rust files" \
-	/usr/bin/rustfmt --check --edition 2021 --config-path "$SRC/.rustfmt.toml" "${rs[@]}"
+check "rustfmt --check on ${#rs[@]} Rust files (make rustfmtcheck)" make -s rustfmtcheck
 
 mapfile -t cs < <(git ls-files -co --exclude-standard 'rust/helpers/*.c')
 check "checkpatch --strict on the C helpers" \
@@ -54,10 +53,9 @@ else
 	not_ok "modules are clippy clean (CLIPPY=1)"
 	printf '%s\n' "$out" | head -40 | sed 's/^/    /' >&2
 fi
-CACHE=${KBUILD_CACHE:-$HOME/.cache/rpmem}
-if [ "$(cd "$KDIR" && pwd)" = "$(cd "$CACHE/build" 2>/dev/null && pwd)" ]; then
+if [ "$(cd "$KDIR" && pwd)" = "$(cd "$KBUILD_CACHE/build" 2>/dev/null && pwd)" ]; then
 	check "the rust/ overlay is clippy clean (kernel crate, kernel lint set)" \
-		"$RPMEM_TOP/scripts/clippy-overlay" "$CACHE"
+		"$RPMEM_TOP/scripts/clippy-overlay" "$KBUILD_CACHE"
 else
 	echo "# skipped: overlay clippy needs the cached kernel (KDIR=$KDIR)"
 fi

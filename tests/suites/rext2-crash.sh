@@ -20,7 +20,7 @@ KILLS=${CRASH_KILLS:-12}
 IMG=$WORK/img/nvdimm0.img
 mkdir -p "$WORK/img"
 truncate -s 1G "$IMG"
-check "mke2fs: a 256 MiB ext2 image" mke2fs -q -F -t ext2 -b 4096 "$IMG" 65536
+check "mke2fs: a 256 MiB ext2 image" mkext2 "$IMG" 65536
 
 # What e2fsck -fn may say after a crash; anything else fails the check.
 allowed() { awk -v img="${ALLOWED_IMG:-$IMG}" -f "$RPMEM_TOP/tests/crash/fsck-allowed.awk"; }

@@ -22,7 +22,7 @@ check "build tests/guest/rext2_extend.c" \
 
 mkdir -p "$WORK/img"
 truncate -s 256M "$WORK/img/nvdimm0.img"
-check "mke2fs: 256 MiB" mke2fs -q -F -t ext2 -b 4096 "$WORK/img/nvdimm0.img"
+check "mke2fs: 256 MiB" mkext2 "$WORK/img/nvdimm0.img"
 
 "$RUN" --nvdimms 1 --nvdimm-size 256M --cpus 2 --keep-images "$WORK/img" --timeout 2400 -- \
 	env TREE="$T" OUT="$WORK" EXTEND="$WORK/rext2_extend" FSX_OPS="${FSX_OPS:-}" \

@@ -28,10 +28,10 @@ check "build tests/guest/rext2_extend.c" \
 
 mkdir -p "$WORK/img"
 truncate -s 1G "$WORK/img/nvdimm0.img" "$WORK/img/nvdimm1.img"
-check "mke2fs: a 1 GiB ext2 image" mke2fs -q -F -t ext2 -b 4096 -L big "$WORK/img/nvdimm0.img"
+check "mke2fs: a 1 GiB ext2 image" mkext2 -L big "$WORK/img/nvdimm0.img"
 # 64 MiB of the second device, and few inodes, to fill both up quickly.
 check "mke2fs: a 64 MiB ext2 image with 256 inodes" \
-	mke2fs -q -F -t ext2 -b 4096 -N 256 -L small "$WORK/img/nvdimm1.img" 16384
+	mkext2 -N 256 -L small "$WORK/img/nvdimm1.img" 16384
 
 "$RUN" --nvdimms 2 --cpus 2 --keep-images "$WORK/img" --timeout 3600 -- \
 	env TREE="$T" OUT="$WORK" EXTEND="$WORK/rext2_extend" FSX_OPS="${FSX_OPS:-}" bash "$RPMEM_TOP/tests/guest/rext2-rw.sh"

@@ -35,7 +35,7 @@ IMG=$WORK/img/nvdimm0.img
 # Files whose block maps FIEMAP and FIBMAP are checked against: direct,
 # indirect and double-indirect blocks, holes, a triple-indirect block.
 BLOCKMAP_FILES="four-mb three-mb holes a/b/c/d/deep-file sparse-5g"
-if mke2fs -q -F -t ext2 -b 4096 -d "$T" "$IMG" 1G; then
+if mkext2 -d "$T" "$IMG" 1G; then
 	ok "mke2fs -t ext2 -b 4096 -d builds the image"
 else
 	not_ok "mke2fs -t ext2 -b 4096 -d builds the image"
@@ -71,7 +71,7 @@ aligned=no
 for _ in 1 2 3 4 5 6; do
 	rm -f "$P/tree/0-pad"
 	[ "$pad" -gt 0 ] && head -c $((pad * 4096)) /dev/zero | tr '\0' p >"$P/tree/0-pad"
-	mke2fs -q -F -t ext2 -b 4096 -d "$P/tree" "$P/img/nvdimm0.img" 128M
+	mkext2 -d "$P/tree" "$P/img/nvdimm0.img" 128M
 	first=$(debugfs -R "bmap /pmd-file 512" "$P/img/nvdimm0.img" 2>/dev/null)
 	last=$(debugfs -R "bmap /pmd-file 1023" "$P/img/nvdimm0.img" 2>/dev/null)
 	if [ $((first % 512)) = 0 ] && [ $((last - first)) = 511 ]; then
@@ -90,7 +90,7 @@ C=$WORK/corrupt
 mkdir -p "$C" "$WORK/small/dir" "$WORK/small/a/b"
 head -c 20000 /dev/urandom >"$WORK/small/file"
 : >"$WORK/small/dir/entry"
-good() { mke2fs -q -F -t ext2 -b 4096 -d "$WORK/small" "$1" 128M; }
+good() { mkext2 -d "$WORK/small" "$1" 128M; }
 blk() { debugfs -R "bmap $2 0" "$1" 2>/dev/null; }
 poke() { printf "$3" | dd of="$1" bs=1 seek="$2" conv=notrunc status=none; }
 i=0

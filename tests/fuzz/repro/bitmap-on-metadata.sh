@@ -16,7 +16,7 @@
 REFUSED="block bitmap not in its group, or on other metadata"
 
 make_image() {
-	mke2fs -q -F -t ext2 -b 4096 "$1" 4096
+	mkext2 "$1" 4096
 	head -c 65536 /dev/zero | tr '\0' o >/tmp/repro-old
 	debugfs -w -f - "$1" <<EOT
 write /tmp/repro-old old

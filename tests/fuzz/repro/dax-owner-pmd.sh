@@ -10,7 +10,7 @@
 # Fuzzer: image 1:745 on main (two block pointers of /many changed).
 
 make_image() {
-	mke2fs -q -F -t ext2 -b 4096 "$1" 32768
+	mkext2 "$1" 32768
 	: >/tmp/repro-empty
 	debugfs -w -f - "$1" <<EOT
 write /tmp/repro-empty small

@@ -9,7 +9,7 @@
 # on /dense, then an mmap read every 7 pages).
 
 make_image() {
-	mke2fs -q -F -t ext2 -b 4096 "$1" 4096
+	mkext2 "$1" 4096
 	head -c 8192 /dev/zero | tr '\0' d >/tmp/repro-two-blocks
 	debugfs -w -f - "$1" <<EOT
 write /tmp/repro-two-blocks file

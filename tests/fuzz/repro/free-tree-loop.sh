@@ -11,7 +11,7 @@
 # slots point to itself", then rmdir).
 
 make_image() {
-	mke2fs -q -F -t ext2 -b 4096 "$1" 4096
+	mkext2 "$1" 4096
 	printf 'small file\n' >/tmp/repro-small
 	debugfs -w -R "write /tmp/repro-small file" "$1"
 	# A free block, filled with its own number, marked in use.

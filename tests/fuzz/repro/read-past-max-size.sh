@@ -9,7 +9,7 @@
 # Found by the fuzzer's reads far past the end of every file.
 
 make_image() {
-	mke2fs -q -F -t ext2 -b 4096 "$1" 4096
+	mkext2 "$1" 4096
 	printf 'hello\n' >/tmp/repro-hello
 	debugfs -w -R "write /tmp/repro-hello file" "$1"
 }
