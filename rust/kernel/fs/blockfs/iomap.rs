@@ -145,7 +145,7 @@ impl<T: FileSystem> Tables<T> {
             if r != 0 {
                 return r as isize;
             }
-            if (*wpc).iomap.type_ != bindings::IOMAP_MAPPED as u16 {
+            if Map::from_raw(&raw mut (*wpc).iomap).addr().is_none() {
                 let i = INode::<T>::from_raw((*wpc).inode);
                 fs_err::<T>(format_args!(
                     "{}: inode {}: dirty data at offset {} has no block\n",
@@ -328,59 +328,43 @@ impl<T: FileSystem> Tables<T> {
                 T::map(i, pos, len)?
             };
             let sbi = i.super_block().info();
-            // SAFETY: `iomap` is valid for writes; the bdev and DAX device
-            // outlive the mount.
-            unsafe {
-                (*iomap).bdev = (*(*inode).i_sb).s_bdev;
-                (*iomap).dax_dev = sbi.dax_ptr();
-                (*iomap).flags = 0;
-                match m {
-                    Mapping::Mapped {
-                        offset,
-                        addr,
-                        len,
-                        new,
-                    } => {
-                        // New blocks replace a hole that a read fault may
-                        // have mapped to the zero page: DAX unmaps it.
-                        if new {
-                            (*iomap).flags = bindings::IOMAP_F_NEW as u16;
-                        }
-                        (*iomap).type_ = bindings::IOMAP_MAPPED as u16;
-                        (*iomap).offset = offset as i64;
-                        // DAX addresses are the DAX device's, which
-                        // starts `part_off` before a partition; others
-                        // (reads through the page cache, FIEMAP, FIBMAP)
-                        // the block device's.
-                        let part_off = if flags & bindings::IOMAP_DAX != 0 {
-                            sbi.part_off
-                        } else {
-                            0
-                        };
-                        (*iomap).addr = addr.checked_add(part_off).ok_or(EIO)?;
-                        (*iomap).length = len;
-                    }
-                    Mapping::Hole { offset, len } => {
-                        (*iomap).type_ = bindings::IOMAP_HOLE as u16;
-                        (*iomap).offset = offset as i64;
-                        (*iomap).addr = u64::MAX;
-                        (*iomap).length = len;
-                    }
+            // SAFETY: `iomap` is valid for writes (caller) and ours alone
+            // until we return.
+            let mut map = unsafe { Map::from_raw(iomap) };
+            // SAFETY: `i_sb` is our mounted superblock.
+            map.set_devices(unsafe { (*(*inode).i_sb).s_bdev }, sbi.dax_ptr());
+            let dax = flags & bindings::IOMAP_DAX != 0;
+            match m {
+                Mapping::Mapped {
+                    offset,
+                    addr,
+                    len,
+                    new,
+                } => {
+                    // DAX addresses are the DAX device's, which starts
+                    // `part_off` before a partition; others (reads through
+                    // the page cache, FIEMAP, FIBMAP) the block device's.
+                    let part_off = if dax { sbi.part_off } else { 0 };
+                    let addr = addr.checked_add(part_off).ok_or(EIO)?;
+                    // New blocks replace a hole that a read fault may have
+                    // mapped to the zero page: DAX unmaps it.
+                    map.set_mapped(offset, addr, len, new)?;
                 }
-                // The extent must contain `pos`.
-                let start = (*iomap).offset as u64;
-                let end = start.checked_add((*iomap).length).ok_or(EIO)?;
-                if start > pos || end <= pos {
-                    return Err(EIO);
-                }
-                if flags & bindings::IOMAP_DAX != 0
-                    && flags & bindings::IOMAP_FAULT != 0
-                    && (*iomap).type_ == bindings::IOMAP_MAPPED as u16
-                {
+                Mapping::Hole { offset, len } => map.set_hole(offset, len)?,
+            }
+            // The extent must contain `pos`.
+            let (start, ext_len) = map.extent();
+            let end = start.checked_add(ext_len).ok_or(EIO)?;
+            if start > pos || end <= pos {
+                return Err(EIO);
+            }
+            let fault = flags & bindings::IOMAP_FAULT != 0;
+            match map.addr() {
+                Some(addr) if dax && fault => {
                     let n = len.min(end - pos);
-                    let dev = (*iomap).addr + (pos - start);
-                    Self::check_dax_owner(i, sbi.dax_ptr(), pos, dev, n)?;
+                    Self::check_dax_owner(i, sbi.dax_ptr(), pos, addr + (pos - start), n)?;
                 }
+                _ => {}
             }
             Ok(0)
         })
@@ -551,5 +535,68 @@ impl<T: FileSystem> Tables<T> {
         let end = old.next_multiple_of(bs).min(new);
         // SAFETY: As the caller guarantees.
         unsafe { Self::zero_range(inode, old, end.saturating_sub(old)) }
+    }
+}
+
+/// The mapping `iomap_begin` fills in (`struct iomap`), typed: an extent
+/// of a file is either mapped to device bytes or a hole.
+///
+/// # Invariants
+///
+/// `self.0` is a `struct iomap` that nothing else reads or writes while the
+/// `Map` exists.
+pub(super) struct Map<'a>(&'a mut bindings::iomap);
+
+impl Map<'_> {
+    /// # Safety
+    ///
+    /// `iomap` is valid for reads and writes for the `Map`'s lifetime, and
+    /// nothing else accesses it meanwhile.
+    pub(super) unsafe fn from_raw<'a>(iomap: *mut bindings::iomap) -> Map<'a> {
+        // SAFETY: As the caller guarantees.
+        Map(unsafe { &mut *iomap })
+    }
+
+    /// Sets the devices the extent's addresses are on.
+    pub(super) fn set_devices(
+        &mut self,
+        bdev: *mut bindings::block_device,
+        dax: *mut bindings::dax_device,
+    ) {
+        self.0.bdev = bdev;
+        self.0.dax_dev = dax;
+    }
+
+    /// `len` bytes from file offset `offset` are at device byte `addr`;
+    /// `new` says that the blocks were just allocated (`IOMAP_F_NEW`).
+    pub(super) fn set_mapped(&mut self, offset: u64, addr: u64, len: u64, new: bool) -> Result {
+        self.0.type_ = bindings::IOMAP_MAPPED as u16;
+        self.0.flags = if new { bindings::IOMAP_F_NEW as u16 } else { 0 };
+        self.0.offset = i64::try_from(offset).map_err(|_| EIO)?;
+        self.0.addr = addr;
+        self.0.length = len;
+        Ok(())
+    }
+
+    /// `len` bytes from file offset `offset` are a hole.
+    pub(super) fn set_hole(&mut self, offset: u64, len: u64) -> Result {
+        self.0.type_ = bindings::IOMAP_HOLE as u16;
+        self.0.flags = 0;
+        self.0.offset = i64::try_from(offset).map_err(|_| EIO)?;
+        // `IOMAP_NULL_ADDR`.
+        self.0.addr = u64::MAX;
+        self.0.length = len;
+        Ok(())
+    }
+
+    /// The extent's file offset and length.
+    pub(super) fn extent(&self) -> (u64, u64) {
+        (self.0.offset as u64, self.0.length)
+    }
+
+    /// The device address of a mapped extent; `None` for a hole (or
+    /// anything else).
+    pub(super) fn addr(&self) -> Option<u64> {
+        (self.0.type_ == bindings::IOMAP_MAPPED as u16).then_some(self.0.addr)
     }
 }
