@@ -68,9 +68,10 @@ wait_dev() {
 }
 
 # In the guest: whether file $1 reports STATX_ATTR_DAX (0x200000).
+statx_attrs() { xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }'; }
 dax_attr() {
 	local a
-	a=$(xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }')
+	a=$(statx_attrs "$1")
 	[ -n "$a" ] && [ $((a & 0x200000)) != 0 ]
 }
 

@@ -79,6 +79,12 @@ check "an append-only file takes appends but no overwrite or truncation" sh -c "
 	echo more >>$F/append && ! echo x >$F/append 2>/dev/null &&
 	! truncate -s 0 $F/append 2>/dev/null && [ \"\$(cat $F/append)\" = 'log
 more' ]"
+# statx reports them (STATX_ATTR_IMMUTABLE 0x10, _APPEND 0x20, _NODUMP
+# 0x40, _COMPRESSED 0x4), as ext2_getattr does (generic/424).
+statx_flags() { a=$(statx_attrs "$1"); printf '%#x' $((a & 0x74)); }
+check_eq "statx: the immutable file is STATX_ATTR_IMMUTABLE" 0x10 "$(statx_flags $F/immutable)"
+check_eq "statx: the append-only file is STATX_ATTR_APPEND" 0x20 "$(statx_flags $F/append)"
+check_eq "statx: the nodump directory is STATX_ATTR_NODUMP" 0x40 "$(statx_flags $F/nodump-dir)"
 echo new >$F/nodump-dir/child && mkdir $F/nodump-dir/sub
 check "files inherit nodump, noatime and sync; directories dirsync too" sh -c "
 	lsattr -d $F/nodump-dir/child | grep -q '^--S---dA-' && lsattr -d $F/nodump-dir/sub | grep -q '^--SD--dA'"

@@ -501,6 +501,49 @@ impl<T: FileSystem> Tables<T> {
         })
     }
 
+    /// `inode_operations::getattr`: the VFS's attributes, and the `statx`
+    /// attributes that the file system's attribute flags imply (as
+    /// `ext2_getattr` and `ext4_getattr` report them).
+    ///
+    /// # Safety
+    ///
+    /// `path` is a path to a positive dentry of ours and `stat` is valid for
+    /// writes.
+    pub(super) unsafe extern "C" fn getattr(
+        idmap: *mut bindings::mnt_idmap,
+        path: *const bindings::path,
+        stat: *mut bindings::kstat,
+        request_mask: u32,
+        _query_flags: c_uint,
+    ) -> c_int {
+        const ATTRS: [(u32, u32); 4] = [
+            (bindings::FS_APPEND_FL, bindings::STATX_ATTR_APPEND),
+            (bindings::FS_COMPR_FL, bindings::STATX_ATTR_COMPRESSED),
+            (bindings::FS_IMMUTABLE_FL, bindings::STATX_ATTR_IMMUTABLE),
+            (bindings::FS_NODUMP_FL, bindings::STATX_ATTR_NODUMP),
+        ];
+        // SAFETY: The VFS passes a path to a positive dentry of ours.
+        let inode = unsafe { (*(*path).dentry).d_inode };
+        // SAFETY: As above: an initialised inode of ours, referenced by the
+        // dentry.
+        let flags = T::attr_flags(unsafe { INode::<T>::from_raw(inode) });
+        let (mut attributes, mut mask) = (0u64, 0u64);
+        for (fl, attr) in ATTRS {
+            mask |= u64::from(attr);
+            if flags & fl != 0 {
+                attributes |= u64::from(attr);
+            }
+        }
+        // SAFETY: `stat` is valid for writes; `idmap` is the mount's and
+        // `inode` ours.
+        unsafe {
+            (*stat).attributes |= attributes;
+            (*stat).attributes_mask |= mask;
+            bindings::generic_fillattr(idmap, request_mask, inode, stat);
+        }
+        0
+    }
+
     /// `inode_operations::fileattr_get`.
     ///
     /// # Safety

@@ -115,6 +115,7 @@ impl<T: FileSystem> Tables<T> {
             setattr: slot!(Self::READ_WRITE, Self::setattr),
             tmpfile: slot!(Self::READ_WRITE, Self::tmpfile),
             listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
+            getattr: slot!(T::HAS_ATTR_FLAGS, Self::getattr),
             get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
             set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
             fileattr_get: slot!(T::HAS_ATTR_FLAGS, Self::fileattr_get),
@@ -135,6 +136,7 @@ impl<T: FileSystem> Tables<T> {
             setattr: slot!(Self::READ_WRITE, Self::setattr),
             fiemap: Some(Self::fiemap),
             listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
+            getattr: slot!(T::HAS_ATTR_FLAGS, Self::getattr),
             get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
             set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
             fileattr_get: slot!(T::HAS_ATTR_FLAGS, Self::fileattr_get),
@@ -145,11 +147,13 @@ impl<T: FileSystem> Tables<T> {
             get_link: Some(bindings::simple_get_link),
             setattr: slot!(Self::READ_WRITE, Self::setattr),
             listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
+            getattr: slot!(T::HAS_ATTR_FLAGS, Self::getattr),
             ..pin_init::zeroed()
         },
         special_iops: bindings::inode_operations {
             setattr: slot!(Self::READ_WRITE, Self::setattr),
             listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
+            getattr: slot!(T::HAS_ATTR_FLAGS, Self::getattr),
             get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
             set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
             ..pin_init::zeroed()
