@@ -69,18 +69,22 @@ pub const DAX_FL: u32 = 0x0200_0000;
 /// ext4, the DAX flag.
 pub const FL_USER_VISIBLE: u32 = 0x0003_DFFF | DAX_FL;
 /// `i_flags` that `chattr` may change: ext2's `EXT2_FL_USER_MODIFIABLE`
-/// less the compression and deletion flags no kernel implements, and the
-/// DAX flag (as ext4's `EXT4_FL_USER_MODIFIABLE`).
-pub const FL_USER_MODIFIABLE: u32 =
-    SYNC_FL | IMMUTABLE_FL | APPEND_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL | DAX_FL;
+/// and, as ext4's `EXT4_FL_USER_MODIFIABLE`, the DAX flag. Secure
+/// deletion, undeletion, compression (`chattr +s`, `+u`, `+c`) and
+/// `notail` are kept and reported (`statx` shows compression) but change
+/// nothing, as in C ext2 and ext4.
+pub const FL_USER_MODIFIABLE: u32 = 0x0003_80FF | DAX_FL;
+/// The `i_flags` new inodes inherit: ext2's `EXT2_FL_INHERITED` and the
+/// DAX flag.
+const FL_INHERITED: u32 = 0x0001_C6CF | DAX_FL;
 
 /// The `i_flags` a new inode inherits from its directory, as
-/// `ext2_mask_flags()` (of `EXT2_FL_INHERITED`, those rext2 keeps) and, for
+/// `ext2_mask_flags()` (of `EXT2_FL_INHERITED`) and, for
 /// the DAX flag, `ext4_mask_flags()`: the directory flags only for
 /// directories, the DAX flag for directories and regular files, `NODUMP`
 /// and `NOATIME` for every type.
 pub fn inherited_flags(dir_flags: u32, ft: FileType) -> u32 {
-    let flags = dir_flags & (SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL | DAX_FL);
+    let flags = dir_flags & FL_INHERITED;
     match ft {
         FileType::Directory => flags,
         FileType::Regular => flags & !DIRSYNC_FL,

@@ -85,6 +85,8 @@ statx_flags() { a=$(statx_attrs "$1"); printf '%#x' $((a & 0x74)); }
 check_eq "statx: the immutable file is STATX_ATTR_IMMUTABLE" 0x10 "$(statx_flags $F/immutable)"
 check_eq "statx: the append-only file is STATX_ATTR_APPEND" 0x20 "$(statx_flags $F/append)"
 check_eq "statx: the nodump directory is STATX_ATTR_NODUMP" 0x40 "$(statx_flags $F/nodump-dir)"
+echo c >$F/compressed && chattr +c $F/compressed
+check_eq "statx: chattr +c gives STATX_ATTR_COMPRESSED" 0x4 "$(statx_flags $F/compressed)"
 echo new >$F/nodump-dir/child && mkdir $F/nodump-dir/sub
 check "files inherit nodump, noatime and sync; directories dirsync too" sh -c "
 	lsattr -d $F/nodump-dir/child | grep -q '^--S---dA-' && lsattr -d $F/nodump-dir/sub | grep -q '^--SD--dA'"

@@ -1051,7 +1051,7 @@ fn attribute_flags() {
     use rext2_host::ondisk::*;
     // ext2's FS_FL_USER_VISIBLE and what it may change.
     assert_eq!(FL_USER_VISIBLE, 0x0003_DFFF | 0x0200_0000);
-    assert_eq!(FL_USER_MODIFIABLE & !(0x0003_80FF | 0x0200_0000), 0);
+    assert_eq!(FL_USER_MODIFIABLE, 0x0003_80FF | 0x0200_0000);
     assert_eq!(DAX_FL, 0x0200_0000);
     for f in [
         SYNC_FL,
@@ -1066,9 +1066,21 @@ fn attribute_flags() {
         assert_eq!(chattr_flags(0, f), f);
         assert_eq!(chattr_flags(f, 0), 0);
     }
+    // Secure deletion, undeletion and compression are kept, as in C ext2
+    // (and reported by statx: generic/424).
+    for f in [0x1, 0x2, 0x4] {
+        assert_eq!(chattr_flags(0, f), f);
+    }
     // An htree flag stays whatever chattr asks; unknown bits are ignored.
     assert_eq!(chattr_flags(INDEX_FL, 0), INDEX_FL);
-    assert_eq!(chattr_flags(0, INDEX_FL | 0x1), 0);
+    assert_eq!(chattr_flags(0, INDEX_FL | 0x0100_0000), 0);
+    // Compression is inherited by files and directories, as ext2 does.
+    assert_eq!(inherited_flags(0x4, FileType::Regular), 0x4);
+    assert_eq!(
+        inherited_flags(0x4 | IMMUTABLE_FL, FileType::Directory),
+        0x4
+    );
+    assert_eq!(inherited_flags(0x4, FileType::Symlink), 0);
     let dir = SYNC_FL | NODUMP_FL | NOATIME_FL | DIRSYNC_FL | IMMUTABLE_FL | APPEND_FL | DAX_FL;
     assert_eq!(
         inherited_flags(dir, FileType::Directory),
