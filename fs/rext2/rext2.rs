@@ -670,6 +670,11 @@ impl blockfs::FileSystem for Rext2 {
         inode.data().state.lock().di.flags & ondisk::FL_USER_VISIBLE
     }
 
+    fn xattr_extent(inode: &INode<'_, Self>) -> Result<Option<(u64, u64)>> {
+        let block = inode.data().state.lock().di.file_acl;
+        Ok((block != 0).then(|| (u64::from(block) * BS, BS)))
+    }
+
     fn set_attr_flags(inode: &INode<'_, Self>, flags: u32) -> Result<u32> {
         let mut st = inode.data().state.lock();
         st.di.flags = ondisk::chattr_flags(st.di.flags, flags);

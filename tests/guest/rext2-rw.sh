@@ -64,6 +64,14 @@ XA="$RPMEM_TOP/tests/guest/rext2_xattr.py"
 python3 "$XA" check $M || FAILED=$((FAILED + 1))
 check "attributes and ACLs written by rext2" python3 "$XA" write $M rext2
 python3 "$XA" dump $M/xattr-rext2 >/tmp/xa.rext2
+# FIEMAP_FLAG_XATTR (xfs_io fiemap -a, generic/425): the attribute block,
+# in 512-byte sectors, where debugfs finds it.
+: >$M/fiemap-xattr && setfattr -n user.fiemap -v value $M/fiemap-xattr && : >$M/fiemap-none
+acl=$(debugfs -R "stat /fiemap-xattr" $BIG 2>/dev/null | awk '/File ACL:/ { print $3 }')
+check_eq "FIEMAP_FLAG_XATTR gives the attribute block" "0: [0..7]: $((acl * 8))..$((acl * 8 + 7))" \
+	"$(xfs_io -r -c 'fiemap -a' $M/fiemap-xattr | sed -n 2p | tr -d '\t')"
+check_eq "FIEMAP_FLAG_XATTR: no extent without attributes" 1 "$(xfs_io -r -c 'fiemap -a' $M/fiemap-none | wc -l)"
+rm $M/fiemap-xattr $M/fiemap-none
 
 # 2b'. Attribute flags (chattr) as C ext2 keeps them, and the label.
 F=$M/flags

@@ -327,6 +327,14 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         Ok(())
     }
 
+    /// Where the extended attributes of `inode` are on the device, as
+    /// `FS_IOC_FIEMAP` with `FIEMAP_FLAG_XATTR` reports them: the device
+    /// byte address and length of the block that holds them, `None` if it
+    /// has none.
+    fn xattr_extent(_inode: &INode<'_, Self>) -> Result<Option<(u64, u64)>> {
+        Ok(None)
+    }
+
     /// Reads the POSIX ACL of type `typ` of `inode`: `None` if it has none.
     fn get_acl(_inode: &INode<'_, Self>, _typ: AclType) -> Result<Option<KVec<AclEntry>>> {
         Ok(None)

@@ -180,8 +180,51 @@ impl<T: FileSystem> Tables<T> {
         // to the size's length, never to 0, which `iomap_fiemap` refuses
         // (as `ext2_fiemap`).
         let len = len.min(size.max(1));
+        // The attribute block instead of the data (`xfs_io -c 'fiemap -a'`),
+        // as ext4 reports it.
+        let mut ops = &Self::TABLES.iomap_ops;
+        // SAFETY: `fieinfo` is the caller's valid request.
+        unsafe {
+            if T::HAS_XATTR_EXTENT && (*fieinfo).fi_flags & bindings::FIEMAP_FLAG_XATTR != 0 {
+                (*fieinfo).fi_flags &= !bindings::FIEMAP_FLAG_XATTR;
+                ops = &Self::TABLES.xattr_iomap_ops;
+            }
+        }
         // SAFETY: As above; `fieinfo` is the caller's valid request.
-        unsafe { bindings::iomap_fiemap(inode, fieinfo, start, len, &Self::TABLES.iomap_ops) }
+        unsafe { bindings::iomap_fiemap(inode, fieinfo, start, len, ops) }
+    }
+
+    /// `iomap_ops::iomap_begin` of `FIEMAP_FLAG_XATTR`: one extent at
+    /// offset 0, the block holding the inode's attributes; `ENOENT` (no
+    /// extent) past it or without one.
+    ///
+    /// # Safety
+    ///
+    /// As for [`Self::iomap_begin`].
+    pub(super) unsafe extern "C" fn xattr_iomap_begin(
+        inode: *mut bindings::inode,
+        pos: i64,
+        _length: i64,
+        _flags: c_uint,
+        iomap: *mut bindings::iomap,
+        _srcmap: *mut bindings::iomap,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: `iomap_fiemap` passes the inode `fiemap` got, an
+            // initialised inode of ours, whose lock it holds.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            let (addr, len) = T::xattr_extent(i)?.ok_or(ENOENT)?;
+            if u64::try_from(pos).map_err(|_| EINVAL)? >= len {
+                return Err(ENOENT);
+            }
+            // SAFETY: `iomap` is valid for writes (caller) and ours alone
+            // until we return.
+            let mut map = unsafe { Map::from_raw(iomap) };
+            // SAFETY: `i_sb` is our mounted superblock.
+            map.set_devices(unsafe { (*(*inode).i_sb).s_bdev }, core::ptr::null_mut());
+            map.set_mapped(0, addr, len, false)?;
+            Ok(0)
+        })
     }
 
     /// `address_space_operations::bmap` of regular files (`FIBMAP`): the

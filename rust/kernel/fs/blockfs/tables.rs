@@ -38,6 +38,7 @@ pub struct Tables<T: FileSystem> {
     pub(super) dax_vm_ops: bindings::vm_operations_struct,
     pub(super) vm_ops: bindings::vm_operations_struct,
     pub(super) iomap_ops: bindings::iomap_ops,
+    pub(super) xattr_iomap_ops: bindings::iomap_ops,
     pub(super) writeback_ops: bindings::iomap_writeback_ops,
     pub(super) ctx_ops: bindings::fs_context_operations,
     pub(super) _p: PhantomData<T>,
@@ -217,6 +218,10 @@ impl<T: FileSystem> Tables<T> {
         },
         iomap_ops: bindings::iomap_ops {
             iomap_begin: Some(Self::iomap_begin),
+            ..pin_init::zeroed()
+        },
+        xattr_iomap_ops: bindings::iomap_ops {
+            iomap_begin: Some(Self::xattr_iomap_begin),
             ..pin_init::zeroed()
         },
         writeback_ops: bindings::iomap_writeback_ops {
