@@ -183,13 +183,14 @@ impl Rext2 {
             ctime: node.time,
             blocks: di.blocks.into(),
             attr_flags: di.flags & ondisk::FL_USER_VISIBLE,
+            generation: di.generation,
         };
         new.init(params, INodeData::new(di)?)
     }
 
     /// Whether on-disk inode `ino` is in use: it has links and no
     /// deletion time (`ext2_free_inode` leaves both behind when it frees).
-    fn inode_live_on_disk(sb: &SuperBlock<Self>, ino: u32) -> Result<bool> {
+    pub(crate) fn inode_live_on_disk(sb: &SuperBlock<Self>, ino: u32) -> Result<bool> {
         Ok(match Self::read_di(sb, ino.into())? {
             Ok(di) => di.links_count != 0 && di.dtime == 0,
             Err(_) => false,

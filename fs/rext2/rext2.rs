@@ -168,10 +168,18 @@ const BS: u64 = ondisk::BLOCK_SIZE as u64;
 impl Rext2 {
     /// Reads inode `ino` from disk (or the cache).
     fn iget(sb: &SuperBlock<Self>, ino: u64) -> Result<ARef<INode<'_, Self>>> {
-        let new = match sb.iget(ino)? {
-            GetINode::Cached(i) => return Ok(i),
-            GetINode::New(n) => n,
-        };
+        match sb.iget(ino)? {
+            GetINode::Cached(i) => Ok(i),
+            GetINode::New(n) => Self::read_inode(sb, ino, n),
+        }
+    }
+
+    /// Fills new inode `new` from on-disk inode `ino`.
+    fn read_inode<'a>(
+        sb: &'a SuperBlock<Self>,
+        ino: u64,
+        new: blockfs::NewINode<'a, Self>,
+    ) -> Result<ARef<INode<'a, Self>>> {
         let geo = &sb.data().geo;
         let di = Self::read_di(sb, ino)?.map_err(|c| corrupt(sb, ino, c))?;
         let ft = di.validate(geo).map_err(|c| corrupt(sb, ino, c))?;
@@ -202,6 +210,7 @@ impl Rext2 {
             ctime: (di.ctime as i32).into(),
             blocks: di.blocks.into(),
             attr_flags: di.flags & ondisk::FL_USER_VISIBLE,
+            generation: di.generation,
         };
         new.init(params, INodeData::new(di)?)
     }
@@ -510,7 +519,8 @@ impl blockfs::FileSystem for Rext2 {
         let Some((_, _, _, ino)) = Self::find(dir, name)? else {
             return Ok(None);
         };
-        if ino == dir.ino() as u32 && name != b"." {
+        // Only `.`, and the root's `..`, name their own directory.
+        if ino == dir.ino() as u32 && name != b"." && !(name == b".." && ino == ondisk::ROOT_INO) {
             return Err(report(
                 sb,
                 dir.ino(),
@@ -668,6 +678,27 @@ impl blockfs::FileSystem for Rext2 {
 
     fn attr_flags(inode: &INode<'_, Self>) -> u32 {
         inode.data().state.lock().di.flags & ondisk::FL_USER_VISIBLE
+    }
+
+    fn inode_for_handle(sb: &SuperBlock<Self>, ino: u64) -> Result<ARef<INode<'_, Self>>> {
+        let geo = &sb.data().geo;
+        let in_use = ino == u64::from(ondisk::ROOT_INO)
+            || (ino >= u64::from(geo.first_ino) && ino <= u64::from(geo.inodes_count));
+        if !in_use {
+            return Err(ESTALE);
+        }
+        match sb.iget(ino)? {
+            // In use, if unlinked maybe, but open: as ext2_iget.
+            GetINode::Cached(i) => Ok(i),
+            // A handle may name an inode freed since: stale, not corrupt
+            // (as ext2_nfs_get_inode).
+            GetINode::New(new) => {
+                if !Self::inode_live_on_disk(sb, ino as u32)? {
+                    return Err(ESTALE);
+                }
+                Self::read_inode(sb, ino, new)
+            }
+        }
     }
 
     fn xattr_extent(inode: &INode<'_, Self>) -> Result<Option<(u64, u64)>> {

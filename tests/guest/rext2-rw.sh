@@ -41,6 +41,8 @@ same_tree "rext2's own tree survived the C ext2 mount" $M/by-rext2
 
 # 2. POSIX semantics.
 python3 "$RPMEM_TOP/tests/guest/rext2_ops.py" $M || FAILED=$((FAILED + 1))
+# File handles (NFS export), as C ext2 serves them.
+python3 "$RPMEM_TOP/tests/guest/rext2_handles.py" $M || FAILED=$((FAILED + 1))
 
 # 2a. Big directories, which rext2 indexes in memory: lookups, creations,
 # removals, renames and links checked against a model, then the same

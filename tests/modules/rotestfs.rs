@@ -62,6 +62,7 @@ impl RoTestFs {
                 ctime: 0,
                 blocks: size / 512,
                 attr_flags: 0,
+                generation: 0,
             },
             (),
         )

@@ -47,6 +47,7 @@ use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 mod buffer;
 mod context;
 mod dir;
+mod export;
 mod file;
 mod inode;
 mod iomap;
@@ -325,6 +326,16 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         _f: &mut dyn FnMut(XattrNs, &[u8]) -> Result,
     ) -> Result {
         Ok(())
+    }
+
+    /// Gets inode `ino` for an NFS file handle (`open_by_handle_at`, an
+    /// NFS server): `ESTALE` if no inode of that number is in use (out of
+    /// range, reserved, or deleted since the handle was made); the caller
+    /// compares generations. A file system that implements it can be
+    /// exported: handles carry the inode number and generation
+    /// (`FILEID_INO32_GEN`).
+    fn inode_for_handle(_sb: &SuperBlock<Self>, _ino: u64) -> Result<ARef<INode<'_, Self>>> {
+        Err(ESTALE)
     }
 
     /// Where the extended attributes of `inode` are on the device, as

@@ -287,6 +287,9 @@ impl<T: FileSystem> Tables<T> {
             unsafe {
                 (*sb).s_fs_info = KBox::into_raw(info).cast();
                 (*sb).s_op = &Self::TABLES.super_ops;
+                if T::HAS_INODE_FOR_HANDLE {
+                    (*sb).s_export_op = &Self::TABLES.export_ops;
+                }
                 (*sb).s_magic = T::MAGIC as usize;
                 (*sb).s_time_gran = 1_000_000_000;
             }

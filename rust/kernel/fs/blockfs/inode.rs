@@ -49,6 +49,9 @@ pub struct INodeParams {
     /// enforces ([`ATTR_VFS_FLAGS`]) become the inode's `S_*` flags, and
     /// `FS_DAX_FL` makes a regular file use DAX under `-o dax=inode`.
     pub attr_flags: u32,
+    /// Generation number (`i_generation`), which NFS file handles carry:
+    /// a handle to an inode number freed and used again is stale.
+    pub generation: u32,
 }
 
 /// The attribute flags (`FS_*_FL`) the VFS itself enforces once they are
@@ -280,6 +283,12 @@ impl<T: FileSystem> BareINode<T> {
         unsafe { (*self.raw()).i_ino }
     }
 
+    /// The generation number.
+    pub fn generation(&self) -> u32 {
+        // SAFETY: `i_generation` does not change after the inode is set up.
+        unsafe { (*self.raw()).i_generation }
+    }
+
     /// The size in bytes.
     pub fn size(&self) -> u64 {
         // SAFETY: `i_size_read` reads `i_size` safely against writers.
@@ -438,6 +447,7 @@ impl<'a, T: FileSystem> NewINode<'a, T> {
             bindings::i_gid_write(inode, params.gid);
             bindings::inode_set_times(inode, params.atime, params.mtime, params.ctime);
             (*inode).i_blocks = params.blocks;
+            (*inode).i_generation = params.generation;
             (*inode).i_flags |= vfs_flags(params.attr_flags);
         }
         match params.typ {

@@ -41,6 +41,7 @@ pub struct Tables<T: FileSystem> {
     pub(super) xattr_iomap_ops: bindings::iomap_ops,
     pub(super) writeback_ops: bindings::iomap_writeback_ops,
     pub(super) ctx_ops: bindings::fs_context_operations,
+    pub(super) export_ops: bindings::export_operations,
     pub(super) _p: PhantomData<T>,
 }
 
@@ -227,6 +228,14 @@ impl<T: FileSystem> Tables<T> {
         writeback_ops: bindings::iomap_writeback_ops {
             writeback_range: slot!(Self::READ_WRITE, Self::writeback_range),
             writeback_submit: Some(bindings::iomap_ioend_writeback_submit),
+        },
+        export_ops: bindings::export_operations {
+            // Inode number and generation, as ext2's handles.
+            encode_fh: Some(bindings::generic_encode_ino32_fh),
+            fh_to_dentry: Some(Self::fh_to_dentry),
+            fh_to_parent: Some(Self::fh_to_parent),
+            get_parent: Some(Self::get_parent),
+            ..pin_init::zeroed()
         },
         ctx_ops: bindings::fs_context_operations {
             free: Some(Self::ctx_free),
