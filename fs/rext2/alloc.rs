@@ -68,9 +68,12 @@ impl Rext2 {
         let d = sb.data();
         let geo = &d.geo;
         let mut want = want.max(1);
-        if !sb.may_use_reserved() {
-            let free = d.free_blocks();
-            let usable = free.saturating_sub(d.r_blocks.into());
+        // The reserved blocks are for CAP_SYS_RESOURCE, asked only when
+        // the others run short, as ext2_has_free_blocks() does: capable()
+        // marks the task as having used privilege (PF_SUPERPRIV), and an
+        // allocation with room to spare should not.
+        let usable = d.free_blocks().saturating_sub(d.r_blocks.into());
+        if usable < u64::from(want) && !sb.may_use_reserved() {
             if usable == 0 {
                 return Err(ENOSPC);
             }

@@ -250,6 +250,16 @@ before=$(stat -f -c '%f %a %d' $S)
 "$EXTEND" enospc-race $S 96 || FAILED=$((FAILED + 1))
 head -c $((5 * MB)) /dev/urandom >$S/keep
 keep=$(sha256sum <$S/keep)
+# The reserved blocks (mke2fs -m, 5%) are for CAP_SYS_RESOURCE: an
+# unprivileged writer stops short of them, root then goes on into them.
+mkdir $S/u && chmod 777 $S/u
+python3 -c 'import os, sys
+os.setgroups([]); os.setgid(65534); os.setuid(65534)
+os.execvp("dd", ["dd", "if=/dev/zero", "of=" + sys.argv[1], "bs=1M"])' $S/u/fill 2>/tmp/dd-u.err
+check "an unprivileged writer gets ENOSPC" grep -q "No space left on device" /tmp/dd-u.err
+check_eq "... with nothing left available to it" 0 "$(stat -f -c %a $S)"
+check "... while the reserved blocks are still free" test "$(stat -f -c %f $S)" -gt 0
+rm -rf $S/u
 dd if=/dev/zero of=$S/fill bs=1M 2>/tmp/dd.err
 check "writing past the free space fails with ENOSPC" grep -q "No space left on device" /tmp/dd.err
 check_eq "the device is full" 0 "$(stat -f -c %a $S)"
