@@ -11,7 +11,7 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tap import ok, exit_status  # noqa: E402
+from tap import ok, errno_of, exit_status  # noqa: E402
 
 libc = ctypes.CDLL(None, use_errno=True)
 AT_FDCWD = -100
@@ -42,14 +42,6 @@ def drop_caches():
     os.sync()
     with open("/proc/sys/vm/drop_caches", "w") as f:
         f.write("3\n")
-
-
-def errno_of(fn):
-    try:
-        fn()
-    except OSError as e:
-        return e.errno
-    return 0
 
 
 def main(m):
