@@ -25,7 +25,7 @@ use kernel::{
 
 mod alloc;
 mod attr;
-mod namei;
+mod dir;
 mod write;
 
 // The on-disk layer is shared with the host tests, which use parts of it
@@ -107,7 +107,7 @@ struct IState {
     cover: u64,
     /// A directory's index, once built (see `dirindex`); `None` for other
     /// inodes, small directories, and until a directory's first use.
-    index: Option<namei::DirIndex>,
+    index: Option<dir::DirIndex>,
 }
 
 impl INodeData {
