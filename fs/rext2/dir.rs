@@ -3,7 +3,7 @@
 //! New inodes and directory entries.
 //!
 //! The VFS holds the directory locks; the POSIX side (link counts, times,
-//! which entries change in a rename) is in `kernel::fs::blockfs`. This file
+//! which entries change in a rename) is in `namei.rs`. This file
 //! writes the blocks, in this order: a new inode (bitmap, then the inode
 //! and its first block) is durable before an entry points to it; an entry
 //! is removed before its inode's link count drops.

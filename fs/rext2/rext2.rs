@@ -14,9 +14,8 @@
 
 use kernel::{
     fs::blockfs::{
-        self, AclEntry, AclType, BareINode, DirEmitter, DirEntryType, GetINode, INode, INodeParams,
-        INodeType, Mapping, MountOptions, NewNode, NewSuperBlock, Stat, SuperBlock, XattrNs,
-        XattrSet,
+        self, AclEntry, AclType, BareINode, GetINode, INode, INodeParams, INodeType, Mapping,
+        MountOptions, NewSuperBlock, Stat, SuperBlock, XattrNs, XattrSet,
     },
     new_mutex,
     prelude::*,
@@ -26,6 +25,7 @@ use kernel::{
 mod alloc;
 mod attr;
 mod dir;
+mod namei;
 mod write;
 
 // The on-disk layer is shared with the host tests, which use parts of it
@@ -395,19 +395,6 @@ impl Rext2 {
     }
 }
 
-fn dtype(code: u8) -> DirEntryType {
-    match code {
-        dirent::FT_REG_FILE => DirEntryType::Reg,
-        dirent::FT_DIR => DirEntryType::Dir,
-        dirent::FT_CHRDEV => DirEntryType::Chr,
-        dirent::FT_BLKDEV => DirEntryType::Blk,
-        dirent::FT_FIFO => DirEntryType::Fifo,
-        dirent::FT_SOCK => DirEntryType::Sock,
-        dirent::FT_SYMLINK => DirEntryType::Lnk,
-        _ => DirEntryType::Unknown,
-    }
-}
-
 #[vtable]
 impl blockfs::FileSystem for Rext2 {
     const NAME: &'static CStr = c"rext2";
@@ -415,6 +402,10 @@ impl blockfs::FileSystem for Rext2 {
 
     type Data = SbData;
     type INodeData = INodeData;
+    type DirOps = Self;
+    type FileOps = Self;
+    type INodeOps = Self;
+    type XattrOps = Self;
 
     fn fill_super(sb: &NewSuperBlock<'_, Self>, opts: &MountOptions) -> Result<SbData> {
         if sb.set_block_size(ondisk::BLOCK_SIZE).is_err() {
@@ -511,70 +502,6 @@ impl blockfs::FileSystem for Rext2 {
         Ok(root)
     }
 
-    fn lookup<'a>(dir: &INode<'a, Self>, name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>> {
-        if name.len() > 255 {
-            return Err(ENAMETOOLONG);
-        }
-        let sb = dir.sb();
-        let Some((_, _, _, ino)) = Self::find(dir, name)? else {
-            return Ok(None);
-        };
-        // Only `.`, and the root's `..`, name their own directory.
-        if ino == dir.ino() as u32 && name != b"." && !(name == b".." && ino == ondisk::ROOT_INO) {
-            return Err(report(
-                sb,
-                dir.ino(),
-                format_args!("entry loops to its directory"),
-            ));
-        }
-        // As ext2_lookup(): reserved inodes (the bad-blocks list, resize
-        // and journal inodes...) are not files; only the root is named.
-        let reserved = ino < sb.data().geo.first_ino && ino != ondisk::ROOT_INO;
-        if reserved {
-            return Err(corrupt(
-                sb,
-                dir.ino(),
-                Corrupt::DirEntryReservedInode { inode: ino },
-            ));
-        }
-        Self::iget(sb, ino.into()).map(Some)
-    }
-
-    fn read_dir(dir: &INode<'_, Self>, emitter: &mut DirEmitter<'_>) -> Result {
-        let sb = dir.super_block();
-        let Ok(mut pos) = u64::try_from(emitter.pos()) else {
-            return Ok(());
-        };
-        // Entries are emitted from a copy of the block: emitting copies to
-        // user memory, which may fault, and must not hold the buffer lock.
-        let mut block = KVec::from_elem(0u8, BS as usize, GFP_KERNEL)?;
-        while pos < dir.size() {
-            let in_block = pos % BS;
-            let base = pos - in_block;
-            Self::dir_block(dir, base / BS)?.read(|b| block.copy_from_slice(b));
-            for e in dirent::entries(&block, sb.data().fmt) {
-                let e = e.map_err(|c| corrupt(sb, dir.ino(), c))?;
-                // Entries end within the block (checked by the iterator).
-                let (start, end) = (e.offset as u64, e.offset.saturating_add(e.rec_len) as u64);
-                if start < in_block {
-                    continue;
-                }
-                if !emitter.emit(e.name, e.inode.into(), dtype(e.file_type)) {
-                    return Ok(());
-                }
-                emitter.set_pos(base.saturating_add(end).min(i64::MAX as u64) as i64);
-            }
-            pos = base.saturating_add(BS);
-            emitter.set_pos(pos.min(i64::MAX as u64) as i64);
-        }
-        Ok(())
-    }
-
-    fn map(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
-        let st = inode.data().state.lock();
-        Self::map_locked(inode, &st, pos, len)
-    }
-
     fn statfs(sb: &SuperBlock<Self>) -> Result<Stat> {
         let d = sb.data();
         let free = d.free_blocks();
@@ -587,6 +514,66 @@ impl blockfs::FileSystem for Rext2 {
             name_len: 255,
             fsid: d.fsid,
         })
+    }
+
+    fn write_inode(inode: &BareINode<Self>) -> Result {
+        let mut st = inode.data().state.lock();
+        Self::write_inode_locked(inode, &mut st)
+    }
+
+    fn delete_inode(inode: &BareINode<Self>) -> Result {
+        Self::delete(inode)
+    }
+
+    fn inode_for_handle(sb: &SuperBlock<Self>, ino: u64) -> Result<ARef<INode<'_, Self>>> {
+        let geo = &sb.data().geo;
+        let in_use = ino == u64::from(ondisk::ROOT_INO)
+            || (ino >= u64::from(geo.first_ino) && ino <= u64::from(geo.inodes_count));
+        if !in_use {
+            return Err(ESTALE);
+        }
+        match sb.iget(ino)? {
+            // In use, if unlinked maybe, but open: as ext2_iget.
+            GetINode::Cached(i) => Ok(i),
+            // A handle may name an inode freed since: stale, not corrupt
+            // (as ext2_nfs_get_inode).
+            GetINode::New(new) => {
+                if !Self::inode_live_on_disk(sb, ino as u32)? {
+                    return Err(ESTALE);
+                }
+                Self::read_inode(sb, ino, new)
+            }
+        }
+    }
+
+    fn label(sb: &SuperBlock<Self>, buf: &mut [u8; blockfs::FSLABEL_MAX]) -> Result<usize> {
+        let name = sb.data().sb.lock().raw.volume_name();
+        let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
+        buf[..len].copy_from_slice(&name[..len]);
+        Ok(len)
+    }
+
+    fn set_label(sb: &SuperBlock<Self>, label: &[u8]) -> Result {
+        let mut name = [0u8; 16];
+        name.get_mut(..label.len())
+            .ok_or(EINVAL)?
+            .copy_from_slice(label);
+        sb.data().sb.lock().raw.set_volume_name(name);
+        Self::write_superblock(sb, false)
+    }
+
+    fn write_super(sb: &SuperBlock<Self>, clean: bool) -> Result {
+        Self::write_superblock(sb, clean)
+    }
+}
+
+#[vtable]
+impl blockfs::file::Operations for Rext2 {
+    type FileSystem = Self;
+
+    fn map(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
+        let st = inode.data().state.lock();
+        Self::map_locked(inode, &st, pos, len)
     }
 
     fn map_write(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
@@ -612,38 +599,39 @@ impl blockfs::FileSystem for Rext2 {
         Self::free_blocks_of(inode, start / BS, end / BS)
     }
 
-    fn write_inode(inode: &BareINode<Self>) -> Result {
+    fn xattr_extent(inode: &INode<'_, Self>) -> Result<Option<(u64, u64)>> {
+        let block = inode.data().state.lock().di.file_acl;
+        Ok((block != 0).then(|| (u64::from(block) * BS, BS)))
+    }
+}
+
+#[vtable]
+impl blockfs::inode::Operations for Rext2 {
+    type FileSystem = Self;
+
+    fn get_acl(inode: &INode<'_, Self>, typ: AclType) -> Result<Option<KVec<AclEntry>>> {
+        Self::get_acl_raw(inode, typ)
+    }
+
+    fn set_acl(inode: &INode<'_, Self>, typ: AclType, acl: Option<&[AclEntry]>) -> Result {
+        Self::set_acl_raw(inode, typ, acl)
+    }
+
+    fn attr_flags(inode: &INode<'_, Self>) -> u32 {
+        inode.data().state.lock().di.flags & ondisk::FL_USER_VISIBLE
+    }
+
+    fn set_attr_flags(inode: &INode<'_, Self>, flags: u32) -> Result<u32> {
         let mut st = inode.data().state.lock();
-        Self::write_inode_locked(inode, &mut st)
+        st.di.flags = ondisk::chattr_flags(st.di.flags, flags);
+        // The caller writes the inode (with its new change time).
+        Ok(st.di.flags & ondisk::FL_USER_VISIBLE)
     }
+}
 
-    fn new_inode<'a>(dir: &INode<'a, Self>, node: NewNode) -> Result<ARef<INode<'a, Self>>> {
-        Self::create_inode(dir, node)
-    }
-
-    fn delete_inode(inode: &BareINode<Self>) -> Result {
-        Self::delete(inode)
-    }
-
-    fn add_entry(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
-        Self::add_link(dir, name, inode)
-    }
-
-    fn remove_entry(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
-        Self::remove_link(dir, name, inode)
-    }
-
-    fn replace_entry(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
-        Self::set_link(dir, name, inode)
-    }
-
-    fn set_parent(dir: &INode<'_, Self>, parent: &INode<'_, Self>) -> Result {
-        Self::set_link(dir, b"..", parent)
-    }
-
-    fn is_empty_dir(dir: &INode<'_, Self>) -> Result<bool> {
-        Self::empty_dir(dir)
-    }
+#[vtable]
+impl blockfs::xattr::Operations for Rext2 {
+    type FileSystem = Self;
 
     fn get_xattr(
         inode: &INode<'_, Self>,
@@ -666,71 +654,6 @@ impl blockfs::FileSystem for Rext2 {
 
     fn list_xattrs(inode: &INode<'_, Self>, f: &mut dyn FnMut(XattrNs, &[u8]) -> Result) -> Result {
         Self::list_xattrs_raw(inode, f)
-    }
-
-    fn get_acl(inode: &INode<'_, Self>, typ: AclType) -> Result<Option<KVec<AclEntry>>> {
-        Self::get_acl_raw(inode, typ)
-    }
-
-    fn set_acl(inode: &INode<'_, Self>, typ: AclType, acl: Option<&[AclEntry]>) -> Result {
-        Self::set_acl_raw(inode, typ, acl)
-    }
-
-    fn attr_flags(inode: &INode<'_, Self>) -> u32 {
-        inode.data().state.lock().di.flags & ondisk::FL_USER_VISIBLE
-    }
-
-    fn inode_for_handle(sb: &SuperBlock<Self>, ino: u64) -> Result<ARef<INode<'_, Self>>> {
-        let geo = &sb.data().geo;
-        let in_use = ino == u64::from(ondisk::ROOT_INO)
-            || (ino >= u64::from(geo.first_ino) && ino <= u64::from(geo.inodes_count));
-        if !in_use {
-            return Err(ESTALE);
-        }
-        match sb.iget(ino)? {
-            // In use, if unlinked maybe, but open: as ext2_iget.
-            GetINode::Cached(i) => Ok(i),
-            // A handle may name an inode freed since: stale, not corrupt
-            // (as ext2_nfs_get_inode).
-            GetINode::New(new) => {
-                if !Self::inode_live_on_disk(sb, ino as u32)? {
-                    return Err(ESTALE);
-                }
-                Self::read_inode(sb, ino, new)
-            }
-        }
-    }
-
-    fn xattr_extent(inode: &INode<'_, Self>) -> Result<Option<(u64, u64)>> {
-        let block = inode.data().state.lock().di.file_acl;
-        Ok((block != 0).then(|| (u64::from(block) * BS, BS)))
-    }
-
-    fn set_attr_flags(inode: &INode<'_, Self>, flags: u32) -> Result<u32> {
-        let mut st = inode.data().state.lock();
-        st.di.flags = ondisk::chattr_flags(st.di.flags, flags);
-        // The caller writes the inode (with its new change time).
-        Ok(st.di.flags & ondisk::FL_USER_VISIBLE)
-    }
-
-    fn label(sb: &SuperBlock<Self>, buf: &mut [u8; blockfs::FSLABEL_MAX]) -> Result<usize> {
-        let name = sb.data().sb.lock().raw.volume_name();
-        let len = name.iter().position(|&b| b == 0).unwrap_or(name.len());
-        buf[..len].copy_from_slice(&name[..len]);
-        Ok(len)
-    }
-
-    fn set_label(sb: &SuperBlock<Self>, label: &[u8]) -> Result {
-        let mut name = [0u8; 16];
-        name.get_mut(..label.len())
-            .ok_or(EINVAL)?
-            .copy_from_slice(label);
-        sb.data().sb.lock().raw.set_volume_name(name);
-        Self::write_superblock(sb, false)
-    }
-
-    fn write_super(sb: &SuperBlock<Self>, clean: bool) -> Result {
-        Self::write_superblock(sb, clean)
     }
 }
 

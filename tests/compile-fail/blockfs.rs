@@ -9,7 +9,7 @@
 
 use kernel::{
     fs::blockfs::{self, DirEmitter, INode, Mapping, MountOptions, NewSuperBlock, Stat},
-    fs::blockfs::{BareINode, NewNode, SuperBlock},
+    fs::blockfs::{BareINode, Dentry, INodeType, Idmap, NewDentry, SuperBlock, TmpFile},
     new_mutex,
     prelude::*,
     sync::{aref::ARef, Mutex},
@@ -44,6 +44,10 @@ impl blockfs::FileSystem for Probe {
     const MAGIC: u32 = 0;
     type Data = Data;
     type INodeData = ();
+    type DirOps = Self;
+    type FileOps = Self;
+    type INodeOps = Self;
+    type XattrOps = Self;
 
     fn fill_super(sb: &NewSuperBlock<'_, Self>, _opts: &MountOptions) -> Result<Data> {
         // expect: case="buffer_in_sb_data" lifetime may not live long enough
@@ -62,26 +66,6 @@ impl blockfs::FileSystem for Probe {
         Err(ENOENT)
     }
 
-    fn lookup<'a>(dir: &INode<'a, Self>, _name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>> {
-        // expect: case="inode_in_sb_data" error[E0521]: borrowed data escapes
-        // An inode kept in the superblock's data is released after
-        // put_super, when evicting it finds the data gone.
-        #[cfg(case = "inode_in_sb_data")]
-        {
-            *dir.sb().data().stash.lock() = Some(ARef::from(dir));
-        }
-        let _ = dir;
-        Ok(None)
-    }
-
-    fn read_dir(_dir: &INode<'_, Self>, _emitter: &mut DirEmitter<'_>) -> Result {
-        Ok(())
-    }
-
-    fn map(_inode: &INode<'_, Self>, _pos: u64, _len: u64) -> Result<Mapping> {
-        Err(EIO)
-    }
-
     fn statfs(_sb: &SuperBlock<Self>) -> Result<Stat> {
         Ok(Stat::default())
     }
@@ -98,6 +82,129 @@ impl blockfs::FileSystem for Probe {
 
     // The other write methods: a writable file system has them all.
 
+    // expect: case="partial_write_set" a writable FileSystem implements every write method
+    // One that could create files but not delete them would leak them.
+    #[cfg(not(case = "partial_write_set"))]
+    fn delete_inode(_inode: &BareINode<Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn write_super(_sb: &SuperBlock<Self>, _clean: bool) -> Result {
+        Err(EROFS)
+    }
+}
+
+#[vtable]
+impl blockfs::dir::Operations for Probe {
+    type FileSystem = Self;
+
+    fn lookup<'a>(dir: &INode<'a, Self>, _name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>> {
+        // expect: case="inode_in_sb_data" error[E0521]: borrowed data escapes
+        // An inode kept in the superblock's data is released after
+        // put_super, when evicting it finds the data gone.
+        #[cfg(case = "inode_in_sb_data")]
+        {
+            *dir.sb().data().stash.lock() = Some(ARef::from(dir));
+        }
+        let _ = dir;
+        Ok(None)
+    }
+
+    fn read_dir(_dir: &INode<'_, Self>, _emitter: &mut DirEmitter<'_>) -> Result {
+        Ok(())
+    }
+
+    fn create<'a>(
+        _idmap: &Idmap<'_>,
+        dir: &INode<'a, Self>,
+        dentry: NewDentry<'a, Self>,
+        _mode: u16,
+    ) -> Result {
+        // expect: case="instantiate_twice" use of moved value: `dentry`
+        // A dentry gets one inode: `d_instantiate` on a positive dentry
+        // corrupts the dcache.
+        #[cfg(case = "instantiate_twice")]
+        {
+            dentry.instantiate(ARef::from(dir));
+            dentry.instantiate(ARef::from(dir));
+        }
+        let _ = (dir, dentry);
+        Err(EROFS)
+    }
+
+    fn mknod<'a>(
+        _idmap: &Idmap<'_>,
+        _dir: &INode<'a, Self>,
+        _dentry: NewDentry<'a, Self>,
+        _mode: u16,
+        _typ: INodeType,
+    ) -> Result {
+        Err(EROFS)
+    }
+
+    fn symlink<'a>(
+        _idmap: &Idmap<'_>,
+        _dir: &INode<'a, Self>,
+        _dentry: NewDentry<'a, Self>,
+        _target: &[u8],
+    ) -> Result {
+        Err(EROFS)
+    }
+
+    fn mkdir<'a>(
+        _idmap: &Idmap<'_>,
+        _dir: &INode<'a, Self>,
+        _dentry: NewDentry<'a, Self>,
+        _mode: u16,
+    ) -> Result {
+        Err(EROFS)
+    }
+
+    fn tmpfile<'a>(
+        _idmap: &Idmap<'_>,
+        _dir: &INode<'a, Self>,
+        _file: TmpFile<'a, Self>,
+        _mode: u16,
+    ) -> Result {
+        Err(EROFS)
+    }
+
+    fn link<'a>(
+        _inode: &INode<'a, Self>,
+        _dir: &INode<'a, Self>,
+        _dentry: NewDentry<'a, Self>,
+    ) -> Result {
+        Err(EROFS)
+    }
+
+    fn unlink<'a>(_dir: &INode<'a, Self>, _dentry: &Dentry<'a, Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn rmdir<'a>(_dir: &INode<'a, Self>, _dentry: &Dentry<'a, Self>) -> Result {
+        Err(EROFS)
+    }
+
+    fn rename<'a>(
+        _idmap: &Idmap<'_>,
+        _old_dir: &INode<'a, Self>,
+        _old: &Dentry<'a, Self>,
+        _new_dir: &INode<'a, Self>,
+        _new: &Dentry<'a, Self>,
+        _flags: u32,
+    ) -> Result {
+        Err(EROFS)
+    }
+}
+
+#[vtable]
+impl blockfs::file::Operations for Probe {
+    type FileSystem = Self;
+
+    fn map(_inode: &INode<'_, Self>, _pos: u64, _len: u64) -> Result<Mapping> {
+        Err(EIO)
+    }
+
     fn map_write(_inode: &INode<'_, Self>, _pos: u64, _len: u64) -> Result<Mapping> {
         Err(EROFS)
     }
@@ -113,41 +220,17 @@ impl blockfs::FileSystem for Probe {
     fn free_range(_inode: &INode<'_, Self>, _start: u64, _end: u64) -> Result {
         Err(EROFS)
     }
+}
 
-    fn new_inode<'a>(_dir: &INode<'a, Self>, _node: NewNode) -> Result<ARef<INode<'a, Self>>> {
-        Err(EROFS)
-    }
+// No flags, ACLs or extended attributes: every method is optional.
+#[vtable]
+impl blockfs::inode::Operations for Probe {
+    type FileSystem = Self;
+}
 
-    // expect: case="partial_write_set" a writable FileSystem implements every write method
-    // One that could create files but not delete them would leak them.
-    #[cfg(not(case = "partial_write_set"))]
-    fn delete_inode(_inode: &BareINode<Self>) -> Result {
-        Err(EROFS)
-    }
-
-    fn add_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    fn remove_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    fn replace_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    fn set_parent(_dir: &INode<'_, Self>, _parent: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    fn is_empty_dir(_dir: &INode<'_, Self>) -> Result<bool> {
-        Err(EROFS)
-    }
-
-    fn write_super(_sb: &SuperBlock<Self>, _clean: bool) -> Result {
-        Err(EROFS)
-    }
+#[vtable]
+impl blockfs::xattr::Operations for Probe {
+    type FileSystem = Self;
 
     fn get_xattr(
         inode: &INode<'_, Self>,

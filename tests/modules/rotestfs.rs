@@ -2,7 +2,9 @@
 
 //! A read-only file system on the `blockfs` abstraction, for the tests.
 //!
-//! It implements only the read methods of [`blockfs::FileSystem`]: the
+//! It implements only the read methods of [`blockfs::FileSystem`],
+//! [`blockfs::dir::Operations`] and [`blockfs::file::Operations`], and no
+//! attribute or extended attribute operations: the
 //! abstraction must then install none of the C operations that write, as a
 //! C read-only file system (isofs, cramfs) has none: this module does not
 //! build if any is installed. Mounted, it shows a root directory with one file,
@@ -76,6 +78,10 @@ impl blockfs::FileSystem for RoTestFs {
 
     type Data = Data;
     type INodeData = ();
+    type DirOps = Self;
+    type FileOps = Self;
+    type INodeOps = Self;
+    type XattrOps = Self;
 
     fn fill_super(sb: &NewSuperBlock<'_, Self>, _opts: &MountOptions) -> Result<Data> {
         sb.set_block_size(BLOCK as u32)?;
@@ -87,6 +93,20 @@ impl blockfs::FileSystem for RoTestFs {
     fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<'_, Self>>> {
         Self::inode(sb, ROOT_INO)
     }
+
+    fn statfs(sb: &SuperBlock<Self>) -> Result<Stat> {
+        Ok(Stat {
+            blocks: sb.data().size / BLOCK,
+            files: 2,
+            name_len: 255,
+            ..Stat::default()
+        })
+    }
+}
+
+#[vtable]
+impl blockfs::dir::Operations for RoTestFs {
+    type FileSystem = Self;
 
     fn lookup<'a>(dir: &INode<'a, Self>, name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>> {
         if name != FILE_NAME {
@@ -112,6 +132,11 @@ impl blockfs::FileSystem for RoTestFs {
         }
         Ok(())
     }
+}
+
+#[vtable]
+impl blockfs::file::Operations for RoTestFs {
+    type FileSystem = Self;
 
     fn map(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
         let offset = pos & !(BLOCK - 1);
@@ -128,15 +153,17 @@ impl blockfs::FileSystem for RoTestFs {
             new: false,
         })
     }
+}
 
-    fn statfs(sb: &SuperBlock<Self>) -> Result<Stat> {
-        Ok(Stat {
-            blocks: sb.data().size / BLOCK,
-            files: 2,
-            name_len: 255,
-            ..Stat::default()
-        })
-    }
+// No flags, ACLs or extended attributes: every method is optional.
+#[vtable]
+impl blockfs::inode::Operations for RoTestFs {
+    type FileSystem = Self;
+}
+
+#[vtable]
+impl blockfs::xattr::Operations for RoTestFs {
+    type FileSystem = Self;
 }
 
 // The point of this module: the abstraction installs no operation that

@@ -2,27 +2,29 @@
 
 //! Block-device file systems with DAX.
 //!
-//! A file system implements [`FileSystem`]: it reads its superblock, looks up
-//! names, lists directories and maps file ranges to device ranges. This
-//! module does the VFS side: registration with `fs_context` and
-//! `get_tree_bdev`, superblock setup (block size, DAX device, root dentry),
-//! inodes embedded with the file system's own per-inode data, directory and
-//! file operations, and the DAX paths (`dax_iomap_rw` for `read()` and
-//! `write()`, `dax_iomap_fault` for mmap faults, PTE and PMD sized) through
-//! `iomap_ops` built from [`FileSystem::map`] and [`FileSystem::map_write`].
-//! Files without DAX (`-o dax=never`, a device without it, or with the
-//! default `-o dax=inode` a file without the DAX flag) go through the page
-//! cache with iomap's buffered helpers and the same `iomap_ops`: reads by
-//! its bio helpers, writes into folios written back by `iomap_writepages`,
-//! shared mappings made writable by `iomap_page_mkwrite`.
+//! A file system implements [`FileSystem`] for its superblock and the
+//! per-object traits for what it serves: [`dir::Operations`] looks up
+//! names and lists directories, [`file::Operations`] maps file ranges to
+//! device ranges, [`inode::Operations`] and [`xattr::Operations`] keep
+//! flags, ACLs and extended attributes. This module does the VFS side:
+//! registration with `fs_context` and `get_tree_bdev`, superblock setup
+//! (block size, DAX device, root dentry), inodes embedded with the file
+//! system's own per-inode data, the C operation tables, and the DAX paths
+//! (`dax_iomap_rw` for `read()` and `write()`, `dax_iomap_fault` for mmap
+//! faults, PTE and PMD sized) through `iomap_ops` built from
+//! [`file::Operations::map`] and [`file::Operations::map_write`]. Files
+//! without DAX (`-o dax=never`, a device without it, or with the default
+//! `-o dax=inode` a file without the DAX flag) go through the page cache
+//! with iomap's buffered helpers and the same `iomap_ops`: reads by its bio
+//! helpers, writes into folios written back by `iomap_writepages`, shared
+//! mappings made writable by `iomap_page_mkwrite`.
 //!
-//! A file system that implements the write methods of [`FileSystem`] gets
-//! the POSIX side of writing from this module: `create`, `mkdir`, `rename`
-//! and the rest keep link counts and times the way POSIX and ext2 do, and
-//! call small on-disk primitives ([`FileSystem::add_entry`], [`FileSystem::new_inode`],
-//! ...) that the file system implements. Link counts are raised before the
-//! entry that needs them is written and dropped after the entry is gone, so
-//! that a crash leaves counts too high (which `fsck` lowers), never too low.
+//! Policy is the file system's, as in C: its namespace operations
+//! ([`dir::Operations::create`], [`dir::Operations::rename`], ...) keep
+//! link counts and times and order their writes; this module gives them
+//! typed arguments ([`Dentry`], [`NewDentry`], [`Idmap`]) and the VFS's
+//! mechanisms (a new inode's owner as `inode_init_owner` gives it,
+//! inherited ACLs, `d_instantiate`).
 //!
 //! Locking follows ext4: reads take the inode lock shared, writes take it
 //! exclusive; faults take the mapping's invalidate lock shared, and size
@@ -46,20 +48,28 @@ use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 
 mod buffer;
 mod context;
-mod dir;
+mod dentry;
+pub mod dir;
 mod export;
-mod file;
-mod inode;
+pub mod file;
+pub mod inode;
 mod iomap;
 mod lock;
 mod namei;
 mod sb;
 mod super_ops;
 mod tables;
-mod xattr;
+pub mod xattr;
+
+// The per-object traits, in scope for the callbacks of every table.
+use dir::Operations as _;
+use file::Operations as _;
+use inode::Operations as _;
+use xattr::Operations as _;
 
 pub use buffer::{Buffer, Head};
-pub use dir::{DirEmitter, DirEntryType};
+pub use dentry::{Dentry, Idmap, InheritedAcls, NewDentry, TmpFile};
+pub use dir::{DirEmitter, DirEntryType, RENAME_EXCHANGE, RENAME_NOREPLACE};
 use inode::{vfs_flags, INodeWithData};
 pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATTR_VFS_FLAGS};
 use lock::{DaxReadLock, InodeLock, InvalidateLock, Mode};
@@ -140,7 +150,7 @@ pub struct Stat {
     pub fsid: u64,
 }
 
-/// What a file range is on the device, for [`FileSystem::map`].
+/// What a file range is on the device, for [`file::Operations::map`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mapping {
     /// `len` bytes at file offset `offset` are at device byte `addr`.
@@ -168,12 +178,29 @@ pub enum Mapping {
 /// `FS_IOC_SETFSLABEL` pass them (with the terminating NUL).
 pub const FSLABEL_MAX: usize = bindings::FSLABEL_MAX as usize;
 
-/// A block-device file system.
+/// A block-device file system: what it says about itself and its
+/// superblock (`super_operations`).
+///
+/// The objects it serves have their own traits, as the VFS has its own
+/// operation tables: [`dir::Operations`] (directories: names and entries),
+/// [`file::Operations`] (regular files: where their bytes are),
+/// [`inode::Operations`] (attributes of any inode: flags and ACLs) and
+/// [`xattr::Operations`] (extended attributes). A file system names the
+/// types that implement them; they may all be the file system's own type,
+/// as in C one `.c` file may hold several tables.
 ///
 /// The optional methods are those a file system may leave out: the C
 /// operations that need them are then not installed (their slots stay
 /// NULL), as in a C file system without them. Implementations carry
 /// `#[vtable]`, which records which methods they provide.
+///
+/// A file system that can be mounted read-write implements every method
+/// that changes it: here [`FileSystem::write_inode`],
+/// [`FileSystem::delete_inode`] and [`FileSystem::write_super`], the write
+/// methods of [`dir::Operations`] and of [`file::Operations`]. One that
+/// implements none of them is read-only, and its C tables have no
+/// operation that writes (no `create`, `write_iter`, `page_mkwrite`,
+/// `write_inode`, ...). Anything in between does not build.
 #[vtable]
 pub trait FileSystem: Sized + Send + Sync + 'static {
     /// The file system type's name (`mount -t NAME`).
@@ -186,76 +213,28 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// Per-inode data, kept with the VFS inode.
     type INodeData: Send + Sync;
 
+    /// Directory operations.
+    type DirOps: dir::Operations<FileSystem = Self>;
+    /// Regular file operations.
+    type FileOps: file::Operations<FileSystem = Self>;
+    /// Attribute operations, for inodes of every type.
+    type INodeOps: inode::Operations<FileSystem = Self>;
+    /// Extended attribute operations.
+    type XattrOps: xattr::Operations<FileSystem = Self>;
+
     /// Reads and validates the superblock.
     fn fill_super(sb: &NewSuperBlock<'_, Self>, opts: &MountOptions) -> Result<Self::Data>;
 
     /// Returns the root directory's inode.
     fn root(sb: &SuperBlock<Self>) -> Result<ARef<INode<'_, Self>>>;
 
-    /// Looks `name` up in directory `dir`.
-    fn lookup<'a>(dir: &INode<'a, Self>, name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>>;
-
-    /// Emits the entries of `dir` from the emitter's position on.
-    fn read_dir(dir: &INode<'_, Self>, emitter: &mut DirEmitter<'_>) -> Result;
-
-    /// Maps the range of `inode` that contains byte `pos`, up to `len`
-    /// bytes (less is fine, more is trimmed).
-    fn map(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping>;
-
     /// Returns `statfs` numbers.
     fn statfs(sb: &SuperBlock<Self>) -> Result<Stat>;
-
-    // A file system that can be mounted read-write implements all of the
-    // methods from here to `is_empty_dir`, and `write_super`; one that
-    // implements none of them is read-only, and its C tables have no
-    // operation that writes (no `create`, `write_iter`, `page_mkwrite`,
-    // `write_inode`, ...). Anything in between does not build.
-
-    /// Maps the range of `inode` that contains byte `pos` for writing,
-    /// allocating blocks for holes (up to `len` bytes; less is fine), and
-    /// says so with [`Mapping::Mapped::new`]. New blocks must read as
-    /// zeros before they are mapped: DAX exposes them directly. Called
-    /// with the inode or the invalidate lock held. `pos` may be past the
-    /// size only after [`FileSystem::reserve_size`] covered it.
-    fn map_write(_inode: &INode<'_, Self>, _pos: u64, _len: u64) -> Result<Mapping> {
-        Err(EROFS)
-    }
-
-    /// Makes the size that [`FileSystem::write_inode`] records at least
-    /// `size`, durably, without changing the inode's size: blocks are
-    /// about to be allocated up to `size` past the end (an extending write
-    /// or `fallocate`), or are about to be freed past a smaller size
-    /// (truncation), and the size on disk must cover them meanwhile. Called
-    /// with the inode lock held exclusively.
-    fn reserve_size(_inode: &INode<'_, Self>, _size: u64) -> Result {
-        Err(EROFS)
-    }
-
-    /// Ends a [`FileSystem::reserve_size`]: the blocks past the inode's
-    /// size are gone (or were never allocated), so the size on disk
-    /// becomes the inode's size again; writes the inode.
-    fn commit_size(_inode: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    /// Frees the blocks of `inode` between byte `start` and byte `end`
-    /// (exclusive, `u64::MAX` for the rest of the file), both block aligned,
-    /// leaving a hole. The range is no longer mapped anywhere.
-    fn free_range(_inode: &INode<'_, Self>, _start: u64, _end: u64) -> Result {
-        Err(EROFS)
-    }
 
     /// Writes the attributes of `inode` (size, mode, owner, times, link
     /// count) to disk, durably. Also called by write-back, where nobody may
     /// hold a reference to the inode: hence a [`BareINode`].
     fn write_inode(_inode: &BareINode<Self>) -> Result {
-        Err(EROFS)
-    }
-
-    /// Allocates and durably writes a new inode for an entry of `dir`, with
-    /// one link (two for a directory, whose first block has `.` and `..`),
-    /// and returns it.
-    fn new_inode<'a>(_dir: &INode<'a, Self>, _node: NewNode) -> Result<ARef<INode<'a, Self>>> {
         Err(EROFS)
     }
 
@@ -265,67 +244,13 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         Err(EROFS)
     }
 
-    /// Adds entry `name` for `inode` to `dir`, which has no entry of that
-    /// name.
-    fn add_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
+    /// Writes the superblock durably: its counters, and a state that says
+    /// whether the file system is `clean` (unmounted or read-only) or in
+    /// use. Called with `clean == false` before a read-write mount or
+    /// remount proceeds (refusing it if the file system must stay
+    /// read-only), and with `true` on unmount and read-only remount.
+    fn write_super(_sb: &SuperBlock<Self>, _clean: bool) -> Result {
         Err(EROFS)
-    }
-
-    /// Removes entry `name`, which refers to `inode`, from `dir`.
-    fn remove_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    /// Points the existing entry `name` of `dir` at `inode`.
-    fn replace_entry(_dir: &INode<'_, Self>, _name: &[u8], _inode: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    /// Points the `..` entry of directory `dir` at `parent`.
-    fn set_parent(_dir: &INode<'_, Self>, _parent: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    /// Whether directory `dir` has no entries but `.` and `..`.
-    fn is_empty_dir(_dir: &INode<'_, Self>) -> Result<bool> {
-        Err(EROFS)
-    }
-
-    /// Copies the value of extended attribute `name` in name space `ns`
-    /// into `buf` and returns its length; with an empty `buf`, returns the
-    /// length only. `ENODATA` if there is no such attribute, `ERANGE` if
-    /// `buf` is too small. Only called once [`NewSuperBlock::enable_xattrs`]
-    /// has been, as are the attribute methods below.
-    fn get_xattr(
-        _inode: &INode<'_, Self>,
-        _ns: XattrNs,
-        _name: &[u8],
-        _buf: &mut [u8],
-    ) -> Result<usize> {
-        Err(EOPNOTSUPP)
-    }
-
-    /// Sets extended attribute `name` in `ns` to `value`, or removes it if
-    /// `value` is `None`, durably; `how` says what to do when it exists or
-    /// does not (`EEXIST`, `ENODATA`). The inode's lock is held; its change
-    /// time is updated by the caller, which writes the inode afterwards.
-    fn set_xattr(
-        _inode: &INode<'_, Self>,
-        _ns: XattrNs,
-        _name: &[u8],
-        _value: Option<&[u8]>,
-        _how: XattrSet,
-    ) -> Result {
-        Err(EOPNOTSUPP)
-    }
-
-    /// Calls `f` with the name space and name of each extended attribute
-    /// of `inode` (ACLs included, with empty names).
-    fn list_xattrs(
-        _inode: &INode<'_, Self>,
-        _f: &mut dyn FnMut(XattrNs, &[u8]) -> Result,
-    ) -> Result {
-        Ok(())
     }
 
     /// Gets inode `ino` for an NFS file handle (`open_by_handle_at`, an
@@ -338,41 +263,6 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
         Err(ESTALE)
     }
 
-    /// Where the extended attributes of `inode` are on the device, as
-    /// `FS_IOC_FIEMAP` with `FIEMAP_FLAG_XATTR` reports them: the device
-    /// byte address and length of the block that holds them, `None` if it
-    /// has none.
-    fn xattr_extent(_inode: &INode<'_, Self>) -> Result<Option<(u64, u64)>> {
-        Ok(None)
-    }
-
-    /// Reads the POSIX ACL of type `typ` of `inode`: `None` if it has none.
-    fn get_acl(_inode: &INode<'_, Self>, _typ: AclType) -> Result<Option<KVec<AclEntry>>> {
-        Ok(None)
-    }
-
-    /// Stores (or with `None`, removes) the POSIX ACL of type `typ` of
-    /// `inode`, durably. The mode and change time are the caller's.
-    fn set_acl(_inode: &INode<'_, Self>, _typ: AclType, _acl: Option<&[AclEntry]>) -> Result {
-        Err(EOPNOTSUPP)
-    }
-
-    /// The attribute flags of `inode` (`FS_*_FL`) that `chattr` and
-    /// `FS_IOC_GETFLAGS` show: those the file system keeps.
-    fn attr_flags(_inode: &INode<'_, Self>) -> u32 {
-        0
-    }
-
-    /// Sets the attribute flags of `inode` from `flags` (`FS_IOC_SETFLAGS`
-    /// or `chattr`), durably; the file system decides which of them it
-    /// keeps and may change, and returns the flags now set. The VFS has
-    /// checked the caller's rights (owner, `CAP_LINUX_IMMUTABLE` for the
-    /// immutable and append-only flags); this module then applies
-    /// [`ATTR_VFS_FLAGS`] to the inode and updates its change time.
-    fn set_attr_flags(_inode: &INode<'_, Self>, _flags: u32) -> Result<u32> {
-        Err(EOPNOTSUPP)
-    }
-
     /// The file system's label (without NUL), for `FS_IOC_GETFSLABEL`.
     fn label(_sb: &SuperBlock<Self>, _buf: &mut [u8; FSLABEL_MAX]) -> Result<usize> {
         Err(ENOTTY)
@@ -383,15 +273,6 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// `CAP_SYS_ADMIN` and write access to the mount.
     fn set_label(_sb: &SuperBlock<Self>, _label: &[u8]) -> Result {
         Err(ENOTTY)
-    }
-
-    /// Writes the superblock durably: its counters, and a state that says
-    /// whether the file system is `clean` (unmounted or read-only) or in
-    /// use. Called with `clean == false` before a read-write mount or
-    /// remount proceeds (refusing it if the file system must stay
-    /// read-only), and with `true` on unmount and read-only remount.
-    fn write_super(_sb: &SuperBlock<Self>, _clean: bool) -> Result {
-        Err(EROFS)
     }
 }
 

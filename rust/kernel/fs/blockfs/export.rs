@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! NFS export: `export_operations` over [`FileSystem::inode_for_handle`]
-//! and [`FileSystem::lookup`] of `..`. Handles are the VFS's default
+//! and [`dir::Operations::lookup`] of `..`. Handles are the VFS's default
 //! (`FILEID_INO32_GEN`: inode number and generation).
 
 use super::*;
@@ -81,7 +81,7 @@ impl<T: FileSystem> Tables<T> {
         match dir
             .super_block()
             .live()
-            .and_then(|()| T::lookup(dir, b".."))
+            .and_then(|()| T::DirOps::lookup(dir, b".."))
         {
             // SAFETY: `d_obtain_alias` takes our reference, also on failure.
             Ok(Some(p)) => unsafe { bindings::d_obtain_alias(ARef::into_raw(p).as_ptr().cast()) },

@@ -1,8 +1,68 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! File operations: read, write, `fallocate`, truncation, attributes, ioctls.
+//! Regular files: their [`Operations`]; read, write, `fallocate`,
+//! truncation, attributes, ioctls.
 
 use super::*;
+
+/// Where a file system keeps the bytes of its regular files: the
+/// `iomap_ops` behind `read()`, `write()`, DAX faults, the page cache,
+/// `FIEMAP` and `SEEK_HOLE`, and the size and block changes of truncation
+/// and `fallocate`.
+///
+/// [`Operations::map`] is required; the others change files, and a file
+/// system implements all of them or none (see [`FileSystem`]).
+#[vtable]
+pub trait Operations {
+    /// The file system these files belong to.
+    type FileSystem: FileSystem;
+
+    /// Maps the range of `inode` that contains byte `pos`, up to `len`
+    /// bytes (less is fine, more is trimmed).
+    fn map(inode: &INode<'_, Self::FileSystem>, pos: u64, len: u64) -> Result<Mapping>;
+
+    /// Maps the range of `inode` that contains byte `pos` for writing,
+    /// allocating blocks for holes (up to `len` bytes; less is fine), and
+    /// says so with [`Mapping::Mapped::new`]. New blocks must read as
+    /// zeros before they are mapped: DAX exposes them directly. Called
+    /// with the inode or the invalidate lock held. `pos` may be past the
+    /// size only after [`Operations::reserve_size`] covered it.
+    fn map_write(_inode: &INode<'_, Self::FileSystem>, _pos: u64, _len: u64) -> Result<Mapping> {
+        Err(EROFS)
+    }
+
+    /// Makes the size that [`FileSystem::write_inode`] records at least
+    /// `size`, durably, without changing the inode's size: blocks are
+    /// about to be allocated up to `size` past the end (an extending write
+    /// or `fallocate`), or are about to be freed past a smaller size
+    /// (truncation), and the size on disk must cover them meanwhile. Called
+    /// with the inode lock held exclusively.
+    fn reserve_size(_inode: &INode<'_, Self::FileSystem>, _size: u64) -> Result {
+        Err(EROFS)
+    }
+
+    /// Ends a [`Operations::reserve_size`]: the blocks past the inode's
+    /// size are gone (or were never allocated), so the size on disk
+    /// becomes the inode's size again; writes the inode.
+    fn commit_size(_inode: &INode<'_, Self::FileSystem>) -> Result {
+        Err(EROFS)
+    }
+
+    /// Frees the blocks of `inode` between byte `start` and byte `end`
+    /// (exclusive, `u64::MAX` for the rest of the file), both block aligned,
+    /// leaving a hole. The range is no longer mapped anywhere.
+    fn free_range(_inode: &INode<'_, Self::FileSystem>, _start: u64, _end: u64) -> Result {
+        Err(EROFS)
+    }
+
+    /// Where the extended attributes of `inode` are on the device, as
+    /// `FS_IOC_FIEMAP` with `FIEMAP_FLAG_XATTR` reports them: the device
+    /// byte address and length of the block that holds them, `None` if it
+    /// has none.
+    fn xattr_extent(_inode: &INode<'_, Self::FileSystem>) -> Result<Option<(u64, u64)>> {
+        Ok(None)
+    }
+}
 
 impl<T: FileSystem> Tables<T> {
     /// `file_operations::read_iter`.
@@ -182,7 +242,7 @@ impl<T: FileSystem> Tables<T> {
         let end = pos.saturating_add(count);
         let extend = end > old;
         if extend {
-            if let Err(e) = T::reserve_size(i, end) {
+            if let Err(e) = T::FileOps::reserve_size(i, end) {
                 return e.to_errno() as isize;
             }
         }
@@ -239,9 +299,9 @@ impl<T: FileSystem> Tables<T> {
                     bindings::truncate_pagecache(i.raw(), size as i64);
                 }
             }
-            r = T::free_range(i, size.next_multiple_of(bs), u64::MAX);
+            r = T::FileOps::free_range(i, size.next_multiple_of(bs), u64::MAX);
         }
-        match (r.and_then(|()| T::commit_size(i)), ret) {
+        match (r.and_then(|()| T::FileOps::commit_size(i)), ret) {
             (Err(e), _) => e.to_errno() as isize,
             (Ok(()), ret) => ret,
         }
@@ -329,7 +389,7 @@ impl<T: FileSystem> Tables<T> {
             }
         }
         if first < last {
-            T::free_range(i, first, last)?;
+            T::FileOps::free_range(i, first, last)?;
         }
         i.touch_mtime();
         T::write_inode(i)
@@ -373,13 +433,13 @@ impl<T: FileSystem> Tables<T> {
             if extend {
                 // As for writes: the size on disk covers the new blocks
                 // first, the inode's size only once they are there.
-                T::reserve_size(i, end)?;
+                T::FileOps::reserve_size(i, end)?;
                 // SAFETY: We hold the inode lock.
                 unsafe { Self::zero_eof(inode, old, end)? };
             }
             let mut pos = off - off % bs;
             while pos < end {
-                match T::map_write(i, pos, end - pos)? {
+                match T::FileOps::map_write(i, pos, end - pos)? {
                     Mapping::Mapped { offset, len, .. } if offset <= pos && offset + len > pos => {
                         pos = offset + len;
                     }
@@ -400,11 +460,11 @@ impl<T: FileSystem> Tables<T> {
         })();
         if r.is_err() && extend && i.size() == old {
             // The blocks past the old size go again.
-            let _ = T::free_range(i, old.next_multiple_of(bs), u64::MAX);
+            let _ = T::FileOps::free_range(i, old.next_multiple_of(bs), u64::MAX);
         }
         i.touch_ctime();
         let w = if extend {
-            T::commit_size(i)
+            T::FileOps::commit_size(i)
         } else {
             T::write_inode(i)
         };
@@ -440,12 +500,12 @@ impl<T: FileSystem> Tables<T> {
             let end = new.next_multiple_of(bs);
             // SAFETY: As above.
             unsafe { Self::zero_range(inode, new, end.min(old) - new)? };
-            T::reserve_size(i, old)?;
+            T::FileOps::reserve_size(i, old)?;
             i.set_size(new);
             // SAFETY: Drops the page-cache (DAX) entries past `new`.
             unsafe { bindings::truncate_pagecache(inode, new as i64) };
-            T::free_range(i, end, u64::MAX)?;
-            T::commit_size(i)?;
+            T::FileOps::free_range(i, end, u64::MAX)?;
+            T::FileOps::commit_size(i)?;
         } else {
             // SAFETY: As above.
             unsafe { Self::zero_eof(inode, old, new)? };
@@ -526,7 +586,7 @@ impl<T: FileSystem> Tables<T> {
         let inode = unsafe { (*(*path).dentry).d_inode };
         // SAFETY: As above: an initialised inode of ours, referenced by the
         // dentry.
-        let flags = T::attr_flags(unsafe { INode::<T>::from_raw(inode) });
+        let flags = T::INodeOps::attr_flags(unsafe { INode::<T>::from_raw(inode) });
         let (mut attributes, mut mask) = (0u64, 0u64);
         for (fl, attr) in ATTRS {
             mask |= u64::from(attr);
@@ -557,7 +617,7 @@ impl<T: FileSystem> Tables<T> {
         // to fill.
         unsafe {
             let i = INode::<T>::from_raw((*dentry).d_inode);
-            bindings::fileattr_fill_flags(fa, T::attr_flags(i));
+            bindings::fileattr_fill_flags(fa, T::INodeOps::attr_flags(i));
         }
         0
     }
@@ -585,8 +645,8 @@ impl<T: FileSystem> Tables<T> {
                 (INode::<T>::from_raw((*dentry).d_inode), (*fa).flags)
             };
             i.super_block().live()?;
-            let old = T::attr_flags(i);
-            let now = T::set_attr_flags(i, flags)?;
+            let old = T::INodeOps::attr_flags(i);
+            let now = T::INodeOps::set_attr_flags(i, flags)?;
             // SAFETY: Our inode, locked; `inode_set_flags` changes the
             // masked bits atomically.
             unsafe {

@@ -1,9 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Inodes: the VFS inode with the file system's data, the referenced [`INode`] and
-//! the [`BareINode`] of eviction and write-back, new inodes.
+//! Inodes: their attribute [`Operations`]; the VFS inode with the file
+//! system's data, the referenced [`INode`] and the [`BareINode`] of eviction
+//! and write-back, new inodes.
 
 use super::*;
+
+/// The attributes a file system keeps for inodes of every type beyond
+/// those of the VFS inode: attribute flags (`chattr`) and POSIX ACLs
+/// (`inode_operations::fileattr_*`, `get_inode_acl`, `set_acl`). All are
+/// optional: without them the flags read as none and ACLs are off.
+#[vtable]
+pub trait Operations {
+    /// The file system these inodes belong to.
+    type FileSystem: FileSystem;
+
+    /// The attribute flags of `inode` (`FS_*_FL`) that `chattr` and
+    /// `FS_IOC_GETFLAGS` show: those the file system keeps.
+    fn attr_flags(_inode: &INode<'_, Self::FileSystem>) -> u32 {
+        0
+    }
+
+    /// Sets the attribute flags of `inode` from `flags` (`FS_IOC_SETFLAGS`
+    /// or `chattr`), durably; the file system decides which of them it
+    /// keeps and may change, and returns the flags now set. The VFS has
+    /// checked the caller's rights (owner, `CAP_LINUX_IMMUTABLE` for the
+    /// immutable and append-only flags); this module then applies
+    /// [`ATTR_VFS_FLAGS`] to the inode and updates its change time.
+    fn set_attr_flags(_inode: &INode<'_, Self::FileSystem>, _flags: u32) -> Result<u32> {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Reads the POSIX ACL of type `typ` of `inode`: `None` if it has none.
+    fn get_acl(
+        _inode: &INode<'_, Self::FileSystem>,
+        _typ: AclType,
+    ) -> Result<Option<KVec<AclEntry>>> {
+        Ok(None)
+    }
+
+    /// Stores (or with `None`, removes) the POSIX ACL of type `typ` of
+    /// `inode`, durably. The mode and change time are the caller's.
+    fn set_acl(
+        _inode: &INode<'_, Self::FileSystem>,
+        _typ: AclType,
+        _acl: Option<&[AclEntry]>,
+    ) -> Result {
+        Err(EOPNOTSUPP)
+    }
+}
 
 /// The type of an inode, with what each type needs.
 pub enum INodeType {
@@ -21,6 +66,21 @@ pub enum INodeType {
     Fifo,
     /// A socket.
     Sock,
+}
+
+impl INodeType {
+    /// The type's `S_IF*` bits of a mode.
+    pub fn format(&self) -> u32 {
+        match self {
+            INodeType::Reg => bindings::S_IFREG,
+            INodeType::Dir => bindings::S_IFDIR,
+            INodeType::Symlink(_) => bindings::S_IFLNK,
+            INodeType::Chr(..) => bindings::S_IFCHR,
+            INodeType::Blk(..) => bindings::S_IFBLK,
+            INodeType::Fifo => bindings::S_IFIFO,
+            INodeType::Sock => bindings::S_IFSOCK,
+        }
+    }
 }
 
 /// The attributes of an inode, from disk.
@@ -63,8 +123,8 @@ pub const ATTR_VFS_FLAGS: u32 = bindings::FS_SYNC_FL
     | bindings::FS_NOATIME_FL
     | bindings::FS_DIRSYNC_FL;
 
-/// A new inode's type, permissions, owner and time, for
-/// [`FileSystem::new_inode`].
+/// A new inode's type, permissions, owner and time, as
+/// [`INode::new_node`] gives them.
 pub struct NewNode {
     /// Type (and, for symlinks and devices, their data).
     pub typ: INodeType,

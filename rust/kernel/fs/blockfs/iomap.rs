@@ -160,7 +160,7 @@ impl<T: FileSystem> Tables<T> {
     }
 
     /// `inode_operations::fiemap` of regular files (`FS_IOC_FIEMAP`): the
-    /// file's extents and holes, up to its size, from [`FileSystem::map`].
+    /// file's extents and holes, up to its size, from [`file::Operations::map`].
     ///
     /// # Safety
     ///
@@ -185,7 +185,9 @@ impl<T: FileSystem> Tables<T> {
         let mut ops = &Self::TABLES.iomap_ops;
         // SAFETY: `fieinfo` is the caller's valid request.
         unsafe {
-            if T::HAS_XATTR_EXTENT && (*fieinfo).fi_flags & bindings::FIEMAP_FLAG_XATTR != 0 {
+            if T::FileOps::HAS_XATTR_EXTENT
+                && (*fieinfo).fi_flags & bindings::FIEMAP_FLAG_XATTR != 0
+            {
                 (*fieinfo).fi_flags &= !bindings::FIEMAP_FLAG_XATTR;
                 ops = &Self::TABLES.xattr_iomap_ops;
             }
@@ -213,7 +215,7 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: `iomap_fiemap` passes the inode `fiemap` got, an
             // initialised inode of ours, whose lock it holds.
             let i = unsafe { INode::<T>::from_raw(inode) };
-            let (addr, len) = T::xattr_extent(i)?.ok_or(ENOENT)?;
+            let (addr, len) = T::FileOps::xattr_extent(i)?.ok_or(ENOENT)?;
             if u64::try_from(pos).map_err(|_| EINVAL)? >= len {
                 return Err(ENOENT);
             }
@@ -243,7 +245,7 @@ impl<T: FileSystem> Tables<T> {
     }
 
     /// `address_space_operations::swap_activate` of regular files
-    /// (`swapon`): the file's extents, from [`FileSystem::map`], become the
+    /// (`swapon`): the file's extents, from [`file::Operations::map`], become the
     /// swap area's, written and read by the swap code through the block
     /// device. iomap refuses files with holes; the VFS then keeps the file
     /// from being written or truncated (`S_SWAPFILE`) until `swapoff`.
@@ -358,17 +360,17 @@ impl<T: FileSystem> Tables<T> {
             let m = if write && flags & bindings::IOMAP_NOWAIT != 0 {
                 // Allocating writes metadata synchronously: RWF_NOWAIT
                 // writes only go where blocks exist.
-                match T::map(i, pos, len)? {
+                match T::FileOps::map(i, pos, len)? {
                     m @ Mapping::Mapped { .. } => m,
                     Mapping::Hole { .. } => return Err(EAGAIN),
                 }
             } else if write {
-                match T::map_write(i, pos, len)? {
+                match T::FileOps::map_write(i, pos, len)? {
                     m @ Mapping::Mapped { .. } => m,
                     Mapping::Hole { .. } => return Err(EIO),
                 }
             } else {
-                T::map(i, pos, len)?
+                T::FileOps::map(i, pos, len)?
             };
             let sbi = i.super_block().info();
             // SAFETY: `iomap` is valid for writes (caller) and ours alone

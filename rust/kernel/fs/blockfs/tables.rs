@@ -66,18 +66,21 @@ impl<T: FileSystem> Tables<T> {
     /// delete them would be a bug, not a feature).
     pub(super) const READ_WRITE: bool = {
         let has = [
-            T::HAS_MAP_WRITE,
-            T::HAS_RESERVE_SIZE,
-            T::HAS_COMMIT_SIZE,
-            T::HAS_FREE_RANGE,
+            T::FileOps::HAS_MAP_WRITE,
+            T::FileOps::HAS_RESERVE_SIZE,
+            T::FileOps::HAS_COMMIT_SIZE,
+            T::FileOps::HAS_FREE_RANGE,
             T::HAS_WRITE_INODE,
-            T::HAS_NEW_INODE,
             T::HAS_DELETE_INODE,
-            T::HAS_ADD_ENTRY,
-            T::HAS_REMOVE_ENTRY,
-            T::HAS_REPLACE_ENTRY,
-            T::HAS_SET_PARENT,
-            T::HAS_IS_EMPTY_DIR,
+            T::DirOps::HAS_CREATE,
+            T::DirOps::HAS_MKNOD,
+            T::DirOps::HAS_SYMLINK,
+            T::DirOps::HAS_MKDIR,
+            T::DirOps::HAS_TMPFILE,
+            T::DirOps::HAS_LINK,
+            T::DirOps::HAS_UNLINK,
+            T::DirOps::HAS_RMDIR,
+            T::DirOps::HAS_RENAME,
             T::HAS_WRITE_SUPER,
         ];
         let mut i = 1;
@@ -116,12 +119,12 @@ impl<T: FileSystem> Tables<T> {
             rename: slot!(Self::READ_WRITE, Self::rename),
             setattr: slot!(Self::READ_WRITE, Self::setattr),
             tmpfile: slot!(Self::READ_WRITE, Self::tmpfile),
-            listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
-            getattr: slot!(T::HAS_ATTR_FLAGS, Self::getattr),
-            get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
-            set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
-            fileattr_get: slot!(T::HAS_ATTR_FLAGS, Self::fileattr_get),
-            fileattr_set: slot!(T::HAS_SET_ATTR_FLAGS, Self::fileattr_set),
+            listxattr: slot!(T::XattrOps::HAS_LIST_XATTRS, Self::listxattr),
+            getattr: slot!(T::INodeOps::HAS_ATTR_FLAGS, Self::getattr),
+            get_inode_acl: slot!(T::INodeOps::HAS_GET_ACL, Self::get_inode_acl),
+            set_acl: slot!(T::INodeOps::HAS_SET_ACL, Self::set_acl),
+            fileattr_get: slot!(T::INodeOps::HAS_ATTR_FLAGS, Self::fileattr_get),
+            fileattr_set: slot!(T::INodeOps::HAS_SET_ATTR_FLAGS, Self::fileattr_set),
             ..pin_init::zeroed()
         },
         dir_fops: bindings::file_operations {
@@ -137,27 +140,27 @@ impl<T: FileSystem> Tables<T> {
         file_iops: bindings::inode_operations {
             setattr: slot!(Self::READ_WRITE, Self::setattr),
             fiemap: Some(Self::fiemap),
-            listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
-            getattr: slot!(T::HAS_ATTR_FLAGS, Self::getattr),
-            get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
-            set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
-            fileattr_get: slot!(T::HAS_ATTR_FLAGS, Self::fileattr_get),
-            fileattr_set: slot!(T::HAS_SET_ATTR_FLAGS, Self::fileattr_set),
+            listxattr: slot!(T::XattrOps::HAS_LIST_XATTRS, Self::listxattr),
+            getattr: slot!(T::INodeOps::HAS_ATTR_FLAGS, Self::getattr),
+            get_inode_acl: slot!(T::INodeOps::HAS_GET_ACL, Self::get_inode_acl),
+            set_acl: slot!(T::INodeOps::HAS_SET_ACL, Self::set_acl),
+            fileattr_get: slot!(T::INodeOps::HAS_ATTR_FLAGS, Self::fileattr_get),
+            fileattr_set: slot!(T::INodeOps::HAS_SET_ATTR_FLAGS, Self::fileattr_set),
             ..pin_init::zeroed()
         },
         sym_iops: bindings::inode_operations {
             get_link: Some(bindings::simple_get_link),
             setattr: slot!(Self::READ_WRITE, Self::setattr),
-            listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
-            getattr: slot!(T::HAS_ATTR_FLAGS, Self::getattr),
+            listxattr: slot!(T::XattrOps::HAS_LIST_XATTRS, Self::listxattr),
+            getattr: slot!(T::INodeOps::HAS_ATTR_FLAGS, Self::getattr),
             ..pin_init::zeroed()
         },
         special_iops: bindings::inode_operations {
             setattr: slot!(Self::READ_WRITE, Self::setattr),
-            listxattr: slot!(T::HAS_LIST_XATTRS, Self::listxattr),
-            getattr: slot!(T::HAS_ATTR_FLAGS, Self::getattr),
-            get_inode_acl: slot!(T::HAS_GET_ACL, Self::get_inode_acl),
-            set_acl: slot!(T::HAS_SET_ACL, Self::set_acl),
+            listxattr: slot!(T::XattrOps::HAS_LIST_XATTRS, Self::listxattr),
+            getattr: slot!(T::INodeOps::HAS_ATTR_FLAGS, Self::getattr),
+            get_inode_acl: slot!(T::INodeOps::HAS_GET_ACL, Self::get_inode_acl),
+            set_acl: slot!(T::INodeOps::HAS_SET_ACL, Self::set_acl),
             ..pin_init::zeroed()
         },
         file_fops: bindings::file_operations {
@@ -312,7 +315,7 @@ impl<T: FileSystem> Tables<T> {
             flags: ns as c_int,
             list: None,
             get: Some(Self::xattr_get),
-            set: slot!(T::HAS_SET_XATTR, Self::xattr_set),
+            set: slot!(T::XattrOps::HAS_SET_XATTR, Self::xattr_set),
         }
     }
 

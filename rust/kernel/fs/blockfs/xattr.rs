@@ -1,8 +1,54 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Extended attributes and POSIX ACLs: name spaces, entries, the VFS handlers.
+//! Extended attributes and POSIX ACLs: their [`Operations`], name spaces,
+//! entries, the VFS handlers.
 
 use super::*;
+
+/// A file system's extended attributes (`xattr_handler`s for `user.`,
+/// `trusted.` and `security.`, and `listxattr`). Only called once
+/// [`NewSuperBlock::enable_xattrs`] has been. All are optional.
+#[vtable]
+pub trait Operations {
+    /// The file system these attributes belong to.
+    type FileSystem: FileSystem;
+
+    /// Copies the value of extended attribute `name` in name space `ns`
+    /// into `buf` and returns its length; with an empty `buf`, returns the
+    /// length only. `ENODATA` if there is no such attribute, `ERANGE` if
+    /// `buf` is too small.
+    fn get_xattr(
+        _inode: &INode<'_, Self::FileSystem>,
+        _ns: XattrNs,
+        _name: &[u8],
+        _buf: &mut [u8],
+    ) -> Result<usize> {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Sets extended attribute `name` in `ns` to `value`, or removes it if
+    /// `value` is `None`, durably; `how` says what to do when it exists or
+    /// does not (`EEXIST`, `ENODATA`). The inode's lock is held; its change
+    /// time is updated by the caller, which writes the inode afterwards.
+    fn set_xattr(
+        _inode: &INode<'_, Self::FileSystem>,
+        _ns: XattrNs,
+        _name: &[u8],
+        _value: Option<&[u8]>,
+        _how: XattrSet,
+    ) -> Result {
+        Err(EOPNOTSUPP)
+    }
+
+    /// Calls `f` with the name space and name of each extended attribute
+    /// of `inode` (ACLs included, with empty names).
+    fn list_xattrs(
+        _inode: &INode<'_, Self::FileSystem>,
+        _f: &mut dyn FnMut(XattrNs, &[u8]) -> Result,
+    ) -> Result {
+        Ok(())
+    }
+}
 
 /// An extended attribute name space.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -14,7 +60,7 @@ pub enum XattrNs {
     /// `security.`: for security modules.
     Security,
     /// `system.posix_acl_access`: the access ACL, through
-    /// [`FileSystem::get_acl`] and [`FileSystem::set_acl`].
+    /// [`inode::Operations::get_acl`] and [`inode::Operations::set_acl`].
     AclAccess,
     /// `system.posix_acl_default`: a directory's default ACL.
     AclDefault,
@@ -33,7 +79,7 @@ impl XattrNs {
     }
 }
 
-/// What [`FileSystem::set_xattr`] does about an existing attribute.
+/// What [`xattr::Operations::set_xattr`] does about an existing attribute.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum XattrSet {
     /// Create or replace.
@@ -191,7 +237,7 @@ impl<T: FileSystem> Tables<T> {
                 };
                 (INode::<T>::from_raw(inode), CStr::from_char_ptr(name), buf)
             };
-            let n = T::get_xattr(i, Self::xattr_ns(handler), name.to_bytes(), buf)?;
+            let n = T::XattrOps::get_xattr(i, Self::xattr_ns(handler), name.to_bytes(), buf)?;
             c_int::try_from(n).map_err(|_| E2BIG)
         })
     }
@@ -237,7 +283,7 @@ impl<T: FileSystem> Tables<T> {
                 _ => XattrSet::Any,
             };
             i.super_block().live()?;
-            T::set_xattr(i, Self::xattr_ns(handler), name.to_bytes(), value, how)?;
+            T::XattrOps::set_xattr(i, Self::xattr_ns(handler), name.to_bytes(), value, how)?;
             i.touch_ctime();
             T::write_inode(i)?;
             Ok(0)
@@ -278,7 +324,7 @@ impl<T: FileSystem> Tables<T> {
             let mut total = 0usize;
             // SAFETY: `inode` is ours.
             let i = unsafe { INode::<T>::from_raw(inode) };
-            T::list_xattrs(i, &mut |ns, name| {
+            T::XattrOps::list_xattrs(i, &mut |ns, name| {
                 let shown = match ns {
                     XattrNs::Trusted => admin,
                     XattrNs::AclAccess | XattrNs::AclDefault => acl,
@@ -323,7 +369,7 @@ impl<T: FileSystem> Tables<T> {
         let r = (|| -> Result<*mut bindings::posix_acl> {
             // SAFETY: The VFS passes an inode of ours.
             let i = unsafe { INode::<T>::from_raw(inode) };
-            match T::get_acl(i, AclType::from_raw(typ)?)? {
+            match T::INodeOps::get_acl(i, AclType::from_raw(typ)?)? {
                 None => Ok(core::ptr::null_mut()),
                 Some(e) => Ok(AclRef::new(&e)?.into_raw()),
             }
@@ -364,7 +410,7 @@ impl<T: FileSystem> Tables<T> {
                     return if acl.is_null() { Ok(0) } else { Err(EACCES) };
                 }
                 let entries = acl_entries(acl)?;
-                T::set_acl(i, t, (!acl.is_null()).then_some(&entries[..]))?;
+                T::INodeOps::set_acl(i, t, (!acl.is_null()).then_some(&entries[..]))?;
                 (*inode).i_mode = mode;
                 i.touch_ctime();
                 T::write_inode(i)?;

@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Namespace operations: lookup, listing, and the POSIX side of changing
+//! names (as `fs/ext2/namei.c`).
+//!
+//! The VFS holds the locks and has checked permissions; this file keeps
+//! link counts and times and orders the writes of `dir.rs` so that a crash
+//! leaves counts too high (which `e2fsck` lowers), never too low: a count
+//! is raised, durably, before the entry that needs it is written, and
+//! lowered after the entry is gone (rule 4 of the crash rules in
+//! `Documentation/filesystems/rext2.rst`).
+
+use crate::{corrupt, dirent, ondisk, report, Rext2, BS};
+use kernel::{
+    fs::blockfs::{
+        self, Dentry, DirEmitter, DirEntryType, INode, INodeType, Idmap, InheritedAcls, NewDentry,
+        TmpFile, RENAME_EXCHANGE, RENAME_NOREPLACE,
+    },
+    prelude::*,
+    sync::aref::ARef,
+};
+use ondisk::Corrupt;
+
+impl Rext2 {
+    /// Writes the attributes of `inode`, durably.
+    fn sync(inode: &blockfs::BareINode<Self>) -> Result {
+        <Self as blockfs::FileSystem>::write_inode(inode)
+    }
+
+    /// A new inode of type `typ` and permissions `mode` for an entry of
+    /// `dir`: owned as `inode_init_owner` would, with the ACLs it inherits
+    /// (as `ext2_new_inode` and `ext2_init_acl`). On failure after the
+    /// inode exists it loses its links, and is deleted when dropped.
+    fn new_node<'a>(
+        idmap: &Idmap<'_>,
+        dir: &INode<'a, Self>,
+        mut mode: u16,
+        typ: INodeType,
+    ) -> Result<ARef<INode<'a, Self>>> {
+        let acls = InheritedAcls::new(dir, &typ, &mut mode)?;
+        let inode = Self::create_inode(dir, dir.new_node(idmap, mode, typ))?;
+        if let Err(e) = acls.apply(&inode) {
+            inode.clear_nlink();
+            return Err(e);
+        }
+        Ok(inode)
+    }
+
+    /// Enters a new `inode` in `dir` as `dentry` (`ext2_add_nondir`); on
+    /// failure the inode loses its links and is deleted when dropped.
+    fn enter<'a>(
+        dir: &INode<'a, Self>,
+        dentry: NewDentry<'a, Self>,
+        inode: ARef<INode<'a, Self>>,
+    ) -> Result {
+        if let Err(e) = Self::add_link(dir, dentry.name(), &inode) {
+            inode.clear_nlink();
+            return Err(e);
+        }
+        dir.touch_mtime();
+        Self::sync(dir)?;
+        dentry.instantiate(inode);
+        Ok(())
+    }
+
+    /// `RENAME_EXCHANGE`: swaps the inodes of two entries.
+    ///
+    /// Two entries change, one write each: between them one inode has both
+    /// names and the other none. The one with both is a file where there
+    /// is one (a directory never has two names unless both are
+    /// directories), and it counts the second name first, as a directory's
+    /// new parent counts its `..`; the counts drop once both entries are
+    /// written. A crash between the two leaves the other inode without a
+    /// name, its count intact (e2fsck attaches it in `lost+found`); where
+    /// the two entries' file types differ, an entry's type byte may not
+    /// match its new inode yet (it lies in another 8-byte word than the
+    /// inode number: e2fsck corrects it).
+    fn exchange(
+        od: &INode<'_, Self>,
+        oname: &[u8],
+        src: &INode<'_, Self>,
+        nd: &INode<'_, Self>,
+        nname: &[u8],
+        tgt: &INode<'_, Self>,
+    ) -> Result {
+        let moved = !core::ptr::eq(od, nd);
+        // A directory changing parents takes a `..` count along.
+        let (gain, lose) = match (src.is_dir(), tgt.is_dir()) {
+            (true, false) if moved => (Some(nd), Some(od)),
+            (false, true) if moved => (Some(od), Some(nd)),
+            _ => (None, None),
+        };
+        // The entry written first, and the inode it gives a second name.
+        let tgt_first = src.is_dir() && !tgt.is_dir();
+        let doubled = if tgt_first { tgt } else { src };
+        for g in [gain, Some(doubled)].into_iter().flatten() {
+            g.inc_nlink();
+            Self::sync(g)?;
+        }
+        if tgt_first {
+            Self::set_link(od, oname, tgt)?;
+            Self::set_link(nd, nname, src)?;
+        } else {
+            Self::set_link(nd, nname, src)?;
+            Self::set_link(od, oname, tgt)?;
+        }
+        if moved {
+            if src.is_dir() {
+                Self::set_link(src, b"..", nd)?;
+            }
+            if tgt.is_dir() {
+                Self::set_link(tgt, b"..", od)?;
+            }
+        }
+        if let Some(l) = lose {
+            l.drop_nlink();
+        }
+        doubled.drop_nlink();
+        tgt.touch_ctime();
+        Self::sync(tgt)
+    }
+}
+
+fn dtype(code: u8) -> DirEntryType {
+    match code {
+        dirent::FT_REG_FILE => DirEntryType::Reg,
+        dirent::FT_DIR => DirEntryType::Dir,
+        dirent::FT_CHRDEV => DirEntryType::Chr,
+        dirent::FT_BLKDEV => DirEntryType::Blk,
+        dirent::FT_FIFO => DirEntryType::Fifo,
+        dirent::FT_SOCK => DirEntryType::Sock,
+        dirent::FT_SYMLINK => DirEntryType::Lnk,
+        _ => DirEntryType::Unknown,
+    }
+}
+
+#[vtable]
+impl blockfs::dir::Operations for Rext2 {
+    type FileSystem = Self;
+
+    fn lookup<'a>(dir: &INode<'a, Self>, name: &[u8]) -> Result<Option<ARef<INode<'a, Self>>>> {
+        if name.len() > 255 {
+            return Err(ENAMETOOLONG);
+        }
+        let sb = dir.sb();
+        let Some((_, _, _, ino)) = Self::find(dir, name)? else {
+            return Ok(None);
+        };
+        // Only `.`, and the root's `..`, name their own directory.
+        if ino == dir.ino() as u32 && name != b"." && !(name == b".." && ino == ondisk::ROOT_INO) {
+            return Err(report(
+                sb,
+                dir.ino(),
+                format_args!("entry loops to its directory"),
+            ));
+        }
+        // As ext2_lookup(): reserved inodes (the bad-blocks list, resize
+        // and journal inodes...) are not files; only the root is named.
+        let reserved = ino < sb.data().geo.first_ino && ino != ondisk::ROOT_INO;
+        if reserved {
+            return Err(corrupt(
+                sb,
+                dir.ino(),
+                Corrupt::DirEntryReservedInode { inode: ino },
+            ));
+        }
+        Self::iget(sb, ino.into()).map(Some)
+    }
+
+    fn read_dir(dir: &INode<'_, Self>, emitter: &mut DirEmitter<'_>) -> Result {
+        let sb = dir.super_block();
+        let Ok(mut pos) = u64::try_from(emitter.pos()) else {
+            return Ok(());
+        };
+        // Entries are emitted from a copy of the block: emitting copies to
+        // user memory, which may fault, and must not hold the buffer lock.
+        let mut block = KVec::from_elem(0u8, BS as usize, GFP_KERNEL)?;
+        while pos < dir.size() {
+            let in_block = pos % BS;
+            let base = pos - in_block;
+            Self::dir_block(dir, base / BS)?.read(|b| block.copy_from_slice(b));
+            for e in dirent::entries(&block, sb.data().fmt) {
+                let e = e.map_err(|c| corrupt(sb, dir.ino(), c))?;
+                // Entries end within the block (checked by the iterator).
+                let (start, end) = (e.offset as u64, e.offset.saturating_add(e.rec_len) as u64);
+                if start < in_block {
+                    continue;
+                }
+                if !emitter.emit(e.name, e.inode.into(), dtype(e.file_type)) {
+                    return Ok(());
+                }
+                emitter.set_pos(base.saturating_add(end).min(i64::MAX as u64) as i64);
+            }
+            pos = base.saturating_add(BS);
+            emitter.set_pos(pos.min(i64::MAX as u64) as i64);
+        }
+        Ok(())
+    }
+
+    fn create<'a>(
+        idmap: &Idmap<'_>,
+        dir: &INode<'a, Self>,
+        dentry: NewDentry<'a, Self>,
+        mode: u16,
+    ) -> Result {
+        let inode = Self::new_node(idmap, dir, mode, INodeType::Reg)?;
+        Self::enter(dir, dentry, inode)
+    }
+
+    fn mknod<'a>(
+        idmap: &Idmap<'_>,
+        dir: &INode<'a, Self>,
+        dentry: NewDentry<'a, Self>,
+        mode: u16,
+        typ: INodeType,
+    ) -> Result {
+        let inode = Self::new_node(idmap, dir, mode, typ)?;
+        Self::enter(dir, dentry, inode)
+    }
+
+    fn symlink<'a>(
+        idmap: &Idmap<'_>,
+        dir: &INode<'a, Self>,
+        dentry: NewDentry<'a, Self>,
+        target: &[u8],
+    ) -> Result {
+        // The target and its NUL fit in one block (as ext2_symlink).
+        if target.len() >= BS as usize {
+            return Err(ENAMETOOLONG);
+        }
+        let mut t = KVec::new();
+        t.extend_from_slice(target, GFP_KERNEL)?;
+        let inode = Self::new_node(idmap, dir, 0o777, INodeType::Symlink(t))?;
+        Self::enter(dir, dentry, inode)
+    }
+
+    fn mkdir<'a>(
+        idmap: &Idmap<'_>,
+        dir: &INode<'a, Self>,
+        dentry: NewDentry<'a, Self>,
+        mode: u16,
+    ) -> Result {
+        // The new `..`: counted before it exists.
+        dir.inc_nlink();
+        let made = Self::sync(dir)
+            .and_then(|()| Self::new_node(idmap, dir, mode, INodeType::Dir))
+            .and_then(|inode| Self::enter(dir, dentry, inode));
+        if let Err(e) = made {
+            dir.drop_nlink();
+            Self::sync(dir)?;
+            return Err(e);
+        }
+        Ok(())
+    }
+
+    fn tmpfile<'a>(
+        idmap: &Idmap<'_>,
+        dir: &INode<'a, Self>,
+        file: TmpFile<'a, Self>,
+        mode: u16,
+    ) -> Result {
+        let inode = Self::new_node(idmap, dir, mode, INodeType::Reg)?;
+        // Its link count drops to zero: an orphan until `linkat` names it,
+        // deleted on its last close otherwise.
+        file.open(inode)
+    }
+
+    fn link<'a>(
+        inode: &INode<'a, Self>,
+        dir: &INode<'a, Self>,
+        dentry: NewDentry<'a, Self>,
+    ) -> Result {
+        inode.touch_ctime();
+        inode.inc_nlink();
+        Self::sync(inode)?;
+        if let Err(e) = Self::add_link(dir, dentry.name(), inode) {
+            inode.drop_nlink();
+            Self::sync(inode)?;
+            return Err(e);
+        }
+        dir.touch_mtime();
+        Self::sync(dir)?;
+        dentry.instantiate(ARef::from(inode));
+        Ok(())
+    }
+
+    fn unlink<'a>(dir: &INode<'a, Self>, dentry: &Dentry<'a, Self>) -> Result {
+        let inode = dentry.inode().ok_or(ENOENT)?;
+        Self::remove_link(dir, dentry.name(), inode)?;
+        dir.touch_mtime();
+        Self::sync(dir)?;
+        inode.touch_ctime();
+        inode.drop_nlink();
+        Self::sync(inode)
+    }
+
+    fn rmdir<'a>(dir: &INode<'a, Self>, dentry: &Dentry<'a, Self>) -> Result {
+        let inode = dentry.inode().ok_or(ENOENT)?;
+        if !Self::empty_dir(inode)? {
+            return Err(ENOTEMPTY);
+        }
+        Self::remove_link(dir, dentry.name(), inode)?;
+        inode.touch_ctime();
+        inode.clear_nlink();
+        Self::sync(inode)?;
+        // Its `..` is gone.
+        dir.drop_nlink();
+        dir.touch_mtime();
+        Self::sync(dir)
+    }
+
+    fn rename<'a>(
+        _idmap: &Idmap<'_>,
+        od: &INode<'a, Self>,
+        old: &Dentry<'a, Self>,
+        nd: &INode<'a, Self>,
+        new: &Dentry<'a, Self>,
+        flags: u32,
+    ) -> Result {
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0 {
+            return Err(EINVAL);
+        }
+        let src = old.inode().ok_or(ENOENT)?;
+        let tgt = new.inode();
+        let (oname, nname) = (old.name(), new.name());
+        let moved = !core::ptr::eq(od, nd);
+        if flags & RENAME_EXCHANGE != 0 {
+            let tgt = tgt.ok_or(ENOENT)?;
+            Self::exchange(od, oname, src, nd, nname, tgt)?;
+        } else {
+            if let Some(t) = tgt {
+                if src.is_dir() && !Self::empty_dir(t)? {
+                    return Err(ENOTEMPTY);
+                }
+            }
+            // Rule 4 of the crash rules: a count is raised, durably,
+            // before the entry that needs it and lowered after the entry
+            // is gone. The new name comes before the old one goes, so the
+            // inode has two names for a while: it counts them, a directory
+            // too. The new parent gains a `..` when a directory arrives
+            // without replacing one, the old parent loses one when it
+            // leaves (as ext2_rename()).
+            let parent = (src.is_dir() && tgt.is_none()).then_some(nd);
+            for g in [Some(src), parent].into_iter().flatten() {
+                g.inc_nlink();
+                Self::sync(g)?;
+            }
+            let linked = match tgt {
+                Some(_) => Self::set_link(nd, nname, src),
+                None => Self::add_link(nd, nname, src),
+            };
+            if let Err(e) = linked {
+                for g in [Some(src), parent].into_iter().flatten() {
+                    g.drop_nlink();
+                    Self::sync(g)?;
+                }
+                return Err(e);
+            }
+            if let Some(t) = tgt {
+                t.touch_ctime();
+                if t.is_dir() {
+                    t.clear_nlink();
+                } else {
+                    t.drop_nlink();
+                }
+                Self::sync(t)?;
+            }
+            Self::remove_link(od, oname, src)?;
+            src.drop_nlink();
+            if src.is_dir() {
+                if moved {
+                    Self::set_link(src, b"..", nd)?;
+                }
+                od.drop_nlink();
+            }
+        }
+        src.touch_ctime();
+        Self::sync(src)?;
+        od.touch_mtime();
+        Self::sync(od)?;
+        if moved {
+            nd.touch_mtime();
+            Self::sync(nd)?;
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,250 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What namespace operations get besides their directories: names
+//! ([`Dentry`], [`NewDentry`]), an `O_TMPFILE` open ([`TmpFile`]), the
+//! mount's id mapping ([`Idmap`]); and what a new inode takes from its
+//! directory: its owner ([`INode::new_node`]) and ACLs ([`InheritedAcls`]).
+
+use super::*;
+
+/// A name in a directory of `T`, as a namespace operation gets it: the
+/// name and, if the dentry is positive, its inode.
+///
+/// # Invariants
+///
+/// `ptr` is a valid dentry in a directory of `T`. For `'a` its name is
+/// stable and its inode, if any, is an initialised inode of `T` that it
+/// references: the VFS holds the directory's lock (and the rename lock
+/// when an operation involves two directories) during the operation.
+pub struct Dentry<'a, T: FileSystem> {
+    ptr: NonNull<bindings::dentry>,
+    _p: PhantomData<(&'a bindings::dentry, T)>,
+}
+
+impl<'a, T: FileSystem> Dentry<'a, T> {
+    /// # Safety
+    ///
+    /// `ptr` satisfies the type invariants for `'a`.
+    pub(super) unsafe fn from_raw(ptr: *mut bindings::dentry) -> Self {
+        // INVARIANT: As the caller guarantees.
+        Self {
+            // SAFETY: A valid dentry is not NULL.
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _p: PhantomData,
+        }
+    }
+
+    /// The name, without NUL.
+    pub fn name(&self) -> &'a [u8] {
+        // SAFETY: The name is stable for `'a` (type invariant); `name` is
+        // valid for `len` bytes.
+        unsafe {
+            let q = &(*self.ptr.as_ptr()).__bindgen_anon_1.d_name;
+            core::slice::from_raw_parts(q.name, q.__bindgen_anon_1.__bindgen_anon_1.len as usize)
+        }
+    }
+
+    /// The inode, if the dentry is positive.
+    pub fn inode(&self) -> Option<&'a INode<'a, T>> {
+        // SAFETY: The dentry is valid; its inode does not change during the
+        // operation (type invariant).
+        let inode = unsafe { (*self.ptr.as_ptr()).d_inode };
+        // SAFETY: An initialised inode of `T`, referenced by the dentry for
+        // `'a` (type invariant).
+        (!inode.is_null()).then(|| unsafe { INode::from_raw(inode) })
+    }
+}
+
+/// A negative dentry that `create`, `mknod`, `symlink`, `mkdir` or `link`
+/// gives an inode once the entry is on disk.
+///
+/// # Invariants
+///
+/// As for [`Dentry`], and the dentry is negative.
+pub struct NewDentry<'a, T: FileSystem>(Dentry<'a, T>);
+
+impl<'a, T: FileSystem> NewDentry<'a, T> {
+    /// # Safety
+    ///
+    /// `ptr` is a negative dentry satisfying the invariants of [`Dentry`]
+    /// for `'a`.
+    pub(super) unsafe fn from_raw(ptr: *mut bindings::dentry) -> Self {
+        // SAFETY: As the caller guarantees.
+        Self(unsafe { Dentry::from_raw(ptr) })
+    }
+
+    /// The name, without NUL.
+    pub fn name(&self) -> &'a [u8] {
+        self.0.name()
+    }
+
+    /// Gives the dentry its inode (`d_instantiate`): the operation
+    /// succeeded. Consumes the dentry, which is no longer negative.
+    pub fn instantiate(self, inode: ARef<INode<'a, T>>) {
+        // SAFETY: The dentry is negative (type invariant) and instantiated
+        // once (`self` is consumed); `d_instantiate` takes over the
+        // reference.
+        unsafe {
+            bindings::d_instantiate(self.0.ptr.as_ptr(), ARef::into_raw(inode).as_ptr().cast())
+        };
+    }
+}
+
+/// A file being opened with `O_TMPFILE` in a directory of `T`.
+///
+/// # Invariants
+///
+/// `file` is the file of a `tmpfile` call in progress, valid for `'a`, not
+/// yet opened.
+pub struct TmpFile<'a, T: FileSystem> {
+    file: NonNull<bindings::file>,
+    _p: PhantomData<(&'a bindings::file, T)>,
+}
+
+impl<'a, T: FileSystem> TmpFile<'a, T> {
+    /// # Safety
+    ///
+    /// `file` satisfies the type invariants for `'a`.
+    pub(super) unsafe fn from_raw(file: *mut bindings::file) -> Self {
+        // INVARIANT: As the caller guarantees.
+        Self {
+            // SAFETY: A valid file is not NULL.
+            file: unsafe { NonNull::new_unchecked(file) },
+            _p: PhantomData,
+        }
+    }
+
+    /// Opens the file on `inode`, a new inode without a name: its link
+    /// count drops to zero (`d_tmpfile`), and it is deleted on its last
+    /// close unless `linkat` gives it one.
+    pub fn open(self, inode: ARef<INode<'a, T>>) -> Result {
+        let file = self.file.as_ptr();
+        // SAFETY: The file of a `tmpfile` call, opened once (`self` is
+        // consumed); `d_tmpfile` takes over the reference.
+        unsafe { bindings::d_tmpfile(file, ARef::into_raw(inode).as_ptr().cast()) };
+        // SAFETY: As above.
+        to_result(unsafe { bindings::finish_open_simple(file, 0) })
+    }
+}
+
+/// The id mapping of the mount that an operation came through: new inodes
+/// take their owner through it (idmapped mounts).
+///
+/// # Invariants
+///
+/// `ptr` is the mount's `mnt_idmap`, valid for `'a`.
+pub struct Idmap<'a> {
+    ptr: NonNull<bindings::mnt_idmap>,
+    _p: PhantomData<&'a bindings::mnt_idmap>,
+}
+
+impl Idmap<'_> {
+    /// # Safety
+    ///
+    /// `ptr` satisfies the type invariants for `'a`.
+    pub(super) unsafe fn from_raw(ptr: *mut bindings::mnt_idmap) -> Self {
+        // INVARIANT: As the caller guarantees.
+        Self {
+            // SAFETY: The VFS passes a valid idmap (`nop_mnt_idmap` for
+            // mounts without one).
+            ptr: unsafe { NonNull::new_unchecked(ptr) },
+            _p: PhantomData,
+        }
+    }
+}
+
+impl<T: FileSystem> INode<'_, T> {
+    /// The owner, group and permissions of a new inode of type `typ` in
+    /// this directory, as `inode_init_owner` gives them: the caller's file
+    /// system ids through the mount's idmap; with `S_ISGID` on the
+    /// directory, its group, and for a new directory `S_ISGID` too. `mode`
+    /// is the permission part of the mode the VFS passed (it has applied
+    /// the umask, or [`InheritedAcls::new`] has, and stripped `S_ISGID`
+    /// where the caller may not set it); the time is now.
+    pub fn new_node(&self, idmap: &Idmap<'_>, mode: u16, typ: INodeType) -> NewNode {
+        let mut perm = mode & 0o7777;
+        // The file system's user namespace is the initial one: block
+        // devices are not mounted from others.
+        let ns = &raw mut bindings::init_user_ns;
+        let idmap = idmap.ptr.as_ptr();
+        // SAFETY: `idmap` is the mount's, valid during the call.
+        let uid = unsafe { bindings::from_kuid_munged(ns, bindings::mapped_fsuid(idmap, ns)) };
+        let gid = if u32::from(self.mode()) & bindings::S_ISGID != 0 {
+            if matches!(typ, INodeType::Dir) {
+                perm |= bindings::S_ISGID as u16;
+            }
+            self.gid()
+        } else {
+            // SAFETY: As above.
+            unsafe { bindings::from_kgid_munged(ns, bindings::mapped_fsgid(idmap, ns)) }
+        };
+        // SAFETY: No requirements.
+        let time = unsafe { bindings::ktime_get_real_seconds() };
+        NewNode {
+            typ,
+            mode: perm,
+            uid,
+            gid,
+            time,
+        }
+    }
+}
+
+/// The POSIX ACLs that a new inode inherits from its directory
+/// (`posix_acl_create`).
+///
+/// # Invariants
+///
+/// Both references are of the ACLs `posix_acl_create` gave (NULL for none).
+pub struct InheritedAcls<T: FileSystem> {
+    default: AclRef,
+    access: AclRef,
+    posix: bool,
+    _p: PhantomData<T>,
+}
+
+impl<T: FileSystem> InheritedAcls<T> {
+    /// The ACLs that a new inode of type `typ` and permissions `mode` in
+    /// `dir` inherits. Changes `mode` as its directory's default ACL
+    /// requires or, without one, as the umask does (with ACLs on, the VFS
+    /// leaves the umask to the file system).
+    pub fn new(dir: &INode<'_, T>, typ: &INodeType, mode: &mut u16) -> Result<Self> {
+        let mut full = (typ.format() | u32::from(*mode & 0o7777)) as bindings::umode_t;
+        let mut default = core::ptr::null_mut();
+        let mut access = core::ptr::null_mut();
+        // SAFETY: `dir` is valid; on success we own the references put in
+        // the two pointers (NULL when there is no ACL).
+        to_result(unsafe {
+            bindings::posix_acl_create(dir.raw(), &mut full, &mut default, &mut access)
+        })?;
+        *mode = (u32::from(full) & 0o7777) as u16;
+        // INVARIANT: Both are NULL or references of ours.
+        Ok(Self {
+            default: AclRef(default),
+            access: AclRef(access),
+            // SAFETY: `dir` is valid.
+            posix: unsafe { bindings::blockfs_is_posixacl(dir.raw()) },
+            _p: PhantomData,
+        })
+    }
+
+    /// Stores the ACLs for `inode`, new in the directory they came from,
+    /// through [`inode::Operations::set_acl`], and caches them.
+    pub fn apply(self, inode: &INode<'_, T>) -> Result {
+        if !self.posix {
+            return Ok(());
+        }
+        for (typ, acl) in [
+            (AclType::Default, self.default),
+            (AclType::Access, self.access),
+        ] {
+            if !acl.0.is_null() {
+                T::INodeOps::set_acl(inode, typ, Some(&acl.entries()?))?;
+            }
+            // SAFETY: The new inode is ours; `set_cached_acl` takes its own
+            // reference.
+            unsafe { bindings::set_cached_acl(inode.raw(), typ.raw(), acl.0) };
+        }
+        Ok(())
+    }
+}
