@@ -309,56 +309,7 @@ __rust_helper bool rust_helper_fileattr_has_fsx(const struct file_kattr *fa)
 	return fileattr_has_fsx(fa);
 }
 
-__rust_helper bool rust_helper_blockfs_is_posixacl(const struct inode *inode)
-{
-	return IS_POSIXACL(inode);
-}
-
 __rust_helper void rust_helper_posix_acl_release(struct posix_acl *acl)
 {
 	posix_acl_release(acl);
-}
-
-__rust_helper unsigned int
-rust_helper_blockfs_acl_count(const struct posix_acl *acl)
-{
-	return acl->a_count;
-}
-
-/*
- * ACL entries as file systems store them: ids in the initial user
- * namespace, as ext2 does.
- */
-__rust_helper void rust_helper_blockfs_acl_get(const struct posix_acl *acl,
-					       unsigned int i, u16 *tag,
-					       u16 *perm, u32 *id)
-{
-	const struct posix_acl_entry *e = &acl->a_entries[i];
-
-	*tag = e->e_tag;
-	*perm = e->e_perm;
-	switch (e->e_tag) {
-	case ACL_USER:
-		*id = from_kuid(&init_user_ns, e->e_uid);
-		break;
-	case ACL_GROUP:
-		*id = from_kgid(&init_user_ns, e->e_gid);
-		break;
-	default:
-		*id = 0;
-	}
-}
-
-__rust_helper void rust_helper_blockfs_acl_set(struct posix_acl *acl,
-					       unsigned int i, u16 tag,
-					       u16 perm, u32 id)
-{
-	struct posix_acl_entry *e = &acl->a_entries[i];
-
-	e->e_tag = tag;
-	e->e_perm = perm;
-	if (tag == ACL_USER)
-		e->e_uid = make_kuid(&init_user_ns, id);
-	else if (tag == ACL_GROUP)
-		e->e_gid = make_kgid(&init_user_ns, id);
 }

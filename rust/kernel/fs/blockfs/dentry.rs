@@ -222,8 +222,7 @@ impl<T: FileSystem> InheritedAcls<T> {
         Ok(Self {
             default: AclRef(default),
             access: AclRef(access),
-            // SAFETY: `dir` is valid.
-            posix: unsafe { bindings::blockfs_is_posixacl(dir.raw()) },
+            posix: dir.super_block().posix_acl(),
             _p: PhantomData,
         })
     }

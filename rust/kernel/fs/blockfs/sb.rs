@@ -145,7 +145,7 @@ impl<T: FileSystem> NewSuperBlock<'_, T> {
         }
     }
 
-    /// Turns on extended attributes (see [`FileSystem::get_xattr`]) and,
+    /// Turns on extended attributes (see [`xattr::Operations::get_xattr`]) and,
     /// if `acl`, POSIX ACLs: permission checks use them and new inodes
     /// inherit default ACLs. Call before the first inode is read.
     pub fn enable_xattrs(&self, acl: bool) {
@@ -347,6 +347,14 @@ impl<T: FileSystem> SuperBlock<T> {
         // SAFETY: `raw` is a valid superblock; `s_flags` is read once.
         let flags = unsafe { (*self.raw()).s_flags };
         flags & bindings::SB_RDONLY as c_ulong != 0
+    }
+
+    /// Whether POSIX ACLs are on (`IS_POSIXACL`: the mount's `acl`
+    /// option, once [`NewSuperBlock::enable_xattrs`] turned them on).
+    pub fn posix_acl(&self) -> bool {
+        // SAFETY: `raw` is a valid superblock; `s_flags` is read once.
+        let flags = unsafe { (*self.raw()).s_flags };
+        flags & bindings::SB_POSIXACL as c_ulong != 0
     }
 
     /// Whether the current task may use blocks reserved for the

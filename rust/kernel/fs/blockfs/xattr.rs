@@ -146,9 +146,25 @@ impl AclRef {
         if acl.is_null() {
             return Err(ENOMEM);
         }
-        for (i, e) in (0..n).zip(entries) {
-            // SAFETY: `acl` has `n` entries.
-            unsafe { bindings::blockfs_acl_set(acl, i, e.tag, e.perm, e.id) };
+        for (i, e) in entries.iter().enumerate() {
+            // SAFETY: `acl` has `n` entries, of which this is one, and is
+            // ours alone.
+            let raw = unsafe { &mut *(*acl).a_entries.as_mut_ptr().add(i) };
+            raw.e_tag = e.tag as c_short;
+            raw.e_perm = e.perm;
+            // Ids as ext2 stores them: in the initial user namespace.
+            let ns = &raw mut bindings::init_user_ns;
+            match u32::from(e.tag) {
+                bindings::ACL_USER => {
+                    // SAFETY: No requirements.
+                    raw.__bindgen_anon_1.e_uid = unsafe { bindings::make_kuid(ns, e.id) }
+                }
+                bindings::ACL_GROUP => {
+                    // SAFETY: No requirements.
+                    raw.__bindgen_anon_1.e_gid = unsafe { bindings::make_kgid(ns, e.id) }
+                }
+                _ => {}
+            }
         }
         // INVARIANT: `posix_acl_alloc` returned a reference.
         Ok(Self(acl))
@@ -176,17 +192,30 @@ pub(super) unsafe fn acl_entries(acl: *const bindings::posix_acl) -> Result<KVec
     if acl.is_null() {
         return Ok(v);
     }
-    // SAFETY: A valid ACL (caller).
-    let n = unsafe { bindings::blockfs_acl_count(acl) };
-    for i in 0..n {
-        let mut e = AclEntry {
-            tag: 0,
-            perm: 0,
-            id: 0,
+    // SAFETY: A valid ACL (caller), whose entries do not change: a
+    // `posix_acl` is immutable once shared.
+    let entries = unsafe {
+        core::slice::from_raw_parts(
+            (*acl).a_entries.as_ptr(),
+            (*acl).__bindgen_anon_1.__bindgen_anon_1.a_count as usize,
+        )
+    };
+    let ns = &raw mut bindings::init_user_ns;
+    for e in entries {
+        // Ids as ext2 stores them: in the initial user namespace.
+        let id = match e.e_tag as u32 {
+            // SAFETY: `e_uid` is the member of `ACL_USER` entries.
+            bindings::ACL_USER => unsafe { bindings::from_kuid(ns, e.__bindgen_anon_1.e_uid) },
+            // SAFETY: `e_gid` is the member of `ACL_GROUP` entries.
+            bindings::ACL_GROUP => unsafe { bindings::from_kgid(ns, e.__bindgen_anon_1.e_gid) },
+            _ => 0,
         };
-        // SAFETY: `i` is below the ACL's entry count.
-        unsafe { bindings::blockfs_acl_get(acl, i, &mut e.tag, &mut e.perm, &mut e.id) };
-        v.push(e, GFP_KERNEL)?;
+        let entry = AclEntry {
+            tag: e.e_tag as u16,
+            perm: e.e_perm,
+            id,
+        };
+        v.push(entry, GFP_KERNEL)?;
     }
     Ok(v)
 }
@@ -319,11 +348,10 @@ impl<T: FileSystem> Tables<T> {
             }
             // SAFETY: No requirements.
             let admin = unsafe { bindings::capable(bindings::CAP_SYS_ADMIN as c_int) };
-            // SAFETY: `inode` is valid.
-            let acl = unsafe { bindings::blockfs_is_posixacl(inode) };
             let mut total = 0usize;
             // SAFETY: `inode` is ours.
             let i = unsafe { INode::<T>::from_raw(inode) };
+            let acl = i.super_block().posix_acl();
             T::XattrOps::list_xattrs(i, &mut |ns, name| {
                 let shown = match ns {
                     XattrNs::Trusted => admin,
