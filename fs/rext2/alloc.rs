@@ -10,6 +10,7 @@
 //! more, so a crash can only leak (see `Documentation/filesystems/rext2.rst`).
 
 use crate::{bitmap, corrupt_sb, ondisk, Rext2, SbData};
+use core::sync::atomic::{AtomicU64, Ordering};
 use kernel::{fs::blockfs::SuperBlock, prelude::*};
 use ondisk::{Corrupt, GroupDesc};
 
@@ -39,18 +40,33 @@ impl SbData {
 
     /// Free blocks in all groups.
     pub(crate) fn free_blocks(&self) -> u64 {
-        self.groups
-            .iter()
-            .map(|g| u64::from(g.lock().free_blocks_count))
-            .sum()
+        self.free_blocks.load(Ordering::Relaxed)
     }
 
     /// Free inodes in all groups.
     pub(crate) fn free_inodes(&self) -> u64 {
-        self.groups
-            .iter()
-            .map(|g| u64::from(g.lock().free_inodes_count))
-            .sum()
+        self.free_inodes.load(Ordering::Relaxed)
+    }
+
+    /// Sets the free block count of `gd`, whose group's lock the caller
+    /// holds, to `n`, and the total with it.
+    fn set_free_blocks(&self, gd: &mut GroupDesc, n: u16) {
+        Self::adjust(&self.free_blocks, gd.free_blocks_count, n);
+        gd.free_blocks_count = n;
+    }
+
+    /// Sets the free inode count of `gd`, likewise.
+    fn set_free_inodes(&self, gd: &mut GroupDesc, n: u16) {
+        Self::adjust(&self.free_inodes, gd.free_inodes_count, n);
+        gd.free_inodes_count = n;
+    }
+
+    fn adjust(total: &AtomicU64, old: u16, new: u16) {
+        if new >= old {
+            total.fetch_add(u64::from(new - old), Ordering::Relaxed);
+        } else {
+            total.fetch_sub(u64::from(old - new), Ordering::Relaxed);
+        }
     }
 }
 
@@ -138,7 +154,8 @@ impl Rext2 {
                     return Err(EUCLEAN);
                 }
                 buf.sync()?;
-                gd.free_blocks_count -= count as u16;
+                let left = gd.free_blocks_count - count as u16;
+                d.set_free_blocks(&mut gd, left);
                 write_gd(sb, g, &gd)?;
                 return Ok((first + start as u32, count as u32));
             }
@@ -187,7 +204,8 @@ impl Rext2 {
                 (freed, first_bad)
             });
             buf.sync()?;
-            gd.free_blocks_count = gd.free_blocks_count.saturating_add(freed as u16);
+            let now = gd.free_blocks_count.saturating_add(freed as u16);
+            d.set_free_blocks(&mut gd, now);
             write_gd(sb, g, &gd)?;
             drop(gd);
             if let Some(blk) = first_bad {
@@ -270,7 +288,8 @@ impl Rext2 {
                 return Err(EUCLEAN);
             }
             buf.sync()?;
-            gd.free_inodes_count -= 1;
+            let left = gd.free_inodes_count - 1;
+            d.set_free_inodes(&mut gd, left);
             if dir {
                 gd.used_dirs_count = gd.used_dirs_count.saturating_add(1);
             }
@@ -296,7 +315,8 @@ impl Rext2 {
             return Ok(());
         }
         buf.sync()?;
-        gd.free_inodes_count = gd.free_inodes_count.saturating_add(1);
+        let now = gd.free_inodes_count.saturating_add(1);
+        d.set_free_inodes(&mut gd, now);
         if dir {
             gd.used_dirs_count = gd.used_dirs_count.saturating_sub(1);
         }

@@ -12,6 +12,7 @@
 //! synchronously, in an order that leaves at worst leaked blocks or inodes
 //! after a crash. See `Documentation/filesystems/rext2.rst`.
 
+use core::sync::atomic::AtomicU64;
 use kernel::{
     fs::blockfs::{
         self, AclEntry, AclType, BareINode, GetINode, INode, INodeParams, INodeType, Mapping,
@@ -66,6 +67,12 @@ struct SbData {
     /// Group descriptors, each with the lock that covers it and its
     /// bitmaps (see `alloc.rs`).
     groups: KVec<Pin<KBox<Mutex<GroupDesc>>>>,
+    /// The sum of the groups' free block counts, changed with them (under
+    /// the group's lock), so that allocation and `statfs` read it without
+    /// taking every group's lock (C ext2 keeps a per-CPU counter).
+    free_blocks: AtomicU64,
+    /// The sum of the groups' free inode counts, likewise.
+    free_inodes: AtomicU64,
     /// Where each group's bitmaps and inode table are: fixed for the
     /// mount, so read without the group's lock.
     meta: KVec<GroupMeta>,
@@ -444,6 +451,7 @@ impl blockfs::FileSystem for Rext2 {
 
         let mut groups = KVec::with_capacity(geo.groups as usize, GFP_KERNEL)?;
         let mut meta = KVec::with_capacity(geo.groups as usize, GFP_KERNEL)?;
+        let (mut free_blocks, mut free_inodes) = (0u64, 0u64);
         let mut cached: Option<(u32, blockfs::Buffer<'_>)> = None;
         for g in 0..geo.groups {
             let (blk, off) = ondisk::group_desc_location(&geo, g).map_err(refuse)?;
@@ -462,6 +470,8 @@ impl blockfs::FileSystem for Rext2 {
                 .map_err(refuse)?;
             gd.validate(&geo, g).map_err(refuse)?;
             meta.push(GroupMeta::from(&gd), GFP_KERNEL)?;
+            free_blocks += u64::from(gd.free_blocks_count);
+            free_inodes += u64::from(gd.free_inodes_count);
             groups.push(KBox::pin_init(new_mutex!(gd), GFP_KERNEL)?, GFP_KERNEL)?;
         }
         drop(cached);
@@ -486,6 +496,8 @@ impl blockfs::FileSystem for Rext2 {
             fmt: DirFormat::from_geometry(&geo),
             geo,
             groups,
+            free_blocks: AtomicU64::new(free_blocks),
+            free_inodes: AtomicU64::new(free_inodes),
             meta,
             r_blocks,
             fsid,
