@@ -5,6 +5,7 @@
 
 #include "../../drivers/nvdimm/nd.h"
 
+#if IS_BUILTIN(CONFIG_LIBNVDIMM)
 __rust_helper int rust_helper_dev_to_node(struct device *dev)
 {
 	return dev_to_node(dev);
@@ -30,3 +31,4 @@ __rust_helper bool rust_helper_is_nd_dax(const struct device *dev)
 {
 	return is_nd_dax(dev);
 }
+#endif
