@@ -427,6 +427,12 @@ impl<T: FileSystem> Tables<T> {
             return Err(EOPNOTSUPP);
         }
         let extend = end > old && !keep;
+        if extend {
+            // The caller's file size limit (`RLIMIT_FSIZE`: `EFBIG` and
+            // `SIGXFSZ`), as ext4_fallocate() checks it.
+            // SAFETY: The inode is valid; its lock is held.
+            to_result(unsafe { bindings::inode_newsize_ok(inode, end as i64) })?;
+        }
         // SAFETY: The inode is valid; the guard releases the lock.
         let invalidate = unsafe { InvalidateLock::lock_inode(inode) };
         let r = (|| {
