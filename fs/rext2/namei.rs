@@ -13,8 +13,8 @@
 use crate::{corrupt, dirent, ondisk, report, Rext2, BS};
 use kernel::{
     fs::blockfs::{
-        self, Dentry, DirEmitter, DirEntryType, INode, INodeType, Idmap, InheritedAcls, NewDentry,
-        TmpFile, RENAME_EXCHANGE, RENAME_NOREPLACE,
+        self, Dentry, DirEmitter, DirEntryType, INode, INodeType, Idmap, InheritedAcls,
+        Instantiated, NewDentry, TmpFile, RENAME_EXCHANGE, RENAME_NOREPLACE,
     },
     prelude::*,
     sync::aref::ARef,
@@ -46,21 +46,33 @@ impl Rext2 {
         Ok(inode)
     }
 
-    /// Enters a new `inode` in `dir` as `dentry` (`ext2_add_nondir`); on
-    /// failure the inode loses its links and is deleted when dropped.
+    /// Enters a new `inode` in `dir` as `dentry` (`ext2_add_nondir`); if
+    /// the entry cannot be written, the inode loses its links and is
+    /// deleted when dropped.
     fn enter<'a>(
         dir: &INode<'a, Self>,
         dentry: NewDentry<'a, Self>,
         inode: ARef<INode<'a, Self>>,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         if let Err(e) = Self::add_link(dir, dentry.name(), &inode) {
             inode.clear_nlink();
             return Err(e);
         }
+        Self::entered(dir, dentry, inode)
+    }
+
+    /// The end of a namespace operation once the entry naming `inode` is
+    /// on disk: nothing is undone from here on (counts stay as high as the
+    /// entry needs), the dentry gets its inode, the directory its times.
+    fn entered<'a>(
+        dir: &INode<'a, Self>,
+        dentry: NewDentry<'a, Self>,
+        inode: ARef<INode<'a, Self>>,
+    ) -> Result<Instantiated> {
         dir.touch_mtime();
+        let done = dentry.instantiate(inode)?;
         Self::sync(dir)?;
-        dentry.instantiate(inode);
-        Ok(())
+        Ok(done)
     }
 
     /// `RENAME_EXCHANGE`: swaps the inodes of two entries.
@@ -202,7 +214,7 @@ impl blockfs::dir::Operations for Rext2 {
         dir: &INode<'a, Self>,
         dentry: NewDentry<'a, Self>,
         mode: u16,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         let inode = Self::new_node(idmap, dir, mode, INodeType::Reg)?;
         Self::enter(dir, dentry, inode)
     }
@@ -213,7 +225,7 @@ impl blockfs::dir::Operations for Rext2 {
         dentry: NewDentry<'a, Self>,
         mode: u16,
         typ: INodeType,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         let inode = Self::new_node(idmap, dir, mode, typ)?;
         Self::enter(dir, dentry, inode)
     }
@@ -223,7 +235,7 @@ impl blockfs::dir::Operations for Rext2 {
         dir: &INode<'a, Self>,
         dentry: NewDentry<'a, Self>,
         target: &[u8],
-    ) -> Result {
+    ) -> Result<Instantiated> {
         // The target and its NUL fit in one block (as ext2_symlink).
         if target.len() >= BS as usize {
             return Err(ENAMETOOLONG);
@@ -239,18 +251,27 @@ impl blockfs::dir::Operations for Rext2 {
         dir: &INode<'a, Self>,
         dentry: NewDentry<'a, Self>,
         mode: u16,
-    ) -> Result {
-        // The new `..`: counted before it exists.
+    ) -> Result<Instantiated> {
+        // The new `..`: counted before it exists, uncounted if the entry
+        // is not written.
         dir.inc_nlink();
-        let made = Self::sync(dir)
-            .and_then(|()| Self::new_node(idmap, dir, mode, INodeType::Dir))
-            .and_then(|inode| Self::enter(dir, dentry, inode));
-        if let Err(e) = made {
+        let undo = |e: Error| -> Result<Instantiated> {
             dir.drop_nlink();
             Self::sync(dir)?;
-            return Err(e);
+            Err(e)
+        };
+        if let Err(e) = Self::sync(dir) {
+            return undo(e);
         }
-        Ok(())
+        let inode = match Self::new_node(idmap, dir, mode, INodeType::Dir) {
+            Ok(inode) => inode,
+            Err(e) => return undo(e),
+        };
+        if let Err(e) = Self::add_link(dir, dentry.name(), &inode) {
+            inode.clear_nlink();
+            return undo(e);
+        }
+        Self::entered(dir, dentry, inode)
     }
 
     fn tmpfile<'a>(
@@ -258,7 +279,7 @@ impl blockfs::dir::Operations for Rext2 {
         dir: &INode<'a, Self>,
         file: TmpFile<'a, Self>,
         mode: u16,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         let inode = Self::new_node(idmap, dir, mode, INodeType::Reg)?;
         // Its link count drops to zero: an orphan until `linkat` names it,
         // deleted on its last close otherwise.
@@ -269,7 +290,7 @@ impl blockfs::dir::Operations for Rext2 {
         inode: &INode<'a, Self>,
         dir: &INode<'a, Self>,
         dentry: NewDentry<'a, Self>,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         inode.touch_ctime();
         inode.inc_nlink();
         Self::sync(inode)?;
@@ -278,10 +299,7 @@ impl blockfs::dir::Operations for Rext2 {
             Self::sync(inode)?;
             return Err(e);
         }
-        dir.touch_mtime();
-        Self::sync(dir)?;
-        dentry.instantiate(ARef::from(inode));
-        Ok(())
+        Self::entered(dir, dentry, ARef::from(inode))
     }
 
     fn unlink<'a>(dir: &INode<'a, Self>, dentry: &Dentry<'a, Self>) -> Result {

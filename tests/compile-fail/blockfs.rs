@@ -8,8 +8,9 @@
 //! cases fail for their own reason.
 
 use kernel::{
+    fs::blockfs::TmpFile,
     fs::blockfs::{self, DirEmitter, INode, Mapping, MountOptions, NewSuperBlock, Stat},
-    fs::blockfs::{BareINode, Dentry, INodeType, Idmap, NewDentry, SuperBlock, TmpFile},
+    fs::blockfs::{BareINode, Dentry, INodeType, Idmap, Instantiated, NewDentry, SuperBlock},
     new_mutex,
     prelude::*,
     sync::{aref::ARef, Mutex},
@@ -119,15 +120,20 @@ impl blockfs::dir::Operations for Probe {
         dir: &INode<'a, Self>,
         dentry: NewDentry<'a, Self>,
         _mode: u16,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         // expect: case="instantiate_twice" use of moved value: `dentry`
         // A dentry gets one inode: `d_instantiate` on a positive dentry
         // corrupts the dcache.
         #[cfg(case = "instantiate_twice")]
         {
-            dentry.instantiate(ARef::from(dir));
-            dentry.instantiate(ARef::from(dir));
+            dentry.instantiate(ARef::from(dir))?;
+            dentry.instantiate(ARef::from(dir))?;
         }
+        // expect: case="forge_instantiated" private fields
+        // Success says the dentry has its inode: only instantiating it
+        // gives the proof, so an operation cannot succeed without.
+        #[cfg(case = "forge_instantiated")]
+        return Ok(blockfs::Instantiated(()));
         let _ = (dir, dentry);
         Err(EROFS)
     }
@@ -138,7 +144,7 @@ impl blockfs::dir::Operations for Probe {
         _dentry: NewDentry<'a, Self>,
         _mode: u16,
         _typ: INodeType,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -147,7 +153,7 @@ impl blockfs::dir::Operations for Probe {
         _dir: &INode<'a, Self>,
         _dentry: NewDentry<'a, Self>,
         _target: &[u8],
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -156,7 +162,7 @@ impl blockfs::dir::Operations for Probe {
         _dir: &INode<'a, Self>,
         _dentry: NewDentry<'a, Self>,
         _mode: u16,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -165,7 +171,7 @@ impl blockfs::dir::Operations for Probe {
         _dir: &INode<'a, Self>,
         _file: TmpFile<'a, Self>,
         _mode: u16,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -173,7 +179,7 @@ impl blockfs::dir::Operations for Probe {
         _inode: &INode<'a, Self>,
         _dir: &INode<'a, Self>,
         _dentry: NewDentry<'a, Self>,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 

@@ -68,7 +68,7 @@ use inode::Operations as _;
 use xattr::Operations as _;
 
 pub use buffer::{Buffer, Head};
-pub use dentry::{Dentry, Idmap, InheritedAcls, NewDentry, TmpFile};
+pub use dentry::{Dentry, Idmap, InheritedAcls, Instantiated, NewDentry, TmpFile};
 pub use dir::{DirEmitter, DirEntryType, RENAME_EXCHANGE, RENAME_NOREPLACE};
 use inode::{vfs_flags, INodeWithData};
 pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATTR_VFS_FLAGS};

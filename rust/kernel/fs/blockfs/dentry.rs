@@ -69,6 +69,7 @@ impl<'a, T: FileSystem> NewDentry<'a, T> {
     /// `ptr` is a negative dentry satisfying the invariants of [`Dentry`]
     /// for `'a`.
     pub(super) unsafe fn from_raw(ptr: *mut bindings::dentry) -> Self {
+        // INVARIANT: As the caller guarantees.
         // SAFETY: As the caller guarantees.
         Self(unsafe { Dentry::from_raw(ptr) })
     }
@@ -79,16 +80,34 @@ impl<'a, T: FileSystem> NewDentry<'a, T> {
     }
 
     /// Gives the dentry its inode (`d_instantiate`): the operation
-    /// succeeded. Consumes the dentry, which is no longer negative.
-    pub fn instantiate(self, inode: ARef<INode<'a, T>>) {
+    /// succeeded, and says so with the [`Instantiated`] that the namespace
+    /// operation returns. Consumes the dentry, which is no longer negative.
+    ///
+    /// A directory has one dentry (the VFS's rename locking and loop
+    /// checks rest on it), so a directory that already has one is refused
+    /// with `EINVAL` and a warning, the dentry left negative: that is a
+    /// bug of the file system, which would give a directory a second name.
+    pub fn instantiate(self, inode: ARef<INode<'a, T>>) -> Result<Instantiated> {
+        if inode.is_dir() && inode.has_alias() {
+            fs_err::<T>(format_args!(
+                "refused to give a directory a second dentry\n"
+            ));
+            return Err(EINVAL);
+        }
         // SAFETY: The dentry is negative (type invariant) and instantiated
         // once (`self` is consumed); `d_instantiate` takes over the
         // reference.
         unsafe {
             bindings::d_instantiate(self.0.ptr.as_ptr(), ARef::into_raw(inode).as_ptr().cast())
         };
+        Ok(Instantiated(()))
     }
 }
+
+/// The proof that a namespace operation that succeeded did what it must:
+/// its dentry was given an inode ([`NewDentry::instantiate`]), or its
+/// `O_TMPFILE` file opened ([`TmpFile::open`]). Only those make one.
+pub struct Instantiated(());
 
 /// A file being opened with `O_TMPFILE` in a directory of `T`.
 ///
@@ -116,14 +135,24 @@ impl<'a, T: FileSystem> TmpFile<'a, T> {
 
     /// Opens the file on `inode`, a new inode without a name: its link
     /// count drops to zero (`d_tmpfile`), and it is deleted on its last
-    /// close unless `linkat` gives it one.
-    pub fn open(self, inode: ARef<INode<'a, T>>) -> Result {
+    /// close unless `linkat` gives it one. An inode that is not a new
+    /// regular file (one link, no dentry) is refused with `EINVAL` and a
+    /// warning: `d_tmpfile` would take a link from an inode that has it.
+    pub fn open(self, inode: ARef<INode<'a, T>>) -> Result<Instantiated> {
+        if inode.is_dir() || inode.nlink() != 1 || inode.has_alias() {
+            fs_err::<T>(format_args!(
+                "refused to open an inode in use as O_TMPFILE\n"
+            ));
+            return Err(EINVAL);
+        }
         let file = self.file.as_ptr();
         // SAFETY: The file of a `tmpfile` call, opened once (`self` is
-        // consumed); `d_tmpfile` takes over the reference.
+        // consumed), on an inode with the one link `d_tmpfile` drops;
+        // `d_tmpfile` takes over the reference.
         unsafe { bindings::d_tmpfile(file, ARef::into_raw(inode).as_ptr().cast()) };
         // SAFETY: As above.
-        to_result(unsafe { bindings::finish_open_simple(file, 0) })
+        to_result(unsafe { bindings::finish_open_simple(file, 0) })?;
+        Ok(Instantiated(()))
     }
 }
 
@@ -138,15 +167,15 @@ pub struct Idmap<'a> {
     _p: PhantomData<&'a bindings::mnt_idmap>,
 }
 
-impl Idmap<'_> {
+impl<'a> Idmap<'a> {
     /// # Safety
     ///
     /// `ptr` satisfies the type invariants for `'a`.
     pub(super) unsafe fn from_raw(ptr: *mut bindings::mnt_idmap) -> Self {
         // INVARIANT: As the caller guarantees.
         Self {
-            // SAFETY: The VFS passes a valid idmap (`nop_mnt_idmap` for
-            // mounts without one).
+            // SAFETY: A valid idmap (the caller guarantees it) is not NULL;
+            // mounts without one pass `nop_mnt_idmap`.
             ptr: unsafe { NonNull::new_unchecked(ptr) },
             _p: PhantomData,
         }
@@ -167,7 +196,7 @@ impl<T: FileSystem> INode<'_, T> {
         // devices are not mounted from others.
         let ns = &raw mut bindings::init_user_ns;
         let idmap = idmap.ptr.as_ptr();
-        // SAFETY: `idmap` is the mount's, valid during the call.
+        // SAFETY: `idmap` is valid while borrowed (`Idmap`'s invariant).
         let uid = unsafe { bindings::from_kuid_munged(ns, bindings::mapped_fsuid(idmap, ns)) };
         let gid = if u32::from(self.mode()) & bindings::S_ISGID != 0 {
             if matches!(typ, INodeType::Dir) {
@@ -199,6 +228,7 @@ impl<T: FileSystem> INode<'_, T> {
 pub struct InheritedAcls<T: FileSystem> {
     default: AclRef,
     access: AclRef,
+    /// Whether ACLs are on (else the two are NULL and nothing is stored).
     posix: bool,
     _p: PhantomData<T>,
 }
@@ -227,7 +257,7 @@ impl<T: FileSystem> InheritedAcls<T> {
         })
     }
 
-    /// Stores the ACLs for `inode`, new in the directory they came from,
+    /// Stores the ACLs for `inode`, the new inode they were made for,
     /// through [`inode::Operations::set_acl`], and caches them.
     pub fn apply(self, inode: &INode<'_, T>) -> Result {
         if !self.posix {
@@ -240,8 +270,8 @@ impl<T: FileSystem> InheritedAcls<T> {
             if !acl.0.is_null() {
                 T::INodeOps::set_acl(inode, typ, Some(&acl.entries()?))?;
             }
-            // SAFETY: The new inode is ours; `set_cached_acl` takes its own
-            // reference.
+            // SAFETY: `inode` is a valid inode of ours; `set_cached_acl`
+            // takes its own reference.
             unsafe { bindings::set_cached_acl(inode.raw(), typ.raw(), acl.0) };
         }
         Ok(())

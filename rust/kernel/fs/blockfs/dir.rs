@@ -14,7 +14,9 @@ use super::*;
 /// called with the VFS's locks held and its checks done (permissions,
 /// `s_max_links`, a dentry negative or positive as the operation needs);
 /// the file system keeps link counts and times as POSIX wants and writes
-/// its entries and inodes durably, in an order a crash cannot break.
+/// its entries and inodes durably, in an order a crash cannot break. Those
+/// that give a name an inode succeed only with the [`Instantiated`] that
+/// [`NewDentry::instantiate`] or [`TmpFile::open`] returns.
 #[vtable]
 pub trait Operations {
     /// The file system these directories belong to.
@@ -36,7 +38,7 @@ pub trait Operations {
         _dir: &INode<'a, Self::FileSystem>,
         _dentry: NewDentry<'a, Self::FileSystem>,
         _mode: u16,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -48,7 +50,7 @@ pub trait Operations {
         _dentry: NewDentry<'a, Self::FileSystem>,
         _mode: u16,
         _typ: INodeType,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -59,7 +61,7 @@ pub trait Operations {
         _dir: &INode<'a, Self::FileSystem>,
         _dentry: NewDentry<'a, Self::FileSystem>,
         _target: &[u8],
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -70,7 +72,7 @@ pub trait Operations {
         _dir: &INode<'a, Self::FileSystem>,
         _dentry: NewDentry<'a, Self::FileSystem>,
         _mode: u16,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -81,7 +83,7 @@ pub trait Operations {
         _dir: &INode<'a, Self::FileSystem>,
         _file: TmpFile<'a, Self::FileSystem>,
         _mode: u16,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 
@@ -90,7 +92,7 @@ pub trait Operations {
         _inode: &INode<'a, Self::FileSystem>,
         _dir: &INode<'a, Self::FileSystem>,
         _dentry: NewDentry<'a, Self::FileSystem>,
-    ) -> Result {
+    ) -> Result<Instantiated> {
         Err(EROFS)
     }
 

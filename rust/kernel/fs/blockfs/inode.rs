@@ -310,6 +310,18 @@ impl<'a, T: FileSystem> INode<'a, T> {
         unsafe { &*inode.cast() }
     }
 
+    /// Whether the inode has a dentry (`i_dentry` not empty). A racy read
+    /// without `i_lock`: it may miss a dentry being added concurrently.
+    pub(super) fn has_alias(&self) -> bool {
+        // SAFETY: The inode is valid (type invariant), so `i_dentry` is the
+        // member of its union in use (`i_rcu` is, once it is being freed);
+        // the list head is read once.
+        let first = unsafe {
+            core::ptr::read_volatile(&raw const (*self.0.raw()).__bindgen_anon_2.i_dentry.first)
+        };
+        !first.is_null()
+    }
+
     /// The superblock, for as long as the inode is borrowed.
     pub fn sb(&self) -> &'a SuperBlock<T> {
         // SAFETY: The inode's superblock is ours, valid for `'a` (type

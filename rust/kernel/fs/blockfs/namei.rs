@@ -169,7 +169,7 @@ impl<T: FileSystem> Tables<T> {
                 )
             };
             d.super_block().live()?;
-            T::DirOps::mkdir(&idmap, d, dentry, mode & 0o7777)
+            T::DirOps::mkdir(&idmap, d, dentry, mode & 0o7777).map(|_| ())
         })();
         // The dentry given is the one instantiated: NULL says so.
         match r {

@@ -146,25 +146,33 @@ impl AclRef {
         if acl.is_null() {
             return Err(ENOMEM);
         }
+        // Ids as ext2 stores them: in the initial user namespace.
+        let ns = &raw mut bindings::init_user_ns;
         for (i, e) in entries.iter().enumerate() {
-            // SAFETY: `acl` has `n` entries, of which this is one, and is
-            // ours alone.
-            let raw = unsafe { &mut *(*acl).a_entries.as_mut_ptr().add(i) };
-            raw.e_tag = e.tag as c_short;
-            raw.e_perm = e.perm;
-            // Ids as ext2 stores them: in the initial user namespace.
-            let ns = &raw mut bindings::init_user_ns;
-            match u32::from(e.tag) {
-                bindings::ACL_USER => {
+            let id = match u32::from(e.tag) {
+                bindings::ACL_USER => bindings::posix_acl_entry__bindgen_ty_1 {
                     // SAFETY: No requirements.
-                    raw.__bindgen_anon_1.e_uid = unsafe { bindings::make_kuid(ns, e.id) }
-                }
-                bindings::ACL_GROUP => {
+                    e_uid: unsafe { bindings::make_kuid(ns, e.id) },
+                },
+                bindings::ACL_GROUP => bindings::posix_acl_entry__bindgen_ty_1 {
                     // SAFETY: No requirements.
-                    raw.__bindgen_anon_1.e_gid = unsafe { bindings::make_kgid(ns, e.id) }
-                }
-                _ => {}
-            }
+                    e_gid: unsafe { bindings::make_kgid(ns, e.id) },
+                },
+                _ => pin_init::zeroed(),
+            };
+            let entry = bindings::posix_acl_entry {
+                e_tag: e.tag as c_short,
+                e_perm: e.perm,
+                __bindgen_anon_1: id,
+            };
+            // SAFETY: `acl` has `n` entries, of which this is one, not yet
+            // initialised, and is ours alone.
+            unsafe {
+                (&raw mut (*acl).a_entries)
+                    .cast::<bindings::posix_acl_entry>()
+                    .add(i)
+                    .write(entry)
+            };
         }
         // INVARIANT: `posix_acl_alloc` returned a reference.
         Ok(Self(acl))
@@ -196,14 +204,14 @@ pub(super) unsafe fn acl_entries(acl: *const bindings::posix_acl) -> Result<KVec
     // `posix_acl` is immutable once shared.
     let entries = unsafe {
         core::slice::from_raw_parts(
-            (*acl).a_entries.as_ptr(),
+            (&raw const (*acl).a_entries).cast::<bindings::posix_acl_entry>(),
             (*acl).__bindgen_anon_1.__bindgen_anon_1.a_count as usize,
         )
     };
     let ns = &raw mut bindings::init_user_ns;
     for e in entries {
         // Ids as ext2 stores them: in the initial user namespace.
-        let id = match e.e_tag as u32 {
+        let id = match u32::from(e.e_tag as u16) {
             // SAFETY: `e_uid` is the member of `ACL_USER` entries.
             bindings::ACL_USER => unsafe { bindings::from_kuid(ns, e.__bindgen_anon_1.e_uid) },
             // SAFETY: `e_gid` is the member of `ACL_GROUP` entries.
