@@ -14,7 +14,7 @@ use crate::{corrupt, dirent, ondisk, report, Rext2, BS};
 use kernel::{
     fs::blockfs::{
         self, Dentry, DirEmitter, DirEntryType, INode, INodeType, Idmap, InheritedAcls,
-        Instantiated, NewDentry, TmpFile, RENAME_EXCHANGE, RENAME_NOREPLACE,
+        Instantiated, NewDentry, TmpFile, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT,
     },
     prelude::*,
     sync::aref::ARef,
@@ -73,6 +73,71 @@ impl Rext2 {
         let done = dentry.instantiate(inode)?;
         Self::sync(dir)?;
         Ok(done)
+    }
+
+    /// `rename` without `RENAME_EXCHANGE`: `src`, named `oname` in `od`,
+    /// becomes `nname` in `nd`, replacing `tgt` if there is one; its old
+    /// entry goes, or with `whiteout` points at the whiteout instead
+    /// (`named` says when it does).
+    ///
+    /// Rule 4 of the crash rules: a count is raised, durably, before the
+    /// entry that needs it and lowered after the entry is gone. The new
+    /// name comes before the old one goes, so the inode has two names for
+    /// a while: it counts them, a directory too. The new parent gains a
+    /// `..` when a directory arrives without replacing one, the old parent
+    /// loses one when it leaves (as ext2_rename()).
+    #[expect(clippy::too_many_arguments)]
+    fn move_entry(
+        od: &INode<'_, Self>,
+        oname: &[u8],
+        src: &INode<'_, Self>,
+        nd: &INode<'_, Self>,
+        nname: &[u8],
+        tgt: Option<&INode<'_, Self>>,
+        whiteout: Option<&INode<'_, Self>>,
+        named: &mut bool,
+    ) -> Result {
+        let moved = !core::ptr::eq(od, nd);
+        let parent = (src.is_dir() && tgt.is_none()).then_some(nd);
+        for g in [Some(src), parent].into_iter().flatten() {
+            g.inc_nlink();
+            Self::sync(g)?;
+        }
+        let linked = match tgt {
+            Some(_) => Self::set_link(nd, nname, src),
+            None => Self::add_link(nd, nname, src),
+        };
+        if let Err(e) = linked {
+            for g in [Some(src), parent].into_iter().flatten() {
+                g.drop_nlink();
+                Self::sync(g)?;
+            }
+            return Err(e);
+        }
+        if let Some(t) = tgt {
+            t.touch_ctime();
+            if t.is_dir() {
+                t.clear_nlink();
+            } else {
+                t.drop_nlink();
+            }
+            Self::sync(t)?;
+        }
+        match whiteout {
+            Some(w) => {
+                Self::set_link(od, oname, w)?;
+                *named = true;
+            }
+            None => Self::remove_link(od, oname, src)?,
+        }
+        src.drop_nlink();
+        if src.is_dir() {
+            if moved {
+                Self::set_link(src, b"..", nd)?;
+            }
+            od.drop_nlink();
+        }
+        Ok(())
     }
 
     /// `RENAME_EXCHANGE`: swaps the inodes of two entries.
@@ -328,14 +393,14 @@ impl blockfs::dir::Operations for Rext2 {
     }
 
     fn rename<'a>(
-        _idmap: &Idmap<'_>,
+        idmap: &Idmap<'_>,
         od: &INode<'a, Self>,
         old: &Dentry<'a, Self>,
         nd: &INode<'a, Self>,
         new: &Dentry<'a, Self>,
         flags: u32,
     ) -> Result {
-        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE) != 0 {
+        if flags & !(RENAME_NOREPLACE | RENAME_EXCHANGE | RENAME_WHITEOUT) != 0 {
             return Err(EINVAL);
         }
         let src = old.inode().ok_or(ENOENT)?;
@@ -351,46 +416,31 @@ impl blockfs::dir::Operations for Rext2 {
                     return Err(ENOTEMPTY);
                 }
             }
-            // Rule 4 of the crash rules: a count is raised, durably,
-            // before the entry that needs it and lowered after the entry
-            // is gone. The new name comes before the old one goes, so the
-            // inode has two names for a while: it counts them, a directory
-            // too. The new parent gains a `..` when a directory arrives
-            // without replacing one, the old parent loses one when it
-            // leaves (as ext2_rename()).
-            let parent = (src.is_dir() && tgt.is_none()).then_some(nd);
-            for g in [Some(src), parent].into_iter().flatten() {
-                g.inc_nlink();
-                Self::sync(g)?;
-            }
-            let linked = match tgt {
-                Some(_) => Self::set_link(nd, nname, src),
-                None => Self::add_link(nd, nname, src),
+            // RENAME_WHITEOUT (overlayfs): the old name is left to a
+            // whiteout, a character device 0:0, as ext4_rename() does. It
+            // is made (durably, rule 3) before anything changes, so that
+            // running out of inodes fails the rename cleanly.
+            let whiteout = if flags & RENAME_WHITEOUT != 0 {
+                Some(Self::new_node(idmap, od, 0, INodeType::Chr(0, 0))?)
+            } else {
+                None
             };
-            if let Err(e) = linked {
-                for g in [Some(src), parent].into_iter().flatten() {
-                    g.drop_nlink();
-                    Self::sync(g)?;
-                }
-                return Err(e);
+            let mut named = false;
+            let r = Self::move_entry(
+                od,
+                oname,
+                src,
+                nd,
+                nname,
+                tgt,
+                whiteout.as_deref(),
+                &mut named,
+            );
+            if let (Err(_), Some(w), false) = (&r, &whiteout, named) {
+                // No entry names it: it goes when dropped.
+                w.clear_nlink();
             }
-            if let Some(t) = tgt {
-                t.touch_ctime();
-                if t.is_dir() {
-                    t.clear_nlink();
-                } else {
-                    t.drop_nlink();
-                }
-                Self::sync(t)?;
-            }
-            Self::remove_link(od, oname, src)?;
-            src.drop_nlink();
-            if src.is_dir() {
-                if moved {
-                    Self::set_link(src, b"..", nd)?;
-                }
-                od.drop_nlink();
-            }
+            r?;
         }
         src.touch_ctime();
         Self::sync(src)?;

@@ -24,7 +24,7 @@ libc.fallocate.argtypes = [ctypes.c_int, ctypes.c_int, ctypes.c_long, ctypes.c_l
 libc.renameat2.argtypes = [ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
                            ctypes.c_uint]
 AT_FDCWD = -100
-RENAME_NOREPLACE, RENAME_EXCHANGE = 1, 2
+RENAME_NOREPLACE, RENAME_EXCHANGE, RENAME_WHITEOUT = 1, 2, 4
 FALLOC_FL_KEEP_SIZE, FALLOC_FL_PUNCH_HOLE, FALLOC_FL_ZERO_RANGE = 1, 2, 0x10
 
 
@@ -221,6 +221,22 @@ ok(errno_of(lambda: os.rename(p("e1"), p("e2"))) == errno.ENOTEMPTY, "rename ove
 os.remove(p("e2", "z"))
 os.rename(p("e1"), p("e2"))
 ok(not os.path.exists(p("e1")) and os.path.isdir(p("e2")), "rename over an empty directory")
+
+# RENAME_WHITEOUT (overlayfs): the old name becomes a character device 0:0.
+open(p("w1"), "w").write("w")
+os.mkdir(p("wd"))
+os.mkdir(p("wdir"))
+ok(renameat2(p("w1"), p("wd", "w2"), RENAME_WHITEOUT) == 0 and read(p("wd", "w2")) == b"w"
+   and stat.S_ISCHR(os.lstat(p("w1")).st_mode) and os.lstat(p("w1")).st_rdev == 0
+   and os.lstat(p("w1")).st_nlink == 1, "RENAME_WHITEOUT leaves a whiteout (char device 0:0)")
+ok(renameat2(p("wdir"), p("wd", "wdir"), RENAME_WHITEOUT) == 0 and os.path.isdir(p("wd", "wdir"))
+   and stat.S_ISCHR(os.lstat(p("wdir")).st_mode) and os.stat(p("wd")).st_nlink == 3
+   and os.stat(p("wd", "wdir", "..")).st_ino == os.stat(p("wd")).st_ino,
+   "RENAME_WHITEOUT of a directory: .. and link counts follow, a whiteout stays")
+ok(renameat2(p("wd", "w2"), p("wd", "wdir"), RENAME_WHITEOUT | RENAME_EXCHANGE) == errno.EINVAL,
+   "RENAME_WHITEOUT with RENAME_EXCHANGE: EINVAL")
+os.unlink(p("w1"))
+os.unlink(p("wdir"))
 
 os.link(p("d1", "b"), p("hard"))
 ok(os.stat(p("hard")).st_nlink == 2, "link raises the link count")

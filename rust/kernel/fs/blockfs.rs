@@ -69,7 +69,7 @@ use xattr::Operations as _;
 
 pub use buffer::{Buffer, Head};
 pub use dentry::{Dentry, Idmap, InheritedAcls, Instantiated, NewDentry, TmpFile};
-pub use dir::{DirEmitter, DirEntryType, RENAME_EXCHANGE, RENAME_NOREPLACE};
+pub use dir::{DirEmitter, DirEntryType, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 use inode::{vfs_flags, INodeWithData};
 pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATTR_VFS_FLAGS};
 use lock::{DaxReadLock, InodeLock, InvalidateLock, Mode};

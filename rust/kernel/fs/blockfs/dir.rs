@@ -135,6 +135,9 @@ pub trait Operations {
 pub const RENAME_NOREPLACE: u32 = bindings::RENAME_NOREPLACE;
 /// `rename` flag: swap the two names, which both exist.
 pub const RENAME_EXCHANGE: u32 = bindings::RENAME_EXCHANGE;
+/// `rename` flag: leave a whiteout (a character device 0:0, for
+/// overlayfs) at the old name. The VFS has checked `CAP_MKNOD`.
+pub const RENAME_WHITEOUT: u32 = bindings::RENAME_WHITEOUT;
 
 /// Emits directory entries for `iterate_shared`.
 ///
