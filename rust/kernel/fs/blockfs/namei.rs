@@ -16,12 +16,13 @@ impl<T: FileSystem> Tables<T> {
         dentry: *mut bindings::dentry,
         _flags: c_uint,
     ) -> *mut bindings::dentry {
-        // SAFETY: The VFS passes an initialised directory inode of ours.
-        let d = unsafe { INode::<T>::from_raw(dir) };
-        // SAFETY: `d_name` is stable during lookup; `name` is valid for `len`.
-        let name = unsafe {
-            let q = &(*dentry).__bindgen_anon_1.d_name;
-            core::slice::from_raw_parts(q.name, q.__bindgen_anon_1.__bindgen_anon_1.len as usize)
+        // SAFETY: The VFS passes an initialised directory inode of ours,
+        // locked, which keeps the name of the negative `dentry` stable.
+        let (d, name) = unsafe {
+            (
+                INode::<T>::from_raw(dir),
+                Dentry::<T>::from_raw(dentry).name(),
+            )
         };
         let inode = match T::DirOps::lookup(d, name) {
             Ok(Some(i)) => ARef::into_raw(i).as_ptr().cast(),
