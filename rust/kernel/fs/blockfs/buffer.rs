@@ -77,6 +77,23 @@ impl Head {
         }
     }
 
+    /// As [`Head::modify`], but marks the buffer dirty only if `f` says it
+    /// changed something (`Ok(true)`); its answer is returned.
+    pub fn modify_if<E>(&self, f: impl FnOnce(&mut [u8]) -> Result<bool, E>) -> Result<bool, E> {
+        let bh = self.raw();
+        // SAFETY: As in `modify`.
+        unsafe {
+            bindings::lock_buffer(bh);
+            let data = core::slice::from_raw_parts_mut((*bh).b_data.cast::<u8>(), (*bh).b_size);
+            let r = f(data);
+            if let Ok(true) = r {
+                bindings::mark_buffer_dirty(bh);
+            }
+            bindings::unlock_buffer(bh);
+            r
+        }
+    }
+
     /// Makes the block's contents durable, and everything written to the
     /// device before: an ordering point. A dirty buffer is written with
     /// `REQ_FUA` (a pmem driver copies, then fences with `nvdimm_flush`);
@@ -105,6 +122,38 @@ impl Head {
             bindings::unlock_buffer(bh);
             to_result(bindings::blkdev_issue_flush((*bh).b_bdev))
         }
+    }
+
+    /// Makes the blocks of `heads` durable together, and everything
+    /// written to the device before: one ordering point for blocks whose
+    /// writes need no order among themselves (a bitmap and its group
+    /// descriptor). Each dirty block is written (`REQ_SYNC`, without
+    /// `REQ_FUA`) and waited for; then one cache flush (`REQ_PREFLUSH`,
+    /// `blkdev_issue_flush`) makes all of them durable, on the device's
+    /// own flush path as for [`Head::sync`]. Until it returns, a crash may
+    /// keep any subset of the writes.
+    pub fn sync_all(heads: &[&Head]) -> Result {
+        let Some(first) = heads.first() else {
+            return Ok(());
+        };
+        for h in heads {
+            // SAFETY: The buffer is referenced and up to date (type
+            // invariant); `write_dirty_buffer` takes the buffer lock, and
+            // `bh_end_write` drops it when the write completes.
+            unsafe { bindings::write_dirty_buffer(h.raw(), bindings::REQ_SYNC) };
+        }
+        let mut r = Ok(());
+        for h in heads {
+            // SAFETY: As above; waiting needs only the reference.
+            unsafe { bindings::wait_on_buffer(h.raw()) };
+            // SAFETY: As above.
+            if unsafe { bindings::buffer_uptodate(h.raw()) } == 0 {
+                r = Err(EIO);
+            }
+        }
+        r?;
+        // SAFETY: The buffers are of an open block device (type invariant).
+        to_result(unsafe { bindings::blkdev_issue_flush((*first.raw()).b_bdev) })
     }
 }
 
