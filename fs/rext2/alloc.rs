@@ -3,23 +3,31 @@
 //! Block and inode allocation.
 //!
 //! Each group has its own lock, which covers its descriptor and its two
-//! bitmaps; no code holds two group locks at once. A change is written in
-//! this order: the bitmap block (synchronously), then the group descriptor
-//! (synchronously). Allocations set bits before anything points at the
-//! blocks or inodes; frees clear them after nothing points at them any
-//! more, so a crash can only leak (see `Documentation/filesystems/rext2.rst`).
+//! bitmaps; no code holds two group locks at once. A change is made
+//! durable with one ordering point: the bitmap block and the group
+//! descriptor are written together, then flushed (`Head::sync_all`).
+//! Allocations set bits before anything points at the blocks or inodes;
+//! frees clear them after nothing points at them any more, so a crash can
+//! only leak (see `Documentation/filesystems/rext2.rst`).
 
 use crate::{bitmap, corrupt_sb, ondisk, Rext2, SbData};
 use core::sync::atomic::{AtomicU64, Ordering};
-use kernel::{fs::blockfs::SuperBlock, prelude::*};
+use kernel::{
+    fs::blockfs::{Buffer, Head, SuperBlock},
+    prelude::*,
+};
 use ondisk::{Corrupt, GroupDesc};
 
 /// Blocks in a PMD (2 MiB) mapping: large aligned files get runs of this
 /// alignment, so that DAX can map them with huge pages.
 pub(crate) const PMD_BLOCKS: u32 = 512;
 
-/// Writes group descriptor `g` to its place in the descriptor table.
-fn write_gd(sb: &SuperBlock<Rext2>, g: u32, gd: &GroupDesc) -> Result {
+/// Writes group descriptor `g` and the bitmap block `bitmap` that changed
+/// with it, durably, with one ordering point: neither is written unless
+/// the other is, and a crash in between leaves only a free count that
+/// disagrees with the bitmap (e2fsck's "free blocks count wrong", which
+/// it recounts).
+fn write_gd(sb: &SuperBlock<Rext2>, g: u32, gd: &GroupDesc, bitmap: &Buffer<'_>) -> Result {
     let d = sb.data();
     let (blk, off) = ondisk::group_desc_location(&d.geo, g).map_err(|c| corrupt_sb(sb, c))?;
     let buf = sb.bread(blk.into())?;
@@ -27,7 +35,7 @@ fn write_gd(sb: &SuperBlock<Rext2>, g: u32, gd: &GroupDesc) -> Result {
         Some(out) => gd.write_to(out).map_err(|c| corrupt_sb(sb, c)),
         None => Err(EUCLEAN),
     })?;
-    buf.sync()
+    Head::sync_all(&[bitmap, &buf])
 }
 
 impl SbData {
@@ -153,10 +161,9 @@ impl Rext2 {
                 if set != Some(0) {
                     return Err(EUCLEAN);
                 }
-                buf.sync()?;
                 let left = gd.free_blocks_count - count as u16;
                 d.set_free_blocks(&mut gd, left);
-                write_gd(sb, g, &gd)?;
+                write_gd(sb, g, &gd, &buf)?;
                 return Ok((first + start as u32, count as u32));
             }
             if !aligned {
@@ -203,10 +210,9 @@ impl Rext2 {
                 }
                 (freed, first_bad)
             });
-            buf.sync()?;
             let now = gd.free_blocks_count.saturating_add(freed as u16);
             d.set_free_blocks(&mut gd, now);
-            write_gd(sb, g, &gd)?;
+            write_gd(sb, g, &gd, &buf)?;
             drop(gd);
             if let Some(blk) = first_bad {
                 pr_err!(
@@ -287,13 +293,12 @@ impl Rext2 {
             if buf.modify(|b| bitmap::set_bit(b, bit)) != Some(false) {
                 return Err(EUCLEAN);
             }
-            buf.sync()?;
             let left = gd.free_inodes_count - 1;
             d.set_free_inodes(&mut gd, left);
             if dir {
                 gd.used_dirs_count = gd.used_dirs_count.saturating_add(1);
             }
-            write_gd(sb, g, &gd)?;
+            write_gd(sb, g, &gd, &buf)?;
             return Ok(g * geo.inodes_per_group + bit as u32 + 1);
         }
         Err(ENOSPC)
@@ -314,12 +319,11 @@ impl Rext2 {
             );
             return Ok(());
         }
-        buf.sync()?;
         let now = gd.free_inodes_count.saturating_add(1);
         d.set_free_inodes(&mut gd, now);
         if dir {
             gd.used_dirs_count = gd.used_dirs_count.saturating_sub(1);
         }
-        write_gd(sb, loc.group, &gd)
+        write_gd(sb, loc.group, &gd, &buf)
     }
 }

@@ -1623,6 +1623,18 @@ impl Inode {
         Ok(())
     }
 
+    /// As [`Inode::write_to`], and tells whether that changed any byte of
+    /// `out`: an inode written again as it was needs no write to the
+    /// device.
+    pub fn write_changes(&self, out: &mut [u8]) -> Result<bool, Corrupt> {
+        const N: usize = GOOD_OLD_INODE_SIZE + INODE_EXTRA_KEPT;
+        let n = out.len().min(N);
+        let mut old = [0u8; N];
+        old[..n].copy_from_slice(&out[..n]);
+        self.write_to(out)?;
+        Ok(out[..n] != old[..n])
+    }
+
     /// The file type, or [`Corrupt::BadFileType`].
     pub fn file_type(&self) -> Result<FileType, Corrupt> {
         FileType::from_mode(self.mode).ok_or(Corrupt::BadFileType { mode: self.mode })

@@ -592,12 +592,12 @@ impl blockfs::file::Operations for Rext2 {
         Self::map_alloc(inode, pos, len)
     }
 
+    /// The size on disk is raised by `map_alloc`, before the first block
+    /// past it is pointed at: a write that allocates nothing (an append
+    /// inside the last block) writes the inode once, in `commit_size`.
     fn reserve_size(inode: &INode<'_, Self>, size: u64) -> Result {
         let mut st = inode.data().state.lock();
         st.cover = st.cover.max(size);
-        if st.di.size() < size {
-            Self::write_inode_locked(inode, &mut st)?;
-        }
         Ok(())
     }
 

@@ -16,7 +16,7 @@
 use crate::{alloc::PMD_BLOCKS, bmap, corrupt, corrupt_sb, ondisk, IState, Rext2, BS};
 use kernel::{
     alloc::KVVec,
-    fs::blockfs::{BareINode, Buffer, INode, Mapping, SuperBlock},
+    fs::blockfs::{BareINode, Buffer, Head, INode, Mapping, SuperBlock},
     prelude::*,
 };
 use ondisk::Corrupt;
@@ -42,18 +42,45 @@ impl<'a> Dirty<'a> {
     }
 
     fn sync(&self) -> Result {
+        self.sync_with(None)
+    }
+
+    /// Makes the indirect blocks durable, with `inode` (the buffer of the
+    /// inode whose pointers and block count changed with them) if given:
+    /// one ordering point, as nothing in either points into the other.
+    fn sync_with(&self, inode: Option<Buffer<'_>>) -> Result {
+        let mut heads = KVec::with_capacity(self.0.len() + 1, GFP_KERNEL)?;
         for (_, b) in self.0.iter() {
-            b.sync()?;
+            heads.push(&**b, GFP_KERNEL)?;
         }
-        Ok(())
+        if let Some(b) = &inode {
+            heads.push(&**b, GFP_KERNEL)?;
+        }
+        Head::sync_all(&heads)
     }
 }
 
 impl Rext2 {
-    /// Copies the VFS inode's attributes into `st.di` and writes it. The
-    /// size written covers `st.cover` too (rule 5: blocks past the VFS size
-    /// during an extension or a truncation stay inside the size on disk).
+    /// Copies the VFS inode's attributes into `st.di` and writes it
+    /// durably. The size written covers `st.cover` too (rule 5: blocks
+    /// past the VFS size during an extension or a truncation stay inside
+    /// the size on disk).
     pub(crate) fn write_inode_locked(inode: &BareINode<Self>, st: &mut IState) -> Result {
+        match Self::put_inode_locked(inode, st)? {
+            Some(buf) => buf.sync(),
+            None => Ok(()),
+        }
+    }
+
+    /// As [`Rext2::write_inode_locked`], but leaves the inode's buffer to
+    /// the caller's ordering point, or returns `None` if the inode's bytes
+    /// in it are already what it holds. Those bytes were made durable by
+    /// whoever put them there: every change to an inode is synced under
+    /// its state lock, which the caller holds.
+    fn put_inode_locked<'a>(
+        inode: &'a BareINode<Self>,
+        st: &mut IState,
+    ) -> Result<Option<Buffer<'a>>> {
         let sb = inode.super_block();
         let size = inode.size().max(st.cover);
         let di = &mut st.di;
@@ -68,7 +95,14 @@ impl Rext2 {
         if size > i32::MAX as u64 {
             Self::set_large_file(sb)?;
         }
-        Self::write_di(sb, inode.ino(), di)
+        let isize = sb.data().geo.inode_size as usize;
+        let ino = inode.ino();
+        let (buf, off) = Self::inode_buffer(sb, ino)?;
+        let changed = buf.modify_if(|b| match b.get_mut(off..off + isize) {
+            Some(out) => di.write_changes(out).map_err(|c| corrupt(sb, ino, c)),
+            None => Err(EUCLEAN),
+        })?;
+        Ok(changed.then_some(buf))
     }
 
     /// Writes on-disk inode `ino` durably.
@@ -238,7 +272,14 @@ impl Rext2 {
             }
             Self::free_blocks(sb, &mut v)
         };
-        if let Err(e) = sb.zero_blocks(start.into(), count.into()) {
+        // Rule 5: the size on disk covers the blocks before anything points
+        // at them (`reserve_size` raised `cover` for an extension).
+        let covered = if st.di.size() < st.cover {
+            Self::write_inode_locked(inode, &mut st)
+        } else {
+            Ok(())
+        };
+        if let Err(e) = covered.and_then(|()| sb.zero_blocks(start.into(), count.into())) {
             give_back(0)?;
             return Err(e);
         }
@@ -255,15 +296,17 @@ impl Rext2 {
             done += 1;
         }
         // Blocks not linked are given back; linked ones stay with the file
-        // (and are freed with it).
-        dirty.sync()?;
+        // (and are freed with it). The indirect blocks and the inode (its
+        // direct pointers, block count and a size that already covers the
+        // blocks, made durable by `reserve_size`) share one ordering point.
         st.di.blocks = st
             .di
             .blocks
             .saturating_add((done + meta).saturating_mul(SECTORS));
         inode.set_blocks(st.di.blocks.into());
         st.goal = start + done;
-        Self::write_inode_locked(inode, &mut st)?;
+        let ibuf = Self::put_inode_locked(inode, &mut st)?;
+        dirty.sync_with(ibuf)?;
         drop(st);
         give_back(done)?;
         linked?;

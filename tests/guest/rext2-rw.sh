@@ -172,23 +172,52 @@ fd = os.open(sys.argv[1], os.O_RDONLY)
 assert os.pread(fd, 100, 0x1ff7fdfe000 + 8192) == b""' $M/by-rext2/three-mb
 "$EXTEND" short-race $M 32 || FAILED=$((FAILED + 1))
 
-# 2d. Ordering points are fences: every metadata write reaches rpmem with
-# REQ_FUA (rpmem then calls nvdimm_flush), and zeroing a new data block
-# (DAX stores without a fence) is followed by a cache flush, before the
-# block is linked.  The block layer's tracepoint shows each bio's flags.
+# 2d. Ordering points are fences: a metadata write reaches rpmem with
+# REQ_FUA (rpmem then calls nvdimm_flush), or, for blocks made durable
+# together (Head::sync_all), without it and followed by a cache flush
+# (REQ_PREFLUSH) before any other write that must come after; zeroing a
+# new data block (DAX stores without a fence) is followed by a cache
+# flush, before the block is linked.  The block layer's tracepoint shows
+# each bio's flags.  And the fences an operation costs: an append inside
+# the last block writes the inode once, an append that allocates a block
+# makes four ordering points (bitmap and descriptor; the size on disk;
+# the zeros; the pointers and the inode).
 TR=/sys/kernel/tracing
 echo "dev == $(($(stat -L -c '0x%t' $BIG) << 20 | $(stat -L -c '0x%T' $BIG)))" \
 	>$TR/events/block/block_bio_queue/filter
-echo 1 >$TR/events/block/block_bio_queue/enable
-echo >$TR/trace
-mkdir $M/fence && head -c 10000 /dev/urandom >$M/fence/f && mv $M/fence/f $M/fence/g
-echo 0 >$TR/events/block/block_bio_queue/enable
-grep block_bio_queue $TR/trace | sed 's/.*block_bio_queue: [0-9,]* //' >/tmp/bios
+traced() { # OUTPUT CMD...: the bios CMD sends to the big device
+	local out=$1
+	shift
+	echo >$TR/trace
+	echo 1 >$TR/events/block/block_bio_queue/enable
+	"$@"
+	echo 0 >$TR/events/block/block_bio_queue/enable
+	grep block_bio_queue $TR/trace | sed 's/.*block_bio_queue: [0-9,]* //' >"$out"
+}
+# Fences in a trace: FUA writes and cache flushes.
+fences() { awk '$1 ~ /^F/ || $1 ~ /^F?WF/ { n++ } END { print n + 0 }' "$1"; }
+# Writes left without a fence: a write without REQ_FUA must be followed by
+# a cache flush before the next FUA write and before the end.
+unfenced() {
+	awk '$1 ~ /^FW/ { p = 0 } $1 ~ /^F?WF/ && p { print "before " $0; p = 0 }
+		$1 ~ /^W/ && $1 !~ /^WF/ && $4 != 0 { p = 1; w = $0 } END { if (p) print "at the end " w }' "$1"
+}
+mkdir $M/fence
+fence_work() { head -c 10000 /dev/urandom >$M/fence/f && mv $M/fence/f $M/fence/g; }
+traced /tmp/bios fence_work
 check "the traced workload wrote metadata" grep -q '^F\?W' /tmp/bios
-check_eq "every metadata write to the device carries REQ_FUA" "" \
-	"$(awk '$1 ~ /^F?W/ && $1 !~ /^F?WF/ && $4 != 0 { print }' /tmp/bios | head -3)"
+check_eq "every metadata write is fenced (REQ_FUA, or a cache flush before the next)" "" \
+	"$(unfenced /tmp/bios | head -3)"
 check "a cache flush (REQ_PREFLUSH) follows the zeroing of new data blocks" \
 	grep -q '^FW[A-Z]* [0-9]* + 0 ' /tmp/bios
+head -c 1024 /dev/urandom >$M/fence/a
+head -c $((20 * 4096)) /dev/urandom >$M/fence/b
+sync
+traced /tmp/bios-a sh -c "head -c 1024 /dev/zero >>$M/fence/a"
+check_eq "an append inside the last block costs one fence" 1 "$(fences /tmp/bios-a)"
+traced /tmp/bios-b sh -c "head -c 4096 /dev/zero >>$M/fence/b"
+check_eq "an append of a block costs four fences" 4 "$(fences /tmp/bios-b)"
+check_eq "and leaves no write unfenced" "" "$(unfenced /tmp/bios-b | head -3)"
 echo 0 >$TR/events/block/block_bio_queue/filter
 
 # 3. 2 MiB write faults: a new 4 MiB file written through a shared

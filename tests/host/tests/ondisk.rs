@@ -743,6 +743,37 @@ fn inode_round_trip_and_offsets() {
 }
 
 #[test]
+fn inode_write_changes() {
+    for len in [128usize, 256, 512] {
+        let raw = raw_inode(len);
+        let mut ino = Inode::parse(&raw).unwrap();
+        // Written over itself: nothing changes.
+        let mut out = raw.clone();
+        assert_eq!(ino.write_changes(&mut out), Ok(false));
+        assert_eq!(out, raw);
+        // A change in the classic bytes, and one in the extra bytes.
+        ino.mtime ^= 1;
+        assert_eq!(ino.write_changes(&mut out), Ok(true));
+        assert_eq!(ino.write_changes(&mut out), Ok(false));
+        assert_eq!(Inode::parse(&out).unwrap().mtime, ino.mtime);
+        if len > 128 {
+            ino.extra[0] ^= 0xff;
+            assert_eq!(ino.write_changes(&mut out), Ok(true));
+            assert_eq!(out[128], ino.extra[0]);
+        }
+        // Bytes past those kept are not looked at, and stay.
+        if len == 512 {
+            out[300] ^= 1;
+            assert_eq!(ino.write_changes(&mut out), Ok(false));
+        }
+    }
+    assert_eq!(
+        Inode::zeroed().write_changes(&mut [0u8; 100]),
+        Err(Corrupt::BufferTooShort { need: 128 })
+    );
+}
+
+#[test]
 fn inode_fields() {
     let mut ino = sample::file_inode(0x1_2345_6789, &[]);
     assert_eq!(ino.size(), 0x1_2345_6789);

@@ -32,11 +32,14 @@ pub trait Operations {
     }
 
     /// Makes the size that [`FileSystem::write_inode`] records at least
-    /// `size`, durably, without changing the inode's size: blocks are
-    /// about to be allocated up to `size` past the end (an extending write
-    /// or `fallocate`), or are about to be freed past a smaller size
-    /// (truncation), and the size on disk must cover them meanwhile. Called
-    /// with the inode lock held exclusively.
+    /// `size` until [`Operations::commit_size`], without changing the
+    /// inode's size: blocks are about to be allocated up to `size` past the
+    /// end (an extending write or `fallocate`), or are about to be freed
+    /// past a smaller size (truncation), and the size on disk must cover
+    /// them meanwhile. That size must be durable before anything points at
+    /// a block past the old one; the file system may write it here, or
+    /// when [`Operations::map_write`] allocates. Called with the inode lock
+    /// held exclusively.
     fn reserve_size(_inode: &INode<'_, Self::FileSystem>, _size: u64) -> Result {
         Err(EROFS)
     }
