@@ -280,8 +280,7 @@ impl blockfs::dir::Operations for Rext2 {
         dentry: NewDentry<'a, Self>,
         mode: u16,
     ) -> Result<Instantiated> {
-        let inode = Self::new_node(idmap, dir, mode, INodeType::Reg)?;
-        Self::enter(dir, dentry, inode)
+        Self::mknod(idmap, dir, dentry, mode, INodeType::Reg)
     }
 
     fn mknod<'a>(
