@@ -298,7 +298,7 @@ impl Rext2 {
         // Blocks not linked are given back; linked ones stay with the file
         // (and are freed with it). The indirect blocks and the inode (its
         // direct pointers, block count and a size that already covers the
-        // blocks, made durable by `reserve_size`) share one ordering point.
+        // blocks, made durable above) share one ordering point.
         st.di.blocks = st
             .di
             .blocks
