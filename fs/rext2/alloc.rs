@@ -5,7 +5,9 @@
 //! Each group has its own lock, which covers its descriptor and its two
 //! bitmaps; no code holds two group locks at once. A change is made
 //! durable with one ordering point: the bitmap block and the group
-//! descriptor are written together, then flushed (`Head::sync_all`).
+//! descriptor are written together, then flushed (`Head::sync_all`); a
+//! data allocation shares that point with the zeroing of its blocks and
+//! the size that covers them (`Rext2::alloc_blocks_unsynced`).
 //! Allocations set bits before anything points at the blocks or inodes;
 //! frees clear them after nothing points at them any more, so a crash can
 //! only leak (see `Documentation/filesystems/rext2.rst`).
@@ -28,6 +30,13 @@ pub(crate) const PMD_BLOCKS: u32 = 512;
 /// disagrees with the bitmap (e2fsck's "free blocks count wrong", which
 /// it recounts).
 fn write_gd(sb: &SuperBlock<Rext2>, g: u32, gd: &GroupDesc, bitmap: &Buffer<'_>) -> Result {
+    let buf = put_gd(sb, g, gd)?;
+    Head::sync_all(&[bitmap, &buf])
+}
+
+/// Puts group descriptor `g` into its block and returns the block, dirty:
+/// the caller makes it durable.
+fn put_gd<'a>(sb: &'a SuperBlock<Rext2>, g: u32, gd: &GroupDesc) -> Result<Buffer<'a>> {
     let d = sb.data();
     let (blk, off) = ondisk::group_desc_location(&d.geo, g).map_err(|c| corrupt_sb(sb, c))?;
     let buf = sb.bread(blk.into())?;
@@ -35,7 +44,19 @@ fn write_gd(sb: &SuperBlock<Rext2>, g: u32, gd: &GroupDesc, bitmap: &Buffer<'_>)
         Some(out) => gd.write_to(out).map_err(|c| corrupt_sb(sb, c)),
         None => Err(EUCLEAN),
     })?;
-    Head::sync_all(&[bitmap, &buf])
+    Ok(buf)
+}
+
+/// Blocks handed out by [`Rext2::alloc_blocks_unsynced`]: the first and
+/// the count, and the bitmap and group descriptor blocks that record
+/// them, not yet durable. Whoever allocated makes them durable, in one
+/// ordering point with whatever else must be durable before anything
+/// points at the blocks (`Head::sync_all`).
+pub(crate) struct Allocated<'a> {
+    pub(crate) start: u32,
+    pub(crate) count: u32,
+    pub(crate) bitmap: Buffer<'a>,
+    pub(crate) gd: Buffer<'a>,
 }
 
 impl SbData {
@@ -82,13 +103,29 @@ impl Rext2 {
     /// Allocates up to `want` contiguous blocks, near `goal` if possible.
     /// If `align` is above 1 and `want` is at least `align`, a run starting
     /// at a multiple of `align` is preferred. Returns the first block and
-    /// the count. The blocks' contents are not touched.
+    /// the count. The blocks' contents are not touched. The bitmap and the
+    /// group descriptor are durable when it returns.
     pub(crate) fn alloc_blocks(
         sb: &SuperBlock<Self>,
         goal: u32,
         want: u32,
         align: u32,
     ) -> Result<(u32, u32)> {
+        let a = Self::alloc_blocks_unsynced(sb, goal, want, align)?;
+        Head::sync_all(&[&a.bitmap, &a.gd])?;
+        Ok((a.start, a.count))
+    }
+
+    /// As [`Rext2::alloc_blocks`], but leaves the bitmap and the group
+    /// descriptor to the caller's ordering point. Until then a crash loses
+    /// the allocation, which is harmless as long as nothing durable points
+    /// at the blocks; if the caller gives up, it frees them as usual.
+    pub(crate) fn alloc_blocks_unsynced<'a>(
+        sb: &'a SuperBlock<Self>,
+        goal: u32,
+        want: u32,
+        align: u32,
+    ) -> Result<Allocated<'a>> {
         let d = sb.data();
         let geo = &d.geo;
         let mut want = want.max(1);
@@ -163,8 +200,13 @@ impl Rext2 {
                 }
                 let left = gd.free_blocks_count - count as u16;
                 d.set_free_blocks(&mut gd, left);
-                write_gd(sb, g, &gd, &buf)?;
-                return Ok((first + start as u32, count as u32));
+                let gd_buf = put_gd(sb, g, &gd)?;
+                return Ok(Allocated {
+                    start: first + start as u32,
+                    count: count as u32,
+                    bitmap: buf,
+                    gd: gd_buf,
+                });
             }
             if !aligned {
                 break;

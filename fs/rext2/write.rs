@@ -137,11 +137,15 @@ impl Rext2 {
         goal: u32,
         init: impl FnOnce(&mut [u8]),
     ) -> Result<u32> {
-        let (b, _) = Self::alloc_blocks(sb, goal, 1, 1)?;
+        // The block's contents, its bitmap and its group descriptor share
+        // one ordering point, before anything points at the block.
+        let a = Self::alloc_blocks_unsynced(sb, goal, 1, 1)?;
+        let b = a.start;
         let r = sb.new_buffer(b.into()).and_then(|buf| {
             buf.modify(init);
-            buf.sync()
+            Head::sync_all(&[&a.bitmap, &a.gd, &buf])
         });
+        drop(a);
         if let Err(e) = r {
             let _ = Self::free_blocks(sb, &mut [b]);
             return Err(e);
@@ -263,7 +267,8 @@ impl Rext2 {
         } else {
             1
         };
-        let (start, count) = Self::alloc_blocks(sb, goal, want, align)?;
+        let a = Self::alloc_blocks_unsynced(sb, goal, want, align)?;
+        let (start, count) = (a.start, a.count);
 
         let give_back = |from: u32| {
             let mut v = KVVec::new();
@@ -272,14 +277,24 @@ impl Rext2 {
             }
             Self::free_blocks(sb, &mut v)
         };
-        // Rule 5: the size on disk covers the blocks before anything points
-        // at them (`reserve_size` raised `cover` for an extension).
-        let covered = if st.di.size() < st.cover {
-            Self::write_inode_locked(inode, &mut st)
-        } else {
-            Ok(())
-        };
-        if let Err(e) = covered.and_then(|()| sb.zero_blocks(start.into(), count.into())) {
+        // One ordering point before anything points at the blocks: their
+        // bitmap and group descriptor (rule 1), their zeros (rule 3), and
+        // (rule 5) a size on disk that covers them (`reserve_size` raised
+        // `cover` for an extension). None of these needs the others first.
+        let first_point = (|| {
+            let cover = if st.di.size() < st.cover {
+                Self::put_inode_locked(inode, &mut st)?
+            } else {
+                None
+            };
+            sb.write_zeroes(start.into(), count.into())?;
+            match &cover {
+                Some(ibuf) => Head::sync_all(&[&a.bitmap, &a.gd, ibuf]),
+                None => Head::sync_all(&[&a.bitmap, &a.gd]),
+            }
+        })();
+        drop(a);
+        if let Err(e) = first_point {
             give_back(0)?;
             return Err(e);
         }

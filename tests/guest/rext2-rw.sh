@@ -180,8 +180,8 @@ assert os.pread(fd, 100, 0x1ff7fdfe000 + 8192) == b""' $M/by-rext2/three-mb
 # flush, before the block is linked.  The block layer's tracepoint shows
 # each bio's flags.  And the fences an operation costs: an append inside
 # the last block writes the inode once, an append that allocates a block
-# makes four ordering points (bitmap and descriptor; the size on disk;
-# the zeros; the pointers and the inode).
+# makes two ordering points (bitmap and descriptor, the size on disk and
+# the zeros, together; then the pointers and the inode).
 TR=/sys/kernel/tracing
 echo "dev == $(($(stat -L -c '0x%t' $BIG) << 20 | $(stat -L -c '0x%T' $BIG)))" \
 	>$TR/events/block/block_bio_queue/filter
@@ -216,7 +216,7 @@ sync
 traced /tmp/bios-a sh -c "head -c 1024 /dev/zero >>$M/fence/a"
 check_eq "an append inside the last block costs one fence" 1 "$(fences /tmp/bios-a)"
 traced /tmp/bios-b sh -c "head -c 4096 /dev/zero >>$M/fence/b"
-check_eq "an append of a block costs four fences" 4 "$(fences /tmp/bios-b)"
+check_eq "an append of a block costs two fences" 2 "$(fences /tmp/bios-b)"
 check_eq "and leaves no write unfenced" "" "$(unfenced /tmp/bios-b | head -3)"
 echo 0 >$TR/events/block/block_bio_queue/filter
 

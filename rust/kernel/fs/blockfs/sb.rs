@@ -249,11 +249,24 @@ impl<T: FileSystem> SuperBlock<T> {
     }
 
     /// Zeroes `count` blocks from `block` on the device, durably: an
-    /// ordering point. Through the DAX device if there is one (the driver
-    /// zeroes with non-temporal stores and no fence), otherwise with
-    /// `blkdev_issue_zeroout`; either way a cache flush (`REQ_PREFLUSH`)
-    /// follows, before anything may point at the blocks.
+    /// ordering point. [`Self::write_zeroes`], then a cache flush
+    /// (`REQ_PREFLUSH`), before anything may point at the blocks.
     pub fn zero_blocks(&self, block: u64, count: u64) -> Result {
+        self.write_zeroes(block, count)?;
+        // SAFETY: `s_bdev` is the mounted device, open until `kill_sb`.
+        to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) })
+    }
+
+    /// Zeroes `count` blocks from `block` on the device and waits for the
+    /// writes, but leaves them in the device's volatile domain: the next
+    /// cache flush (`REQ_PREFLUSH`, as [`Head::sync_all`] ends with) makes
+    /// them durable, so that one ordering point can cover them and the
+    /// metadata written with them. Through the DAX device if there is one
+    /// (the driver zeroes with non-temporal stores and no fence), otherwise
+    /// with `blkdev_issue_zeroout`.
+    ///
+    /// [`Head::sync_all`]: super::buffer::Head::sync_all
+    pub fn write_zeroes(&self, block: u64, count: u64) -> Result {
         let info = self.info();
         // SAFETY: `raw` is a valid superblock.
         let bits = unsafe { (*self.raw()).s_blocksize_bits };
@@ -264,7 +277,7 @@ impl<T: FileSystem> SuperBlock<T> {
             // SAFETY: `s_bdev` is the mounted device, open until `kill_sb`;
             // the range is within the file system, which fits the device
             // (checked by the file system at mount).
-            to_result(unsafe {
+            return to_result(unsafe {
                 bindings::blkdev_issue_zeroout(
                     (*self.raw()).s_bdev,
                     sector,
@@ -272,9 +285,7 @@ impl<T: FileSystem> SuperBlock<T> {
                     bindings::GFP_KERNEL,
                     0,
                 )
-            })?;
-            // SAFETY: As above.
-            return to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) });
+            });
         };
         let page_shift = bindings::PAGE_SHIFT;
         let start = block
@@ -295,9 +306,7 @@ impl<T: FileSystem> SuperBlock<T> {
             to_result(unsafe { bindings::dax_zero_page_range(dax.as_ptr(), pgoff as usize, 1) })
         });
         drop(dax_lock);
-        r?;
-        // SAFETY: `s_bdev` is the mounted device, open until `kill_sb`.
-        to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).s_bdev) })
+        r
     }
 
     /// Whether the file system was shut down (`FS_IOC_SHUTDOWN`).
