@@ -46,6 +46,20 @@ fi
 "$RUN" --timeout 40 -- sleep 600 2>/dev/null
 check_eq "qemu/run --timeout kills a hung guest (status 124)" 124 "$?"
 
+# 3b. Stopped from outside, as the crash suite cuts the power: qemu/run
+#     exits 130, and once it has returned nothing of it holds its output
+#     open (a late write there would land in the next boot's output).
+"$RUN" -- sh -c 'while :; do echo tick; sleep 0.1; done' >"$WORK/ticks" 2>&1 &
+vm=$!
+while kill -0 $vm 2>/dev/null && ! grep -q tick "$WORK/ticks"; do
+	sleep 0.2
+done
+sleep 1
+kill -TERM $vm 2>/dev/null
+wait $vm
+check_eq "qemu/run stopped by SIGTERM exits 130" 130 "$?"
+check_eq "no process of it still has its output open" "" "$(fuser "$WORK/ticks" 2>/dev/null)"
+
 # 4. In the guest: NVDIMM namespaces, the NFIT, the overlay's module, and
 #    a write through the C nd_pmem that must land in the backing file.
 cat >"$WORK/guest.sh" <<'EOT'

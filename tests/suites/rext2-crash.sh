@@ -46,6 +46,9 @@ for k in $(seq "$KILLS"); do
 	# 10-15 s under TCG, far more on a loaded host, so the moment is
 	# counted from there, not from boot.
 	t=$((2 + RANDOM % 8))
+	# A new file each boot: nothing left of the previous one (a late
+	# write of its output) can pass for this boot's progress.
+	rm -f "$WORK/run.out"
 	"$RUN" --nvdimms 1 --keep-images "$WORK/img" --timeout 600 -- \
 		env SEED="$k" bash "$RPMEM_TOP/tests/guest/rext2-crash.sh" >"$WORK/run.out" 2>&1 &
 	vm=$!
@@ -65,6 +68,7 @@ for k in $(seq "$KILLS"); do
 	check "kill $k: no kernel splat before the kill" sh -c "! grep -q 'kernel splat' '$WORK/run.out'"
 	check "kill $k: the kill landed during the workload ($(awk '$1 == "OPS" { n = $2 } END { print n + 0 }' "$WORK/run.out") operations)" \
 		grep -q '^OPS' "$WORK/run.out"
+	grep -q '^OPS' "$WORK/run.out" || tail -5 "$WORK/run.out" | sed 's/^/    /' >&2
 	e2fsck -fn "$IMG" >"$WORK/fsck.out" 2>&1
 	if allowed <"$WORK/fsck.out" >"$WORK/bad.out"; then
 		ok "kill $k: e2fsck -fn finds at most leaks ($(grep -c 'differences\|Unattached\|ref count\|dtime\|i_blocks\|count wrong' "$WORK/fsck.out") findings)"
