@@ -271,6 +271,16 @@ rust_helper_filemap_invalidate_unlock(struct address_space *mapping)
 	filemap_invalidate_unlock(mapping);
 }
 
+__rust_helper void rust_helper_sb_start_intwrite(struct super_block *sb)
+{
+	sb_start_intwrite(sb);
+}
+
+__rust_helper void rust_helper_sb_end_intwrite(struct super_block *sb)
+{
+	sb_end_intwrite(sb);
+}
+
 __rust_helper void rust_helper_sb_start_pagefault(struct super_block *sb)
 {
 	sb_start_pagefault(sb);

@@ -268,6 +268,36 @@ check "the superblock says 'clean' while read-only" \
 	sh -c "dumpe2fs -h $BIG 2>/dev/null | grep -q '^Filesystem state: *clean'"
 check "remount,rw" mount -o remount,rw $M
 check "writable again" touch $M/rw-test
+
+# 6b. Freeze (FIFREEZE, generic/491): writers wait while the file system
+# is frozen, its superblock is clean then unless an unlinked file is
+# still open, and the last close of such a file frees it only after the
+# thaw.
+state() { dumpe2fs -h $BIG 2>/dev/null | sed -n 's/^Filesystem state: *//p'; }
+echo before >$M/freeze-f
+check "fsfreeze -f" fsfreeze -f $M
+check_eq "the superblock is clean while frozen" "clean" "$(state)"
+sh -c "echo after >>$M/freeze-f" &
+w=$!
+sleep 2
+check "a write waits while frozen" kill -0 $w
+check_eq "the file is unchanged while frozen" "before" "$(cat $M/freeze-f)"
+check "fsfreeze -u" fsfreeze -u $M
+wait $w
+check_eq "the waiting write went through after the thaw" "$(printf 'before\nafter')" "$(cat $M/freeze-f)"
+check_eq "the superblock is not clean after the thaw" "not clean" "$(state)"
+sleep 1000 <$M/freeze-f &
+holder=$!
+rm $M/freeze-f
+check "fsfreeze -f with an unlinked file open" fsfreeze -f $M
+check_eq "the superblock stays not clean" "not clean" "$(state)"
+free0=$(stat -f -c %d $M)
+kill $holder
+sleep 2
+check_eq "the last close waits for the thaw to free the inode" "$free0" "$(stat -f -c %d $M)"
+check "fsfreeze -u" fsfreeze -u $M
+wait $holder 2>/dev/null
+check_eq "after the thaw the inode is freed" "$((free0 + 1))" "$(stat -f -c %d $M)"
 check "umount" umount $M
 
 # 7. A full device: ENOSPC, nothing lost, and the free counts come back

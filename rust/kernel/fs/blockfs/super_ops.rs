@@ -90,13 +90,22 @@ impl<T: FileSystem> Tables<T> {
         }
     }
 
-    /// Frees an unlinked inode being evicted.
+    /// Frees an unlinked inode being evicted, under freeze protection
+    /// (`sb_start_intwrite`, as `ext2_evict_inode`): while the file system
+    /// is frozen, the last close of an unlinked file waits for the thaw
+    /// instead of writing to the frozen device.
     pub(super) fn delete(i: &BareINode<T>) {
         let sb = i.super_block();
         if sb.read_only() {
             return;
         }
-        if let Err(e) = T::delete_inode(i) {
+        // SAFETY: Our mounted superblock; `evict_inode` runs outside any
+        // freeze protection of its own, so this one is not nested.
+        unsafe { bindings::sb_start_intwrite(sb.raw()) };
+        let r = T::delete_inode(i);
+        // SAFETY: Taken above.
+        unsafe { bindings::sb_end_intwrite(sb.raw()) };
+        if let Err(e) = r {
             fs_err::<T>(format_args!(
                 "{}: cannot free inode {}: {:?}\n",
                 sb.id().to_str().unwrap_or("?"),
@@ -234,6 +243,49 @@ impl<T: FileSystem> Tables<T> {
             let s = unsafe { SuperBlock::<T>::from_raw(sb) };
             if !s.read_only() {
                 s.live()?;
+                T::write_super(s, false)?;
+            }
+            Ok(0)
+        })
+    }
+
+    /// `super_operations::freeze_fs`: the VFS has stopped every writer
+    /// and synced the file system. As `ext2_freeze`, the superblock is
+    /// written clean, so that a copy of the frozen device mounts without
+    /// e2fsck, unless unlinked inodes are still open: their blocks are
+    /// freed at their last close, after the thaw.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted read-write superblock of ours, being frozen.
+    pub(super) unsafe extern "C" fn freeze_fs(sb: *mut bindings::super_block) -> c_int {
+        from_result(|| {
+            // SAFETY: As the caller guarantees.
+            let s = unsafe { SuperBlock::<T>::from_raw(sb) };
+            s.live()?;
+            // SAFETY: `s_remove_count` is an atomic of the mounted
+            // superblock, counting inodes without links not yet evicted.
+            let open_unlinked =
+                unsafe { bindings::atomic64_read(&raw const (*sb).s_remove_count) } != 0;
+            T::write_super(s, !open_unlinked)?;
+            Ok(0)
+        })
+    }
+
+    /// `super_operations::unfreeze_fs`: writes are coming again, so the
+    /// superblock is marked not clean, as at mount. A file system shut
+    /// down while frozen writes nothing, and thaws all the same (as
+    /// `ext4_unfreeze`): a failed thaw would leave it frozen, and every
+    /// writer waiting, for good.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted read-write superblock of ours, being thawed.
+    pub(super) unsafe extern "C" fn unfreeze_fs(sb: *mut bindings::super_block) -> c_int {
+        from_result(|| {
+            // SAFETY: As the caller guarantees.
+            let s = unsafe { SuperBlock::<T>::from_raw(sb) };
+            if !s.is_shut_down() {
                 T::write_super(s, false)?;
             }
             Ok(0)
