@@ -914,7 +914,11 @@ macro_rules! sb_fields {
                     <$ty as LeField>::get(&self.raw, $off)
                 }
 
-                #[doc = concat!("Sets the value returned by [`Superblock::", stringify!($get), "`].")]
+                #[doc = concat!(
+                    "Sets the value returned by [`Superblock::",
+                    stringify!($get),
+                    "`]."
+                )]
                 pub fn $set(&mut self, v: $ty) {
                     v.put(&mut self.raw, $off);
                 }

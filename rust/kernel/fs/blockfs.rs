@@ -308,7 +308,8 @@ impl<T: FileSystem> Registration<T> {
                     (*fs).name = T::NAME.as_char_ptr();
                     // Idmapped mounts: new inodes take their owner through
                     // the mount's idmap, and the VFS maps the rest.
-                    (*fs).fs_flags = (bindings::FS_REQUIRES_DEV | bindings::FS_ALLOW_IDMAP) as c_int;
+                    let flags = bindings::FS_REQUIRES_DEV | bindings::FS_ALLOW_IDMAP;
+                    (*fs).fs_flags = flags as c_int;
                     (*fs).init_fs_context = Some(Tables::<T>::init_fs_context);
                     (*fs).parameters = context::PARAMS.0.as_ptr();
                     (*fs).kill_sb = Some(Tables::<T>::kill_sb);

@@ -477,7 +477,10 @@ impl<T: FileSystem> Tables<T> {
         drop(dax_lock);
         if r.is_err() {
             let sb = i.super_block();
-            fs_err::<T>(format_args!("{}: inode {}: block at device byte {:#x} is mapped by another file too (blocks shared between files): run e2fsck\n", sb.id().to_str().unwrap_or("?"),
+            fs_err::<T>(format_args!(
+                "{}: inode {}: block at device byte {:#x} is mapped by another file \
+                 too (blocks shared between files): run e2fsck\n",
+                sb.id().to_str().unwrap_or("?"),
                 i.ino(),
                 dev
             ));
@@ -485,7 +488,8 @@ impl<T: FileSystem> Tables<T> {
         r
     }
 
-    /// `address_space_operations::writepages` of DAX files: flushes CPU caches of pages written through shared mappings.
+    /// `address_space_operations::writepages` of DAX files: flushes CPU
+    /// caches of pages written through shared mappings.
     ///
     /// # Safety
     ///
