@@ -13,6 +13,9 @@
 #                 ext4-dax and rext2 side by side
 #   make bench    rext2 and rpmem against ext4/XFS with DAX, nd_pmem, C ext2
 #                 and tmpfs in one VM (tests/bench/run: REPS, FILES, ...)
+#   make patches  the project as a patch series against the pinned kernel,
+#                 with a cover letter, in PATCHES_OUT (out/patches);
+#                 make patches-check applies and checks it
 #   make          build the kernel (if needed) and the modules
 #
 # KDIR=/path/to/prepared/tree builds against a kernel of your own instead
@@ -41,7 +44,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 export KDIR KBUILD_CACHE
 
 .PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy compile-fail fuzz-images
-.PHONY: xfstests xfstests-build xfstests-compare bench
+.PHONY: xfstests xfstests-build xfstests-compare bench patches patches-check
 
 all: modules
 
@@ -114,6 +117,15 @@ xfstests-compare: modules xfstests-build
 # settings).
 bench: modules
 	$(TOP)/tests/bench/run
+
+PATCHES_OUT ?= $(TOP)/out/patches
+
+patches: deps
+	@$(TOP)/scripts/make-patches $(PATCHES_OUT)
+
+# checkpatch.pl comes from the unpacked kernel source.
+patches-check: patches kernel
+	@$(TOP)/scripts/check-patches $(PATCHES_OUT)
 
 clean:
 	+$(KMAKE) M=$(TOP) clean

@@ -63,4 +63,22 @@ fi
 make -s compile-fail || FAILED=$((FAILED + 1))
 # Rebuild without clippy so the modules the VM suites load are ordinary.
 make -s modules >/dev/null 2>&1
+# The patch series (make patches, make patches-check): it applies to the
+# pristine kernel files, equals the overlay, and checkpatch --strict,
+# rustfmt and docutils are clean on it.
+series=$(mktemp -d "${TMPDIR:-/tmp}/lint-series.XXXXXX")
+if "$RPMEM_TOP/scripts/make-patches" "$series/out" >"$series/log" 2>&1; then
+	ok "make patches writes the series ($(ls "$series"/out/*.patch | wc -l) files)"
+	if "$RPMEM_TOP/scripts/check-patches" "$series/out" >"$series/check" 2>&1; then
+		ok "make patches-check: $(grep -c '^ok' "$series/check") checks on the series"
+	else
+		not_ok "make patches-check"
+		grep -v '^ok' "$series/check" | head -20 >&2
+	fi
+else
+	not_ok "make patches writes the series"
+	tail -5 "$series/log" >&2
+fi
+rm -rf "$series"
+
 finish
