@@ -15,7 +15,10 @@
 #                 and tmpfs in one VM (tests/bench/run: REPS, FILES, ...)
 #   make patches  the project as a patch series against the pinned kernel,
 #                 with a cover letter, in PATCHES_OUT (out/patches);
-#                 make patches-check applies and checks it
+#                 make patches-check applies and checks it;
+#                 make patches-build builds it patch by patch in a
+#                 pristine tree (in-tree modules) and runs the rpmem and
+#                 rext2 suites on them (SERIES_WORK, SUITES, BOOT=0)
 #   make          build the kernel (if needed) and the modules
 #
 # KDIR=/path/to/prepared/tree builds against a kernel of your own instead
@@ -44,7 +47,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 export KDIR KBUILD_CACHE
 
 .PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy compile-fail fuzz-images
-.PHONY: xfstests xfstests-build xfstests-compare bench patches patches-check
+.PHONY: xfstests xfstests-build xfstests-compare bench patches patches-check patches-build
 
 all: modules
 
@@ -126,6 +129,11 @@ patches: deps
 # checkpatch.pl comes from the unpacked kernel source.
 patches-check: patches kernel
 	@$(TOP)/scripts/check-patches $(PATCHES_OUT)
+
+# Bisection and the in-tree build: long (a full kernel build first).
+SERIES_WORK ?= $(KBUILD_CACHE)/series
+patches-build: patches
+	@KMAKE_ARGS="$(RUST_TOOLCHAIN)" $(TOP)/scripts/build-series $(PATCHES_OUT) $(SERIES_WORK)
 
 clean:
 	+$(KMAKE) M=$(TOP) clean

@@ -50,8 +50,15 @@ check_eq() {
 # The status a suite ends with.
 finish() { [ "$FAILED" = 0 ]; }
 
-# Path of one of the project's modules, built by make.
-module() { echo "$RPMEM_TOP/$1"; }
+# Path of one of the project's modules, built by make out of tree; with
+# RPMEM_MODULES=in-tree, rpmem and rext2 as the kernel in $KDIR built them
+# from the patch series (scripts/build-series).
+module() {
+	case "${RPMEM_MODULES:-}:$1" in
+	in-tree:drivers/nvdimm/rpmem.ko | in-tree:fs/rext2/rext2.ko) echo "$KDIR/$1" ;;
+	*) echo "$RPMEM_TOP/$1" ;;
+	esac
+}
 
 # In the guest: the dmesg lines added since mark_dmesg.
 mark_dmesg() { DMESG_MARK=$(dmesg | wc -l); }
@@ -117,7 +124,22 @@ same_tree() {
 load_rext2() {
 	check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
 	check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
+	check_module_build rpmem
+	check_module_build rext2
 	wait_dev /dev/rpmem0
+}
+
+# In the guest: check_module_build NAME checks that the loaded module
+# NAME is the build module() chose: the kernel taints with O for a
+# module built out of tree, and not for one the kernel built.
+check_module_build() {
+	local want=O kind="out-of-tree"
+	if [ "${RPMEM_MODULES:-}" = in-tree ]; then
+		want=
+		kind=in-tree
+	fi
+	check_eq "$1 is the $kind build (taint O)" "$want" \
+		"$(tr -cd O <"/sys/module/$1/taint" 2>&1)"
 }
 
 # In the guest: fsx_seeds PREFIX OPS SEED... runs fsx for OPS operations

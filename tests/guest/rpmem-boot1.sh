@@ -10,6 +10,7 @@ ns_size() { cat "/sys/bus/nd/devices/namespace$1.0/size"; }
 
 mark_dmesg
 check "insmod rpmem.ko" insmod "$RPMEM"
+check_module_build rpmem
 for i in 0 1; do
 	check "/dev/rpmem$i appears" wait_dev /dev/rpmem$i
 	check_eq "rpmem$i has the namespace's size" "$(ns_size $i)" "$(blockdev --getsize64 /dev/rpmem$i 2>&1)"
