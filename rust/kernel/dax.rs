@@ -46,10 +46,16 @@ pub struct DirectAccess<'a> {
 }
 
 impl DirectAccess<'_> {
+    /// The answer for `nr_pages` pages from `kaddr` (PFN `pfn`), for a mapping
+    /// that the caller borrows for the lifetime of the result.
+    ///
     /// # Safety
     ///
-    /// The type invariants must hold for the device that returns the value.
-    pub(crate) unsafe fn new(kaddr: *mut u8, pfn: u64, nr_pages: u64) -> Self {
+    /// `kaddr` and `pfn` must designate the same page of memory, which must
+    /// stay mapped, with struct pages, for the lifetime of the result, and so
+    /// must the `nr_pages` pages from there.
+    pub unsafe fn new(kaddr: *mut u8, pfn: u64, nr_pages: u64) -> Self {
+        // INVARIANT: The caller guarantees them (the safety requirements).
         Self {
             kaddr,
             pfn,
