@@ -46,6 +46,7 @@ use crate::{
 };
 use core::{marker::PhantomData, mem::MaybeUninit, ptr::NonNull};
 
+mod attr;
 mod buffer;
 mod context;
 mod dentry;
