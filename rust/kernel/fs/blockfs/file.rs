@@ -58,6 +58,19 @@ pub trait Operations {
         Err(EROFS)
     }
 
+    /// Gives back what the file system holds past the size of `inode` for
+    /// writes to come (blocks that [`Operations::map_write`] allocated
+    /// ahead), so that the size on disk is the inode's size again, and
+    /// writes the inode if that changed it. Called under freeze
+    /// protection: at `fsync`, at the last close of a file opened for
+    /// writing, and when the inode leaves memory, unless the file system
+    /// is frozen then. The inode lock may be held, by the caller of
+    /// `fsync` (`swapon`) or by a write in progress: the file system
+    /// must keep what it gives back away from writes itself.
+    fn trim(_inode: &BareINode<Self::FileSystem>) -> Result {
+        Ok(())
+    }
+
     /// Where the extended attributes of `inode` are on the device, as
     /// `FS_IOC_FIEMAP` with `FIEMAP_FLAG_XATTR` reports them: the device
     /// byte address and length of the block that holds them, `None` if it
@@ -571,11 +584,79 @@ impl<T: FileSystem> Tables<T> {
         datasync: c_int,
     ) -> c_int {
         // SAFETY: The VFS passes an open file of ours.
-        unsafe {
-            if let Err(e) = SuperBlock::<T>::live_raw((*bindings::file_inode(file)).i_sb) {
-                return e.to_errno();
+        let inode = unsafe { bindings::file_inode(file) };
+        // SAFETY: An open file's inode is valid; so is its superblock.
+        if let Err(e) = unsafe { SuperBlock::<T>::live_raw((*inode).i_sb) } {
+            return e.to_errno();
+        }
+        // Blocks held for writes to come go before the inode is written,
+        // so that it is written with its size.
+        // SAFETY: The file is open, so its inode is valid.
+        if let Err(e) = unsafe { Self::trim(inode) } {
+            return e.to_errno();
+        }
+        // SAFETY: The VFS passes an open file of ours.
+        unsafe { bindings::simple_fsync(file, start, end, datasync) }
+    }
+
+    /// `file_operations::release`: the last close of a file opened for
+    /// writing gives back the blocks held for writes to come, as
+    /// `ext4_release_file` discards its preallocations.
+    ///
+    /// # Safety
+    ///
+    /// `file` is a file of ours on `inode` being released, once.
+    pub(super) unsafe extern "C" fn release(
+        inode: *mut bindings::inode,
+        file: *mut bindings::file,
+    ) -> c_int {
+        // SAFETY: The VFS passes the file being released and its inode,
+        // still counted as a writer if the file was opened for writing.
+        let last_writer = unsafe {
+            (*file).f_mode & bindings::FMODE_WRITE != 0
+                && bindings::atomic_read(&raw const (*inode).i_writecount) == 1
+        };
+        if last_writer {
+            // SAFETY: As above.
+            if let Err(e) = unsafe { Self::trim(inode) } {
+                // SAFETY: As above.
+                let sb = unsafe { SuperBlock::<T>::from_raw((*inode).i_sb) };
+                fs_err::<T>(format_args!(
+                    "{}: inode {}: cannot give back preallocated blocks: {:?}\n",
+                    sb.id().to_str().unwrap_or("?"),
+                    // SAFETY: As above.
+                    unsafe { (*inode).i_ino },
+                    e
+                ));
             }
-            bindings::simple_fsync(file, start, end, datasync)
+        }
+        0
+    }
+
+    /// Calls [`Operations::trim`] on a regular file under freeze
+    /// protection; does nothing on a read-only, shut down or frozen file
+    /// system.
+    ///
+    /// # Safety
+    ///
+    /// `inode` is a valid inode of ours.
+    pub(super) unsafe fn trim(inode: *mut bindings::inode) -> Result {
+        if !T::FileOps::HAS_TRIM {
+            return Ok(());
+        }
+        // SAFETY: As the caller guarantees.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        let sb = i.super_block();
+        if sb.read_only()
+            || sb.is_shut_down()
+            || u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFREG
+        {
+            return Ok(());
+        }
+        // SAFETY: Our mounted superblock, valid while the inode is.
+        match unsafe { IntWrite::try_start(sb.raw()) } {
+            Some(_protection) => T::FileOps::trim(i),
+            None => Ok(()),
         }
     }
 

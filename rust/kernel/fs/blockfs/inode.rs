@@ -375,6 +375,15 @@ impl<T: FileSystem> BareINode<T> {
         unsafe { bindings::i_size_write(self.raw(), size.min(i64::MAX as u64) as i64) };
     }
 
+    /// Whether the file's data goes through DAX (`S_DAX`) rather than the
+    /// page cache.
+    pub fn is_dax(&self) -> bool {
+        // SAFETY: `S_DAX` is set when the inode is set up and does not
+        // change while it is in memory (a new `FS_DAX_FL` takes effect
+        // when the inode is next read); a plain read of `i_flags`.
+        unsafe { core::ptr::read_volatile(&raw const (*self.raw()).i_flags) & bindings::S_DAX != 0 }
+    }
+
     /// The file type and permission bits (`st_mode`).
     pub fn mode(&self) -> u16 {
         // SAFETY: A read of `i_mode`, which only `chmod` changes, under

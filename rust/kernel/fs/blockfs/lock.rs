@@ -195,3 +195,60 @@ impl Drop for DaxReadLock {
         unsafe { bindings::dax_read_unlock(self.id) };
     }
 }
+
+/// Freeze protection for a file system's internal writes
+/// (`sb_start_intwrite`): while it is held, the file system is not frozen
+/// past `SB_FREEZE_FS`, so metadata may be written.
+///
+/// # Invariants
+///
+/// `sb` is valid while the guard lives, and the guard holds its
+/// `SB_FREEZE_FS` protection, released once, on drop.
+pub(super) struct IntWrite {
+    sb: *mut bindings::super_block,
+    _not_send: NotThreadSafe,
+}
+
+impl IntWrite {
+    /// Takes the protection, waiting for a thaw if the file system is
+    /// frozen.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted superblock valid for the guard's whole life, and
+    /// the caller holds no freeze protection of `sb` that a freeze could
+    /// be waiting on (no nesting inside `sb_start_write` and friends).
+    pub(super) unsafe fn start(sb: *mut bindings::super_block) -> Self {
+        // SAFETY: As the caller guarantees.
+        unsafe { bindings::sb_start_intwrite(sb) };
+        // INVARIANT: Taken just above.
+        Self {
+            sb,
+            _not_send: NotThreadSafe,
+        }
+    }
+
+    /// Takes the protection unless the file system is being frozen or
+    /// is frozen, without waiting.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted superblock valid for the guard's whole life.
+    pub(super) unsafe fn try_start(sb: *mut bindings::super_block) -> Option<Self> {
+        // SAFETY: As the caller guarantees; a trylock cannot deadlock.
+        let got = unsafe { bindings::sb_start_intwrite_trylock(sb) };
+        // INVARIANT: Taken if `got`.
+        got.then_some(Self {
+            sb,
+            _not_send: NotThreadSafe,
+        })
+    }
+}
+
+impl Drop for IntWrite {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `sb` is valid and we hold its
+        // protection.
+        unsafe { bindings::sb_end_intwrite(self.sb) };
+    }
+}

@@ -82,6 +82,14 @@ impl<T: FileSystem> Tables<T> {
             {
                 Self::delete(BareINode::<T>::from_raw(inode));
             }
+            if (*c).data_init
+                && T::FileOps::HAS_TRIM
+                && (*inode).__bindgen_anon_1.i_nlink != 0
+                && !bindings::is_bad_inode(inode)
+                && u32::from((*inode).i_mode) & bindings::S_IFMT == bindings::S_IFREG
+            {
+                Self::trim_evicted(BareINode::<T>::from_raw(inode));
+            }
             bindings::clear_inode(inode);
             if (*c).data_init {
                 (*c).data_init = false;
@@ -101,13 +109,38 @@ impl<T: FileSystem> Tables<T> {
         }
         // SAFETY: Our mounted superblock; `evict_inode` runs outside any
         // freeze protection of its own, so this one is not nested.
-        unsafe { bindings::sb_start_intwrite(sb.raw()) };
+        let protection = unsafe { IntWrite::start(sb.raw()) };
         let r = T::delete_inode(i);
-        // SAFETY: Taken above.
-        unsafe { bindings::sb_end_intwrite(sb.raw()) };
+        drop(protection);
         if let Err(e) = r {
             fs_err::<T>(format_args!(
                 "{}: cannot free inode {}: {:?}\n",
+                sb.id().to_str().unwrap_or("?"),
+                i.ino(),
+                e
+            ));
+        }
+    }
+
+    /// Gives back what a regular file that stays on disk holds past its
+    /// size ([`file::Operations::trim`]) as it leaves memory, unless the
+    /// file system is read-only, shut down or frozen (eviction may come
+    /// from memory reclaim, which must not wait for a thaw; the file then
+    /// keeps the zeros past its end that a crash would leave).
+    pub(super) fn trim_evicted(i: &BareINode<T>) {
+        let sb = i.super_block();
+        if sb.read_only() || sb.is_shut_down() {
+            return;
+        }
+        // SAFETY: Our mounted superblock, valid while its inodes are.
+        let Some(protection) = (unsafe { IntWrite::try_start(sb.raw()) }) else {
+            return;
+        };
+        let r = T::FileOps::trim(i);
+        drop(protection);
+        if let Err(e) = r {
+            fs_err::<T>(format_args!(
+                "{}: inode {}: cannot give back preallocated blocks: {:?}\n",
                 sb.id().to_str().unwrap_or("?"),
                 i.ino(),
                 e

@@ -171,6 +171,7 @@ impl<T: FileSystem> Tables<T> {
             write_iter: slot!(Self::READ_WRITE, Self::write_iter),
             mmap_prepare: Some(Self::mmap_prepare),
             open: Some(Self::open),
+            release: slot!(Self::READ_WRITE && T::FileOps::HAS_TRIM, Self::release),
             fsync: slot!(Self::READ_WRITE, Self::fsync),
             fallocate: slot!(Self::READ_WRITE, Self::fallocate),
             get_unmapped_area: Some(bindings::thp_get_unmapped_area),
