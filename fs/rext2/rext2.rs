@@ -112,6 +112,16 @@ struct IState {
     /// `fallocate`, and a truncation until its blocks are freed); 0 when
     /// none. See `FileSystem::reserve_size`.
     cover: u64,
+    /// The end (in bytes, a block boundary) of the blocks allocated ahead
+    /// of appending page-cache writes (see `Rext2::map_alloc`): the size on
+    /// disk covers them too (rule 5) until `trim` gives them back; 0 when
+    /// none.
+    prealloc: u64,
+    /// How many blocks the next allocation at the end of the file takes
+    /// ahead of appending page-cache writes: doubled by each such
+    /// allocation, up to `write::WINDOW_MAX`; 0 once `trim` had to give
+    /// blocks back (the file is synced or closed between writes).
+    window: u32,
     /// A directory's index, once built (see `dirindex`); `None` for other
     /// inodes, small directories, and until a directory's first use.
     index: Option<dir::DirIndex>,
@@ -125,6 +135,8 @@ impl INodeData {
                     di,
                     goal: 0,
                     cover: 0,
+                    prealloc: 0,
+                    window: 1,
                     index: None,
                 }),
                 GFP_KERNEL,
@@ -609,6 +621,10 @@ impl blockfs::file::Operations for Rext2 {
 
     fn free_range(inode: &INode<'_, Self>, start: u64, end: u64) -> Result {
         Self::free_blocks_of(inode, start / BS, end / BS)
+    }
+
+    fn trim(inode: &BareINode<Self>) -> Result {
+        Self::trim_prealloc(inode)
     }
 
     fn xattr_extent(inode: &INode<'_, Self>) -> Result<Option<(u64, u64)>> {

@@ -27,6 +27,10 @@ pub(crate) const SECTORS: u32 = (BS / 512) as u32;
 /// Most blocks allocated by one `map_write` call.
 const MAX_ALLOC: u64 = 4 * PMD_BLOCKS as u64;
 
+/// Most blocks an appending page-cache write allocates ahead of itself
+/// (the window, `IState::window`, doubles up to it): 256 KiB.
+pub(crate) const WINDOW_MAX: u32 = 64;
+
 /// The buffers of indirect blocks changed by an allocation, written once
 /// each at the end.
 struct Dirty<'a>(KVec<(u32, Buffer<'a>)>);
@@ -82,7 +86,7 @@ impl Rext2 {
         st: &mut IState,
     ) -> Result<Option<Buffer<'a>>> {
         let sb = inode.super_block();
-        let size = inode.size().max(st.cover);
+        let size = inode.size().max(st.cover).max(st.prealloc);
         let di = &mut st.di;
         di.mode = inode.mode();
         di.set_uid(inode.uid());
@@ -247,7 +251,26 @@ impl Rext2 {
         };
         let lblk = offset / BS;
         let end = pos.saturating_add(len.max(1)).div_ceil(BS);
-        let want = (end - lblk).min(hole / BS).clamp(1, MAX_ALLOC) as u32;
+        let need = (end - lblk).min(hole / BS).clamp(1, MAX_ALLOC) as u32;
+        // Appending through the page cache, blocks come a window at a
+        // time: one allocation, one set of zeros and ordering points for
+        // many small writes (a file system image on a loop device writes
+        // its blocks one at a time). The size on disk covers the window
+        // (rule 5) until `trim_prealloc` gives back what no write reached.
+        // DAX writes take exactly what they need: their appends are cheap,
+        // and a fault must never find a block past what was written.
+        let ahead = !inode.is_dax() && offset >= inode.size() && st.window > 0;
+        let want = if ahead && st.window > need {
+            // How far the hole goes (`map_locked` looked only as far as
+            // the write).
+            let room = match Self::map_locked(inode, &st, offset, u64::from(st.window) * BS)? {
+                Mapping::Hole { len, .. } => len / BS,
+                Mapping::Mapped { .. } => 1,
+            };
+            need.max(st.window.min(u32::try_from(room).unwrap_or(u32::MAX)))
+        } else {
+            need
+        };
 
         // Continue after the previous block, or from the last allocation,
         // or in the inode's group.
@@ -269,6 +292,13 @@ impl Rext2 {
         };
         let a = Self::alloc_blocks_unsynced(sb, goal, want, align)?;
         let (start, count) = (a.start, a.count);
+        let prealloc = st.prealloc;
+        if count > need {
+            st.prealloc = (lblk + u64::from(count)) * BS;
+        }
+        if ahead {
+            st.window = st.window.saturating_mul(2).min(WINDOW_MAX);
+        }
 
         let give_back = |from: u32| {
             let mut v = KVVec::new();
@@ -282,7 +312,7 @@ impl Rext2 {
         // (rule 5) a size on disk that covers them (`reserve_size` raised
         // `cover` for an extension). None of these needs the others first.
         let first_point = (|| {
-            let cover = if st.di.size() < st.cover {
+            let cover = if st.di.size() < st.cover.max(st.prealloc) {
                 Self::put_inode_locked(inode, &mut st)?
             } else {
                 None
@@ -295,6 +325,7 @@ impl Rext2 {
         })();
         drop(a);
         if let Err(e) = first_point {
+            st.prealloc = prealloc;
             give_back(0)?;
             return Err(e);
         }
@@ -346,11 +377,20 @@ impl Rext2 {
     /// is already free: the walk stops there with `EUCLEAN`, leaking what
     /// it did not reach, rather than freeing a block twice or looping.
     pub(crate) fn free_blocks_of(inode: &BareINode<Self>, first: u64, end: u64) -> Result {
+        Self::free_blocks_locked(inode, &mut inode.data().state.lock(), first, end)
+    }
+
+    /// As [`Rext2::free_blocks_of`], with the inode's state lock held.
+    fn free_blocks_locked(
+        inode: &BareINode<Self>,
+        st: &mut IState,
+        first: u64,
+        end: u64,
+    ) -> Result {
         if first >= end {
             return Ok(());
         }
         let sb = inode.super_block();
-        let mut st = inode.data().state.lock();
         let apb = u64::from(sb.data().geo.addr_per_block);
         // Detached trees: (root, levels of indirection; 0 for data).
         let mut detached = KVec::new();
@@ -382,7 +422,7 @@ impl Rext2 {
         }
         st.goal = 0;
         // The pointers are gone on disk before any block is free.
-        Self::write_inode_locked(inode, &mut st)?;
+        Self::write_inode_locked(inode, st)?;
         let mut f = Freer {
             inode,
             batch: KVec::new(),
@@ -396,7 +436,47 @@ impl Rext2 {
         let freed = u32::try_from(f.count).unwrap_or(u32::MAX);
         st.di.blocks = st.di.blocks.saturating_sub(freed.saturating_mul(SECTORS));
         inode.set_blocks(st.di.blocks.into());
+        if end == u64::MAX && r.is_ok() {
+            // Nothing is left past `first`: the caller's size is all the
+            // size on disk needs to cover.
+            st.prealloc = 0;
+        }
         r
+    }
+
+    /// Gives back the blocks allocated ahead of appending writes that no
+    /// write reached (`file::Operations::trim`, at `fsync`, the last close
+    /// of a writer and eviction), as the size on disk comes back to the
+    /// inode's: the blocks past it are detached and freed (rule 2), then
+    /// the inode written. A file that gave blocks back is synced or closed
+    /// between its writes, and allocates exactly what they need from then
+    /// on.
+    ///
+    /// The inode lock may be held by someone else (`swapon` calls `fsync`
+    /// under it), so the state lock alone excludes writers: blocks ahead
+    /// are taken and reached only during an extension or a truncation,
+    /// between `reserve_size` and `commit_size`, which hold `cover` up;
+    /// while it is up nothing is given back (the extension goes on past
+    /// them, and a truncation frees them itself).
+    pub(crate) fn trim_prealloc(inode: &BareINode<Self>) -> Result {
+        let mut st = inode.data().state.lock();
+        let size = inode.size();
+        if st.prealloc == 0 || st.cover != 0 {
+            return Ok(());
+        }
+        if st.prealloc <= size {
+            // Writes reached past the window: the size on disk is the
+            // inode's already.
+            st.prealloc = 0;
+            return Ok(());
+        }
+        let from = size.div_ceil(BS);
+        if st.prealloc > from * BS {
+            st.window = 0;
+            Self::free_blocks_locked(inode, &mut st, from, u64::MAX)?;
+        }
+        st.prealloc = 0;
+        Self::write_inode_locked(inode, &mut st)
     }
 
     /// Frees an unlinked inode: its blocks, its extended attribute block

@@ -307,6 +307,38 @@ def ops(m):
     return failed
 
 
+def pagecache(m):
+    """Appends through the page cache (a dax=never mount), which take their
+    blocks a window ahead and give back what no write reached (rule 5):
+    at the last close, and at fsync, after which the file must have
+    exactly its size and data."""
+    def appends(rel, n, seed):
+        data = random.Random(seed).randbytes(4096 * n)
+        fd = os.open(os.path.join(m, rel), os.O_CREAT | os.O_WRONLY, 0o644)
+        for i in range(n):
+            os.pwrite(fd, data[i * 4096:(i + 1) * 4096], i * 4096)
+        return fd, data
+
+    failed = 0
+    try:
+        mark("op pagecache-append")
+        fd, _ = appends("a/pc-append", 20, 1)
+        os.close(fd)
+        mark("op write+fsync")
+        fd, data = appends("fsync/pc-w", 20, 2)
+        os.fsync(fd)
+        os.close(fd)
+        dfd = os.open(os.path.join(m, "fsync"), os.O_RDONLY | os.O_DIRECTORY)
+        os.fsync(dfd)
+        os.close(dfd)
+        mark("fsync /fsync/pc-w %d %s" % (len(data), hashlib.sha256(data).hexdigest()))
+    except OSError as e:
+        failed += 1
+        print("pagecache: %s" % e, file=sys.stderr, flush=True)
+    print("PAGECACHE failed", failed, flush=True)
+    return failed
+
+
 def main():
     global markfd
     what, m = sys.argv[1], sys.argv[2]
@@ -321,8 +353,12 @@ def main():
         if len(sys.argv) > 3:
             markfd = os.open(sys.argv[3], os.O_WRONLY)
         sys.exit(1 if ops(m) else 0)
+    elif what == "pagecache":
+        if len(sys.argv) > 3:
+            markfd = os.open(sys.argv[3], os.O_WRONLY)
+        sys.exit(1 if pagecache(m) else 0)
     else:
-        sys.exit("usage: crash_workload.py meta|setup|ops MOUNT ...")
+        sys.exit("usage: crash_workload.py meta|setup|ops|pagecache MOUNT ...")
 
 
 if __name__ == "__main__":

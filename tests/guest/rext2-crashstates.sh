@@ -6,7 +6,8 @@
 #       /dev/rpmem0 holds a fresh ext2 image.  Records (rpmem's debugfs
 #       "record") from before the first mount to after the last unmount:
 #       for ops, the setup of tests/guest/crash_workload.py, a mark
-#       "base", then each operation alone; for meta, a mark "base" and
+#       "base", then each operation alone (then a few appends through the
+#       page cache, remounted -o dax=never); for meta, a mark "base" and
 #       STEPS steps of the metadata workload.  Leaves the log in DIR/log.
 #   MANIFEST=FILE bash rext2-crashstates.sh check
 #       Each /dev/rpmemN holds one crash image: see tests/guest/crash_check.py.
@@ -33,6 +34,13 @@ record)
 	mount -t rext2 -o dax /dev/rpmem0 $M || exit 1
 	if [ "$WORKLOAD" = ops ]; then
 		python3 "$G/crash_workload.py" ops $M $D/mark
+		rc=$?
+		# Then appends through the page cache.
+		echo "op remount-pagecache" >$D/mark
+		umount $M || exit 1
+		mount -t rext2 -o dax=never /dev/rpmem0 $M || exit 1
+		python3 "$G/crash_workload.py" pagecache $M $D/mark || rc=1
+		(exit $rc)
 	else
 		python3 "$G/crash_workload.py" meta $M "${SEED:-1}" "${STEPS:-40}" $D/mark
 	fi

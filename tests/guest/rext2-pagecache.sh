@@ -39,12 +39,34 @@ fd = os.open(sys.argv[1], os.O_RDWR); os.fsync(fd)' $M/mapped && [ \"\$(sha256su
 # writes, truncation, fallocate, hole punching.
 fsx_seeds $M/fsx "${FSX_OPS:-20000}" 1 2 3
 
+# 4b. Appends take blocks a window ahead, given back at fsync, truncation
+# and the last close (rext2_window.py; rule 5 in rext2.rst).
+python3 "$RPMEM_TOP/tests/guest/rext2_window.py" $M ${P4#/dev/} || FAILED=$((FAILED + 1))
+# The same on a loop device (no DAX: the page cache), where each ordering
+# point is a flush that the block layer counts, as when rext2 holds a file
+# system image (generic/361).
+truncate -s 64M /tmp/window.img
+L=$(losetup -f --show /tmp/window.img)
+mkdir -p /mnt/loop
+if mkfs.ext2 -q -F -b 4096 "$L" && mount -t rext2 "$L" /mnt/loop; then
+	python3 "$RPMEM_TOP/tests/guest/rext2_window.py" /mnt/loop ${L#/dev/} loop ||
+		FAILED=$((FAILED + 1))
+	check "umount the loop device" umount /mnt/loop
+	check "e2fsck -fn on the loop device" e2fsck -fn "$L"
+else
+	not_ok "rext2 on a loop device"
+fi
+losetup -d "$L"
+rm -f /tmp/window.img
+
 check "umount (write-back of everything)" umount $M
 
 # 5. The C ext2 driver reads what the page cache wrote back.
 check "mount -t ext2 (the C driver)" mount -t ext2 -o ro $P4 $M
 same_tree "C ext2 reads the tree rext2 wrote back" $M/tree
 check_eq "C ext2 reads the bytes stored through the shared mapping" "$sha" "$(sha256sum <$M/mapped)"
+check_eq "C ext2 reads the size of a file appended a block at a time" 2097152 \
+	"$(stat -c %s $M/window/stream)"
 check "umount C ext2" umount $M
 
 # 6. The default, -o dax=inode: the DAX flag (chattr +x, FS_XFLAG_DAX)
@@ -79,6 +101,7 @@ check "umount" umount $M
 # 7. -o dax=always: every file, flag or not.
 check "mount -o dax=always" mount -t rext2 -o dax=always $P4 $M
 check "a file without the flag is DAX" dax_attr $M/plain
+python3 "$RPMEM_TOP/tests/guest/rext2_window.py" $M ${P4#/dev/} dax || FAILED=$((FAILED + 1))
 check "umount (dax=always)" umount $M
 
 # 7b. The options go through an fs_parameter_spec table, as ext4's: bad
