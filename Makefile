@@ -46,7 +46,7 @@ KMAKE := $(MAKE) -C $(KDIR) $(RUST_TOOLCHAIN)
 
 export KDIR KBUILD_CACHE
 
-.PHONY: all deps kernel modules run check crash clean rustfmt rustfmtcheck clippy compile-fail fuzz-images
+.PHONY: all deps kernel modules run check crash fsx clean rustfmt rustfmtcheck clippy compile-fail fuzz-images
 .PHONY: xfstests xfstests-build xfstests-compare bench patches patches-check patches-build
 
 all: modules
@@ -93,6 +93,14 @@ CRASH_OUT ?= $(or $(TMPDIR),/tmp)/rpmem-crash
 crash: modules
 	$(TOP)/tests/crash/run --workload all --states $(STATES) --steps 120 --vm-samples 24 \
 		--out $(CRASH_OUT)
+
+# fsx at length: the rext2-rw (DAX) and rext2-pagecache (page cache)
+# suites with FSX_OPS operations for each of their seeds (FSX_SEEDS in
+# rext2-rw; make check runs 20,000 each).
+FSX_OPS ?= 100000
+fsx: modules
+	FSX_OPS=$(FSX_OPS) $(TOP)/tests/check rext2-rw && \
+		FSX_OPS=$(FSX_OPS) $(TOP)/tests/check rext2-pagecache
 
 # In-VM image fuzzing of rext2: the rext2-fuzz suite on N images of seed
 # SEED, with the crash workload's image among the seeds (FIRST: the first

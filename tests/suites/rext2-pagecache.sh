@@ -24,7 +24,7 @@ mkdir -p "$WORK/img"
 truncate -s 256M "$WORK/img/nvdimm0.img"
 check "mke2fs: 256 MiB" mkext2 "$WORK/img/nvdimm0.img"
 
-"$RUN" --nvdimms 1 --nvdimm-size 256M --cpus 2 --keep-images "$WORK/img" --timeout 2400 -- \
+"$RUN" --nvdimms 1 --nvdimm-size 256M --cpus 2 --keep-images "$WORK/img" --timeout $((2400 + ${FSX_OPS:-20000} / 40)) -- \
 	env TREE="$T" OUT="$WORK" EXTEND="$WORK/rext2_extend" FSX_OPS="${FSX_OPS:-}" \
 	bash "$RPMEM_TOP/tests/guest/rext2-pagecache.sh"
 check_eq "guest checks ran, no kernel splat" 0 "$?"

@@ -33,7 +33,7 @@ check "mke2fs: a 1 GiB ext2 image" mkext2 -L big "$WORK/img/nvdimm0.img"
 check "mke2fs: a 64 MiB ext2 image with 256 inodes" \
 	mkext2 -N 256 -L small "$WORK/img/nvdimm1.img" 16384
 
-"$RUN" --nvdimms 2 --cpus 2 --keep-images "$WORK/img" --timeout 3600 -- \
+"$RUN" --nvdimms 2 --cpus 2 --keep-images "$WORK/img" --timeout $((3000 + ${FSX_OPS:-20000} / 40)) -- \
 	env TREE="$T" OUT="$WORK" EXTEND="$WORK/rext2_extend" FSX_OPS="${FSX_OPS:-}" bash "$RPMEM_TOP/tests/guest/rext2-rw.sh"
 check_eq "guest checks ran, no kernel splat" 0 "$?"
 check "e2fsck -fn accepts the big image" e2fsck -fn "$WORK/img/nvdimm0.img"
