@@ -18,29 +18,37 @@ impl<T: FileSystem> Tables<T> {
         attr: *mut bindings::iattr,
     ) -> c_int {
         from_result(|| {
-            // SAFETY: The VFS passes a positive dentry of ours with its inode
-            // locked, and the attributes to change.
-            unsafe {
-                SuperBlock::<T>::live_raw((*dentry).d_sb)?;
-                to_result(bindings::setattr_prepare(idmap, dentry, attr))?;
-                let inode = (*dentry).d_inode;
-                let i = INode::<T>::from_raw(inode);
-                if (*attr).ia_valid & bindings::ATTR_SIZE != 0 {
-                    let size = u64::try_from((*attr).ia_size).map_err(|_| EINVAL)?;
-                    if u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFREG {
-                        return Err(EINVAL);
-                    }
-                    if size != i.size() {
-                        Self::set_size(inode, size)?;
-                    }
+            // SAFETY: The VFS passes a positive dentry of ours.
+            unsafe { SuperBlock::<T>::live_raw((*dentry).d_sb)? };
+            // SAFETY: The VFS passes the mount's idmap, the dentry with its
+            // inode locked, and the attributes to change.
+            to_result(unsafe { bindings::setattr_prepare(idmap, dentry, attr) })?;
+            // SAFETY: As above: the dentry is positive.
+            let inode = unsafe { (*dentry).d_inode };
+            // SAFETY: A positive dentry of ours holds a reference to its
+            // inode, one of ours.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            // SAFETY: As above: `attr` is valid.
+            let (valid, new_size) = unsafe { ((*attr).ia_valid, (*attr).ia_size) };
+            if valid & bindings::ATTR_SIZE != 0 {
+                let size = u64::try_from(new_size).map_err(|_| EINVAL)?;
+                if u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFREG {
+                    return Err(EINVAL);
                 }
-                bindings::setattr_copy(idmap, inode, attr);
-                T::write_inode(i)?;
-                if (*attr).ia_valid & bindings::ATTR_MODE != 0
-                    && u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFLNK
-                {
-                    to_result(bindings::posix_acl_chmod(idmap, dentry, (*inode).i_mode))?;
+                if size != i.size() {
+                    // SAFETY: A regular file of ours, locked.
+                    unsafe { Self::set_size(inode, size)? };
                 }
+            }
+            // SAFETY: As for `setattr_prepare`, which accepted the change.
+            unsafe { bindings::setattr_copy(idmap, inode, attr) };
+            T::write_inode(i)?;
+            let mode = i.mode();
+            if valid & bindings::ATTR_MODE != 0
+                && u32::from(mode) & bindings::S_IFMT != bindings::S_IFLNK
+            {
+                // SAFETY: As above.
+                to_result(unsafe { bindings::posix_acl_chmod(idmap, dentry, mode) })?;
             }
             Ok(0)
         })

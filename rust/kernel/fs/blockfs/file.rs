@@ -91,38 +91,47 @@ impl<T: FileSystem> Tables<T> {
         iocb: *mut bindings::kiocb,
         to: *mut bindings::iov_iter,
     ) -> isize {
-        // SAFETY: The VFS passes a valid kiocb and destination.
-        unsafe {
-            if bindings::iov_iter_count(to) == 0 {
-                return 0;
-            }
-            let inode = bindings::file_inode((*iocb).ki_filp);
-            if let Err(e) = SuperBlock::<T>::live_raw((*inode).i_sb) {
-                return e.to_errno() as isize;
-            }
-            let dax = (*inode).i_flags & bindings::S_DAX != 0;
-            if !dax && (*iocb).ki_flags & bindings::IOCB_DIRECT as c_int == 0 {
-                // Through the page cache, filled by `read_folio`.
-                return bindings::generic_file_read_iter(iocb, to);
-            }
-            let nowait = (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0;
-            let guard = match InodeLock::lock_nowait(inode, Mode::Shared, nowait) {
-                Ok(guard) => guard,
-                Err(e) => return e.to_errno() as isize,
-            };
-            let ops = &Self::TABLES.iomap_ops;
-            let ret = if dax {
-                bindings::dax_iomap_rw(iocb, to, ops)
-            } else {
-                // `O_DIRECT`, as `ext4_dio_read_iter`: iomap writes back
-                // and waits for cached data in the range first.
-                let none = core::ptr::null_mut();
-                bindings::iomap_dio_rw(iocb, to, ops, core::ptr::null(), 0, none, 0)
-            };
-            drop(guard);
-            bindings::file_accessed((*iocb).ki_filp);
-            ret
+        // SAFETY: The VFS passes a valid destination.
+        if unsafe { bindings::iov_iter_count(to) } == 0 {
+            return 0;
         }
+        // SAFETY: The VFS passes a valid kiocb of an open file.
+        let (file, flags) = unsafe { ((*iocb).ki_filp, (*iocb).ki_flags) };
+        // SAFETY: An open file has an inode.
+        let inode = unsafe { bindings::file_inode(file) };
+        // SAFETY: The inode of an open file of ours is valid.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        if let Err(e) = i.super_block().live() {
+            return e.to_errno() as isize;
+        }
+        let dax = i.is_dax();
+        if !dax && flags & bindings::IOCB_DIRECT as c_int == 0 {
+            // Through the page cache, filled by `read_folio`.
+            // SAFETY: As the VFS passed them.
+            return unsafe { bindings::generic_file_read_iter(iocb, to) };
+        }
+        let nowait = flags & bindings::IOCB_NOWAIT != 0;
+        // SAFETY: The inode is valid and its lock not held by us.
+        let guard = match unsafe { InodeLock::lock_nowait(inode, Mode::Shared, nowait) } {
+            Ok(guard) => guard,
+            Err(e) => return e.to_errno() as isize,
+        };
+        let ops = &Self::TABLES.iomap_ops;
+        let ret = if dax {
+            // SAFETY: As the VFS passed them; the inode lock is held.
+            unsafe { bindings::dax_iomap_rw(iocb, to, ops) }
+        } else {
+            // `O_DIRECT`, as `ext4_dio_read_iter`: iomap writes back
+            // and waits for cached data in the range first.
+            let none = core::ptr::null_mut();
+            // SAFETY: As above; the direct I/O operations and private data
+            // are optional.
+            unsafe { bindings::iomap_dio_rw(iocb, to, ops, core::ptr::null(), 0, none, 0) }
+        };
+        drop(guard);
+        // SAFETY: The file is open.
+        unsafe { bindings::file_accessed(file) };
+        ret
     }
 
     /// `file_operations::open`.
@@ -134,19 +143,18 @@ impl<T: FileSystem> Tables<T> {
         inode: *mut bindings::inode,
         file: *mut bindings::file,
     ) -> c_int {
-        // SAFETY: The VFS passes a file of ours being opened. DAX serves
-        // `O_DIRECT` the same way as other I/O; without DAX it is iomap's
-        // direct I/O.
-        unsafe {
-            if let Err(e) = SuperBlock::<T>::live_raw((*inode).i_sb) {
-                return e.to_errno();
-            }
-            (*file).f_mode |= bindings::FMODE_CAN_ODIRECT;
-            // RWF_NOWAIT: reads and writes fail with EAGAIN rather than wait
-            // for the inode lock or for metadata writes.
-            (*file).f_mode |= bindings::FMODE_NOWAIT;
-            bindings::generic_file_open(inode, file)
+        // SAFETY: The VFS passes the inode of a file of ours being opened.
+        if let Err(e) = unsafe { SuperBlock::<T>::live_raw((*inode).i_sb) } {
+            return e.to_errno();
         }
+        // DAX serves `O_DIRECT` the same way as other I/O; without DAX it
+        // is iomap's direct I/O. RWF_NOWAIT: reads and writes fail with
+        // EAGAIN rather than wait for the inode lock or for metadata
+        // writes.
+        // SAFETY: The file is being opened: nothing else uses it yet.
+        unsafe { (*file).f_mode |= bindings::FMODE_CAN_ODIRECT | bindings::FMODE_NOWAIT };
+        // SAFETY: As the VFS passed them.
+        unsafe { bindings::generic_file_open(inode, file) }
     }
 
     /// `file_operations::llseek`.
@@ -159,25 +167,29 @@ impl<T: FileSystem> Tables<T> {
         offset: i64,
         whence: c_int,
     ) -> i64 {
-        // SAFETY: The VFS passes an open file of ours.
-        unsafe {
-            let inode = bindings::file_inode(file);
-            let seek_data = whence == bindings::SEEK_DATA as c_int;
-            if !seek_data && whence != bindings::SEEK_HOLE as c_int {
-                return bindings::generic_file_llseek(file, offset, whence);
-            }
-            let guard = InodeLock::lock(inode, Mode::Shared);
-            let r = if seek_data {
-                bindings::iomap_seek_data(inode, offset, &Self::TABLES.iomap_ops)
-            } else {
-                bindings::iomap_seek_hole(inode, offset, &Self::TABLES.iomap_ops)
-            };
-            drop(guard);
-            if r < 0 {
-                return r;
-            }
-            bindings::vfs_setpos(file, r, (*(*inode).i_sb).s_maxbytes)
+        let seek_data = whence == bindings::SEEK_DATA as c_int;
+        if !seek_data && whence != bindings::SEEK_HOLE as c_int {
+            // SAFETY: The VFS passes an open file.
+            return unsafe { bindings::generic_file_llseek(file, offset, whence) };
         }
+        // SAFETY: The VFS passes an open file, which has an inode.
+        let inode = unsafe { bindings::file_inode(file) };
+        // SAFETY: The inode of an open file is valid; we do not hold its lock.
+        let guard = unsafe { InodeLock::lock(inode, Mode::Shared) };
+        let ops = &Self::TABLES.iomap_ops;
+        let r = if seek_data {
+            // SAFETY: The inode is valid and locked.
+            unsafe { bindings::iomap_seek_data(inode, offset, ops) }
+        } else {
+            // SAFETY: As above.
+            unsafe { bindings::iomap_seek_hole(inode, offset, ops) }
+        };
+        drop(guard);
+        if r < 0 {
+            return r;
+        }
+        // SAFETY: The file is open; its inode's superblock is valid.
+        unsafe { bindings::vfs_setpos(file, r, (*(*inode).i_sb).s_maxbytes) }
     }
 
     /// `file_operations::write_iter`.
@@ -190,46 +202,58 @@ impl<T: FileSystem> Tables<T> {
         iocb: *mut bindings::kiocb,
         from: *mut bindings::iov_iter,
     ) -> isize {
-        // SAFETY: The VFS passes a valid kiocb of an open file of ours and
-        // a source; the inode lock is taken and released here.
-        unsafe {
-            let file = (*iocb).ki_filp;
-            let inode = bindings::file_inode(file);
-            if let Err(e) = SuperBlock::<T>::live_raw((*inode).i_sb) {
-                return e.to_errno() as isize;
-            }
-            let i = INode::<T>::from_raw(inode);
-            let nowait = (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0;
-            let guard = match InodeLock::lock_nowait(inode, Mode::Exclusive, nowait) {
-                Ok(guard) => guard,
-                Err(e) => return e.to_errno() as isize,
-            };
-            let mut ret = bindings::generic_write_checks(iocb, from);
-            if ret > 0 && nowait && (*iocb).ki_pos as u64 + ret as u64 > i.size() {
-                // Extending writes the inode synchronously.
-                ret = EAGAIN.to_errno() as isize;
-            }
-            if ret > 0 {
-                // Also refuses RWF_NOWAIT when the times need writing.
-                ret = bindings::kiocb_modified(iocb) as isize;
-            }
-            let pos = (*iocb).ki_pos as u64;
-            if ret == 0 && pos > i.size() {
-                // Bytes between the old end and `pos` become part of the
-                // file (RWF_NOWAIT never gets here: it cannot extend).
-                if let Err(e) = Self::zero_eof(inode, i.size(), pos) {
-                    ret = e.to_errno() as isize;
-                }
-            }
-            if ret == 0 {
-                ret = Self::write(i, iocb, from);
-            }
-            drop(guard);
-            if ret > 0 {
-                ret = bindings::generic_write_sync(iocb, ret);
-            }
-            ret
+        // SAFETY: The VFS passes a valid kiocb of an open file.
+        let (file, nowait) = unsafe {
+            (
+                (*iocb).ki_filp,
+                (*iocb).ki_flags & bindings::IOCB_NOWAIT != 0,
+            )
+        };
+        // SAFETY: An open file has an inode.
+        let inode = unsafe { bindings::file_inode(file) };
+        // SAFETY: The inode of an open file of ours is valid.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        if let Err(e) = i.super_block().live() {
+            return e.to_errno() as isize;
         }
+        // SAFETY: The inode is valid and its lock not held by us; the guard
+        // releases it.
+        let guard = match unsafe { InodeLock::lock_nowait(inode, Mode::Exclusive, nowait) } {
+            Ok(guard) => guard,
+            Err(e) => return e.to_errno() as isize,
+        };
+        // SAFETY: As the VFS passed them, with the inode lock held.
+        let mut ret = unsafe { bindings::generic_write_checks(iocb, from) };
+        // SAFETY: The kiocb is valid; `generic_write_checks` may have moved
+        // its position (`O_APPEND`).
+        let pos = || unsafe { (*iocb).ki_pos } as u64;
+        if ret > 0 && nowait && pos() + ret as u64 > i.size() {
+            // Extending writes the inode synchronously.
+            ret = EAGAIN.to_errno() as isize;
+        }
+        if ret > 0 {
+            // Also refuses RWF_NOWAIT when the times need writing.
+            // SAFETY: As above.
+            ret = unsafe { bindings::kiocb_modified(iocb) } as isize;
+        }
+        if ret == 0 && pos() > i.size() {
+            // Bytes between the old end and `pos` become part of the
+            // file (RWF_NOWAIT never gets here: it cannot extend).
+            // SAFETY: We hold the inode lock.
+            if let Err(e) = unsafe { Self::zero_eof(inode, i.size(), pos()) } {
+                ret = e.to_errno() as isize;
+            }
+        }
+        if ret == 0 {
+            // SAFETY: The arguments of `write_iter` on `i`, locked.
+            ret = unsafe { Self::write(i, iocb, from) };
+        }
+        drop(guard);
+        if ret > 0 {
+            // SAFETY: As the VFS passed it, the inode lock released.
+            ret = unsafe { bindings::generic_write_sync(iocb, ret) };
+        }
+        ret
     }
 
     /// Writes through DAX, as `ext4_dax_write_iter`, or into the page
@@ -263,32 +287,33 @@ impl<T: FileSystem> Tables<T> {
             }
         }
         let ops = &Self::TABLES.iomap_ops;
-        // SAFETY: As the caller guarantees; the write and direct I/O
-        // operations and the private data are optional.
-        let ret = unsafe {
-            let none = core::ptr::null_mut();
-            if (*i.raw()).i_flags & bindings::S_DAX != 0 {
-                bindings::dax_iomap_rw(iocb, from, ops)
-            } else if (*iocb).ki_flags & bindings::IOCB_DIRECT as c_int != 0 {
-                // `O_DIRECT`: into the blocks allocated (and zeroed) by
-                // `iomap_begin`, waited for even when asynchronous, so that
-                // the size below covers only what reached them. If iomap
-                // cannot drop the cached folios of the range (`ENOTBLK`),
-                // the page cache takes the write instead, as in ext4.
-                let flags = bindings::IOMAP_DIO_FORCE_WAIT;
-                match bindings::iomap_dio_rw(iocb, from, ops, core::ptr::null(), flags, none, 0) {
-                    r if r == -(bindings::ENOTBLK as isize) => bindings::iomap_file_buffered_write(
-                        iocb,
-                        from,
-                        ops,
-                        core::ptr::null(),
-                        none,
-                    ),
-                    r => r,
-                }
-            } else {
-                bindings::iomap_file_buffered_write(iocb, from, ops, core::ptr::null(), none)
+        let none = core::ptr::null_mut();
+        // SAFETY: As the caller guarantees.
+        let direct = unsafe { (*iocb).ki_flags } & bindings::IOCB_DIRECT as c_int != 0;
+        let ret = if i.is_dax() {
+            // SAFETY: As the caller guarantees.
+            unsafe { bindings::dax_iomap_rw(iocb, from, ops) }
+        } else if direct {
+            // `O_DIRECT`: into the blocks allocated (and zeroed) by
+            // `iomap_begin`, waited for even when asynchronous, so that
+            // the size below covers only what reached them. If iomap
+            // cannot drop the cached folios of the range (`ENOTBLK`),
+            // the page cache takes the write instead, as in ext4.
+            let flags = bindings::IOMAP_DIO_FORCE_WAIT;
+            // SAFETY: As the caller guarantees; the direct I/O operations
+            // and private data are optional.
+            match unsafe {
+                bindings::iomap_dio_rw(iocb, from, ops, core::ptr::null(), flags, none, 0)
+            } {
+                // SAFETY: As above; the write operations are optional.
+                r if r == -(bindings::ENOTBLK as isize) => unsafe {
+                    bindings::iomap_file_buffered_write(iocb, from, ops, core::ptr::null(), none)
+                },
+                r => r,
             }
+        } else {
+            // SAFETY: As above.
+            unsafe { bindings::iomap_file_buffered_write(iocb, from, ops, core::ptr::null(), none) }
         };
         if !extend {
             return ret;
@@ -308,12 +333,9 @@ impl<T: FileSystem> Tables<T> {
             // any folio a short buffered write left past the size.
             // SAFETY: Our superblock's block size.
             let bs = unsafe { (*(*i.raw()).i_sb).s_blocksize } as u64;
-            // SAFETY: We hold the inode lock exclusively; with DAX no
-            // mapping reached past the size.
-            unsafe {
-                if (*i.raw()).i_flags & bindings::S_DAX == 0 {
-                    bindings::truncate_pagecache(i.raw(), size as i64);
-                }
+            if !i.is_dax() {
+                // SAFETY: We hold the inode lock exclusively.
+                unsafe { bindings::truncate_pagecache(i.raw(), size as i64) };
             }
             r = T::FileOps::free_range(i, size.next_multiple_of(bs), u64::MAX);
         }

@@ -12,30 +12,37 @@ impl<T: FileSystem> Tables<T> {
     ///
     /// `desc` describes a new mapping of an open regular file of ours.
     pub(super) unsafe extern "C" fn mmap_prepare(desc: *mut bindings::vm_area_desc) -> c_int {
-        // SAFETY: The VFS passes a valid descriptor of a file of ours.
-        unsafe {
-            let file = (*desc).file;
-            let inode = bindings::file_inode(file);
-            if let Err(e) = SuperBlock::<T>::live_raw((*inode).i_sb) {
-                return e.to_errno();
-            }
-            if (*inode).i_flags & bindings::S_DAX == 0 {
-                // The page cache; writes to shared mappings allocate in
-                // `page_mkwrite`.
+        // SAFETY: The VFS passes a valid descriptor of an open file.
+        let file = unsafe { (*desc).file };
+        // SAFETY: An open file has an inode.
+        let inode = unsafe { bindings::file_inode(file) };
+        // SAFETY: The inode of an open file of ours is valid.
+        let i = unsafe { INode::<T>::from_raw(inode) };
+        let sb = i.super_block();
+        if let Err(e) = sb.live() {
+            return e.to_errno();
+        }
+        if !i.is_dax() {
+            // The page cache; writes to shared mappings allocate in
+            // `page_mkwrite`.
+            // SAFETY: The file is open and the descriptor ours to fill.
+            unsafe {
                 bindings::file_accessed(file);
                 (*desc).vm_ops = &Self::TABLES.vm_ops;
-                return 0;
             }
-            let sbi = &*(*(*inode).i_sb).s_fs_info.cast::<SbInfo<T>>();
-            if !bindings::daxdev_mapping_supported(desc, inode, sbi.dax_ptr()) {
-                return EOPNOTSUPP.to_errno();
-            }
-            // Read-only mounts: no shared writable mapping of the image.
-            if bindings::vma_desc_is_shared_maywrite(desc)
-                && (*(*inode).i_sb).s_flags & bindings::SB_RDONLY as c_ulong != 0
-            {
-                return EINVAL.to_errno();
-            }
+            return 0;
+        }
+        // SAFETY: The descriptor is valid, the inode of a DAX device.
+        if !unsafe { bindings::daxdev_mapping_supported(desc, inode, sb.info().dax_ptr()) } {
+            return EOPNOTSUPP.to_errno();
+        }
+        // Read-only mounts: no shared writable mapping of the image.
+        // SAFETY: The descriptor is valid.
+        if unsafe { bindings::vma_desc_is_shared_maywrite(desc) } && sb.read_only() {
+            return EINVAL.to_errno();
+        }
+        // SAFETY: The file is open and the descriptor ours to fill.
+        unsafe {
             bindings::file_accessed(file);
             (*desc).vm_ops = &Self::TABLES.dax_vm_ops;
             bindings::vma_desc_set_hugepage(desc);
@@ -132,31 +139,38 @@ impl<T: FileSystem> Tables<T> {
         end_pos: u64,
     ) -> isize {
         // SAFETY: As the caller guarantees: the inode is alive while it has
-        // folios under write-back, and `wpc.iomap` is ours to fill.
-        unsafe {
-            let r = Self::iomap_begin(
-                (*wpc).inode,
+        // folios under write-back.
+        let inode = unsafe { (*wpc).inode };
+        // SAFETY: As above, and `wpc.iomap` is ours to fill.
+        let iomap = unsafe { &raw mut (*wpc).iomap };
+        // SAFETY: As above; no source map for a plain mapping.
+        let r = unsafe {
+            Self::iomap_begin(
+                inode,
                 pos as i64,
                 i64::from(len),
                 0,
-                &raw mut (*wpc).iomap,
+                iomap,
                 core::ptr::null_mut(),
-            );
-            if r != 0 {
-                return r as isize;
-            }
-            if Map::from_raw(&raw mut (*wpc).iomap).addr().is_none() {
-                let i = INode::<T>::from_raw((*wpc).inode);
-                fs_err::<T>(format_args!(
-                    "{}: inode {}: dirty data at offset {} has no block\n",
-                    i.super_block().id().to_str().unwrap_or("?"),
-                    i.ino(),
-                    pos
-                ));
-                return EIO.to_errno() as isize;
-            }
-            bindings::iomap_add_to_ioend(wpc, folio, pos as i64, end_pos as i64, len)
+            )
+        };
+        if r != 0 {
+            return r as isize;
         }
+        // SAFETY: Filled just above.
+        if unsafe { Map::from_raw(iomap) }.addr().is_none() {
+            // SAFETY: As above.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            fs_err::<T>(format_args!(
+                "{}: inode {}: dirty data at offset {} has no block\n",
+                i.super_block().id().to_str().unwrap_or("?"),
+                i.ino(),
+                pos
+            ));
+            return EIO.to_errno() as isize;
+        }
+        // SAFETY: As the caller guarantees; the map covers `pos`.
+        unsafe { bindings::iomap_add_to_ioend(wpc, folio, pos as i64, end_pos as i64, len) }
     }
 
     /// `inode_operations::fiemap` of regular files (`FS_IOC_FIEMAP`): the
@@ -284,43 +298,45 @@ impl<T: FileSystem> Tables<T> {
         vmf: *mut bindings::vm_fault,
         order: c_uint,
     ) -> bindings::vm_fault_t {
-        // SAFETY: The fault handler passes a valid fault on a mapping of one
-        // of our DAX files. As ext4: write faults on shared mappings (which
-        // only read-write mounts allow) allocate blocks under freeze
-        // protection; write faults on private ones copy into anonymous
-        // memory inside `dax_iomap_fault` and change nothing. Our block
-        // allocations are durable when `iomap_begin` returns, so
-        // `IOMAP_F_DIRTY` is never set and `MAP_SYNC` faults need no
-        // `dax_finish_sync_fault`; it is kept for the general contract.
-        unsafe {
-            let vma = (*vmf).__bindgen_anon_1.vma;
-            let file = (*vma).vm_file;
-            let mapping = (*file).f_mapping;
-            let sb = (*bindings::file_inode(file)).i_sb;
-            let write = (*vmf).flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
-                && (*vma).__bindgen_anon_2.vm_flags & bindings::VM_SHARED != 0;
-            if write {
-                bindings::sb_start_pagefault(sb);
-                bindings::file_update_time(file);
-            }
-            let invalidate = InvalidateLock::lock(mapping, Mode::Shared);
-            let mut pfn = 0;
-            let mut r = bindings::dax_iomap_fault(
-                vmf,
-                order,
-                &mut pfn,
-                core::ptr::null_mut(),
-                &Self::TABLES.iomap_ops,
-            );
-            if write && r & bindings::vm_fault_reason_VM_FAULT_NEEDDSYNC != 0 {
-                r = bindings::dax_finish_sync_fault(vmf, order, pfn);
-            }
-            drop(invalidate);
-            if write {
-                bindings::sb_end_pagefault(sb);
-            }
-            r
+        // As ext4: write faults on shared mappings (which only read-write
+        // mounts allow) allocate blocks under freeze protection; write
+        // faults on private ones copy into anonymous memory inside
+        // `dax_iomap_fault` and change nothing. Our block allocations are
+        // durable when `iomap_begin` returns, so `IOMAP_F_DIRTY` is never
+        // set and `MAP_SYNC` faults need no `dax_finish_sync_fault`; it is
+        // kept for the general contract.
+        // SAFETY: The fault handler passes a valid fault on a mapping of an
+        // open file of ours, which keeps its inode and superblock.
+        let (vma, flags) = unsafe { ((*vmf).__bindgen_anon_1.vma, (*vmf).flags) };
+        // SAFETY: As above.
+        let (file, vm_flags) = unsafe { ((*vma).vm_file, (*vma).__bindgen_anon_2.vm_flags) };
+        // SAFETY: As above.
+        let (mapping, sb) = unsafe { ((*file).f_mapping, (*bindings::file_inode(file)).i_sb) };
+        let write = flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
+            && vm_flags & bindings::VM_SHARED != 0;
+        if write {
+            // SAFETY: Our mounted superblock; released below.
+            unsafe { bindings::sb_start_pagefault(sb) };
+            // SAFETY: The file is open.
+            unsafe { bindings::file_update_time(file) };
         }
+        // SAFETY: The file's mapping is valid; the guard releases the lock.
+        let invalidate = unsafe { InvalidateLock::lock(mapping, Mode::Shared) };
+        let mut pfn = 0;
+        let ops = &Self::TABLES.iomap_ops;
+        // SAFETY: As above, under the invalidate lock; no error code wanted.
+        let mut r =
+            unsafe { bindings::dax_iomap_fault(vmf, order, &mut pfn, core::ptr::null_mut(), ops) };
+        if write && r & bindings::vm_fault_reason_VM_FAULT_NEEDDSYNC != 0 {
+            // SAFETY: The fault `dax_iomap_fault` asked to finish.
+            r = unsafe { bindings::dax_finish_sync_fault(vmf, order, pfn) };
+        }
+        drop(invalidate);
+        if write {
+            // SAFETY: Taken above.
+            unsafe { bindings::sb_end_pagefault(sb) };
+        }
+        r
     }
 
     /// `vm_operations_struct::fault`, `page_mkwrite` and `pfn_mkwrite`.

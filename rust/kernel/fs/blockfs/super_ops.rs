@@ -63,35 +63,50 @@ impl<T: FileSystem> Tables<T> {
     /// `inode` is an inode of ours that nothing uses any more, evicted once, in
     /// process context.
     pub(super) unsafe extern "C" fn evict_inode(inode: *mut bindings::inode) {
-        // SAFETY: The VFS evicts each inode once, when nothing uses it, in
-        // process context. As in ext4: DAX entries (and pinned DAX pages)
-        // must be gone before the mapping is truncated, or truncation finds
-        // them and warns. The file system's data is dropped here, where it
-        // may sleep, rather than in the RCU callback that frees the inode.
-        unsafe {
-            let c = INodeWithData::<T>::from_inode(inode);
-            bindings::dax_break_layout_final(inode);
-            bindings::truncate_inode_pages_final(&raw mut (*inode).i_data);
-            // An inode without links whose last user is gone: free it (a
-            // bad inode never got our data). After a shutdown nothing is
-            // written: e2fsck reclaims it, as after a crash.
-            if (*c).data_init
-                && (*inode).__bindgen_anon_1.i_nlink == 0
-                && !bindings::is_bad_inode(inode)
-                && !SuperBlock::<T>::from_raw((*inode).i_sb).is_shut_down()
+        // SAFETY: The VFS evicts each inode of ours once, when nothing uses
+        // it, in process context.
+        let c = unsafe { INodeWithData::<T>::from_inode(inode) };
+        // As in ext4: DAX entries (and pinned DAX pages) must be gone before
+        // the mapping is truncated, or truncation finds them and warns.
+        // SAFETY: As above.
+        unsafe { bindings::dax_break_layout_final(inode) };
+        // SAFETY: As above.
+        unsafe { bindings::truncate_inode_pages_final(&raw mut (*inode).i_data) };
+        // SAFETY: As above: nothing else reaches the inode or its data.
+        let (data_init, nlink, mode) = unsafe {
+            (
+                (*c).data_init,
+                (*inode).__bindgen_anon_1.i_nlink,
+                (*inode).i_mode,
+            )
+        };
+        // SAFETY: As above.
+        let usable = data_init && !unsafe { bindings::is_bad_inode(inode) };
+        if usable {
+            // SAFETY: Its data is initialised: a bare inode of ours.
+            let i = unsafe { BareINode::<T>::from_raw(inode) };
+            if nlink == 0 {
+                // An inode without links whose last user is gone: free it.
+                // After a shutdown nothing is written: e2fsck reclaims it, as
+                // after a crash.
+                if !i.super_block().is_shut_down() {
+                    Self::delete(i);
+                }
+            } else if T::FileOps::HAS_TRIM
+                && u32::from(mode) & bindings::S_IFMT == bindings::S_IFREG
             {
-                Self::delete(BareINode::<T>::from_raw(inode));
+                Self::trim_evicted(i);
             }
-            if (*c).data_init
-                && T::FileOps::HAS_TRIM
-                && (*inode).__bindgen_anon_1.i_nlink != 0
-                && !bindings::is_bad_inode(inode)
-                && u32::from((*inode).i_mode) & bindings::S_IFMT == bindings::S_IFREG
-            {
-                Self::trim_evicted(BareINode::<T>::from_raw(inode));
-            }
-            bindings::clear_inode(inode);
-            if (*c).data_init {
+        }
+        // SAFETY: As above.
+        unsafe { bindings::clear_inode(inode) };
+        // The file system's data is dropped here, where it may sleep, rather
+        // than in the RCU callback that frees the inode (a bad inode never
+        // got it).
+        if data_init {
+            // SAFETY: As above; initialised, and dropped once: the flag goes
+            // first.
+            unsafe {
                 (*c).data_init = false;
                 (*c).data.assume_init_drop();
             }

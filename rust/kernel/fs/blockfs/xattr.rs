@@ -428,30 +428,33 @@ impl<T: FileSystem> Tables<T> {
         from_result(|| {
             let t = AclType::from_raw(typ)?;
             // SAFETY: The VFS passes a positive dentry of ours, its inode
-            // locked, and an ACL (or NULL) it holds a reference to.
-            unsafe {
-                let inode = (*dentry).d_inode;
-                let i = INode::<T>::from_raw(inode);
-                i.super_block().live()?;
-                let mut acl = acl;
-                let mut mode = (*inode).i_mode;
-                if t == AclType::Access && !acl.is_null() {
-                    // May decide the mode says it all (`acl` becomes NULL).
-                    to_result(bindings::posix_acl_update_mode(
-                        idmap, inode, &mut mode, &mut acl,
-                    ))?;
-                }
-                if t == AclType::Default && u32::from(mode) & bindings::S_IFMT != bindings::S_IFDIR
-                {
-                    return if acl.is_null() { Ok(0) } else { Err(EACCES) };
-                }
-                let entries = acl_entries(acl)?;
-                T::INodeOps::set_acl(i, t, (!acl.is_null()).then_some(&entries[..]))?;
-                (*inode).i_mode = mode;
-                i.touch_ctime();
-                T::write_inode(i)?;
-                bindings::set_cached_acl(inode, typ, acl);
+            // locked.
+            let inode = unsafe { (*dentry).d_inode };
+            // SAFETY: A positive dentry holds a reference to its inode.
+            let i = unsafe { INode::<T>::from_raw(inode) };
+            i.super_block().live()?;
+            let mut acl = acl;
+            let mut mode = i.mode();
+            if t == AclType::Access && !acl.is_null() {
+                // May decide the mode says it all (`acl` becomes NULL).
+                // SAFETY: The mount's idmap, our locked inode, and an ACL the
+                // VFS holds a reference to.
+                to_result(unsafe {
+                    bindings::posix_acl_update_mode(idmap, inode, &mut mode, &mut acl)
+                })?;
             }
+            if t == AclType::Default && u32::from(mode) & bindings::S_IFMT != bindings::S_IFDIR {
+                return if acl.is_null() { Ok(0) } else { Err(EACCES) };
+            }
+            // SAFETY: `acl` is NULL or an ACL the VFS holds a reference to.
+            let entries = unsafe { acl_entries(acl)? };
+            T::INodeOps::set_acl(i, t, (!acl.is_null()).then_some(&entries[..]))?;
+            // SAFETY: We hold the inode lock, which `i_mode` changes under.
+            unsafe { (*inode).i_mode = mode };
+            i.touch_ctime();
+            T::write_inode(i)?;
+            // SAFETY: As above; the cache takes its own reference.
+            unsafe { bindings::set_cached_acl(inode, typ, acl) };
             Ok(0)
         })
     }
