@@ -244,6 +244,11 @@ __rust_helper int rust_helper_buffer_uptodate(const struct buffer_head *bh)
 	return buffer_uptodate(bh);
 }
 
+__rust_helper int rust_helper_buffer_write_io_error(const struct buffer_head *bh)
+{
+	return buffer_write_io_error(bh);
+}
+
 __rust_helper void rust_helper_wait_on_buffer(struct buffer_head *bh)
 {
 	wait_on_buffer(bh);

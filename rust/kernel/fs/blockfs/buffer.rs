@@ -16,7 +16,10 @@ use super::*;
 /// # Invariants
 ///
 /// A `Head` is only reached through a reference-counted buffer head of an
-/// open block device whose data is up to date and `b_size` bytes long.
+/// open block device whose data is `b_size` bytes long and was up to date
+/// when the `Head` was handed out. A failed write clears the buffer's
+/// up-to-date bit later; the bytes stay the newest, and the buffer lock's
+/// guard sets the bit again before they are reached.
 #[repr(transparent)]
 pub struct Head(Opaque<bindings::buffer_head>);
 
@@ -41,6 +44,93 @@ unsafe impl Send for Head {}
 // SAFETY: See `Send`.
 unsafe impl Sync for Head {}
 
+/// A [`Head`]'s buffer lock, held: the block's bytes are reached through it.
+///
+/// # Invariants
+///
+/// The guard holds the buffer lock of `head`, released once: on drop, or
+/// by the completion of the write [`Locked::submit_write`] starts.
+struct Locked<'a> {
+    head: &'a Head,
+    _not_send: crate::types::NotThreadSafe,
+}
+
+impl<'a> Locked<'a> {
+    fn new(head: &'a Head) -> Self {
+        let bh = head.raw();
+        // SAFETY: The buffer is referenced (type invariant of `Head`); the
+        // lock may sleep, and nothing here holds it yet.
+        unsafe { bindings::lock_buffer(bh) };
+        // A write of the block failed (`bh_end_write` cleared the up-to-date
+        // bit): the bytes in memory are still the newest, as
+        // `ext4_buffer_uptodate` has it. Mark them so again, which keeps
+        // `Head`'s invariant, and a later change from warning in
+        // `mark_buffer_dirty` (the next write fails or succeeds on its own).
+        // SAFETY: The buffer is referenced and locked.
+        unsafe {
+            if bindings::buffer_uptodate(bh) == 0 && bindings::buffer_write_io_error(bh) != 0 {
+                bindings::set_buffer_uptodate(bh);
+            }
+        }
+        // INVARIANT: Taken just above.
+        Self {
+            head,
+            _not_send: crate::types::NotThreadSafe,
+        }
+    }
+
+    fn bytes(&self) -> &[u8] {
+        let bh = self.head.raw();
+        // SAFETY: By `Head`'s invariant `b_data` is valid for `b_size`
+        // bytes; the lock keeps every writer away while `self` is borrowed.
+        unsafe { core::slice::from_raw_parts((*bh).b_data.cast::<u8>(), (*bh).b_size) }
+    }
+
+    fn bytes_mut(&mut self) -> &mut [u8] {
+        let bh = self.head.raw();
+        // SAFETY: As in `bytes`; the lock excludes every other access to the
+        // bytes (readers, writers, write-out), so the slice is unique while
+        // `self` is borrowed mutably.
+        unsafe { core::slice::from_raw_parts_mut((*bh).b_data.cast::<u8>(), (*bh).b_size) }
+    }
+
+    fn mark_dirty(&mut self) {
+        // SAFETY: The buffer is referenced and locked.
+        unsafe { bindings::mark_buffer_dirty(self.head.raw()) };
+    }
+
+    /// Takes the dirty bit; `true` if it was set.
+    fn test_clear_dirty(&mut self) -> bool {
+        // SAFETY: The buffer is referenced and locked.
+        unsafe { bindings::test_clear_buffer_dirty(self.head.raw()) != 0 }
+    }
+
+    /// Writes the block with `op` and waits: the lock goes to the write,
+    /// whose completion (`bh_end_write`) releases it.
+    fn submit_write(self, op: bindings::blk_opf_t) -> Result {
+        let bh = self.head.raw();
+        core::mem::forget(self);
+        // SAFETY: The buffer is referenced and was locked by the guard,
+        // whose lock `bh_end_write` releases when the write completes.
+        unsafe { bindings::bh_submit(bh, op, Some(bindings::bh_end_write)) };
+        // SAFETY: Waiting needs only the reference.
+        unsafe { bindings::wait_on_buffer(bh) };
+        // SAFETY: As above.
+        if unsafe { bindings::buffer_uptodate(bh) } != 0 {
+            Ok(())
+        } else {
+            Err(EIO)
+        }
+    }
+}
+
+impl Drop for Locked<'_> {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariant we hold the lock.
+        unsafe { bindings::unlock_buffer(self.head.raw()) };
+    }
+}
+
 impl Head {
     pub(super) fn raw(&self) -> *mut bindings::buffer_head {
         self.0.get()
@@ -48,50 +138,27 @@ impl Head {
 
     /// Runs `f` on the block's bytes under the buffer lock, for reading.
     pub fn read<R>(&self, f: impl FnOnce(&[u8]) -> R) -> R {
-        let bh = self.raw();
-        // SAFETY: By the type invariant the buffer is referenced and up to
-        // date, and `b_data` is valid for `b_size` bytes. The lock keeps
-        // `modify` and `new_zeroed`, the only writers, away meanwhile.
-        unsafe {
-            bindings::lock_buffer(bh);
-            let data = core::slice::from_raw_parts((*bh).b_data.cast::<u8>(), (*bh).b_size);
-            let r = f(data);
-            bindings::unlock_buffer(bh);
-            r
-        }
+        f(Locked::new(self).bytes())
     }
 
     /// Changes the block's bytes with `f`, under the buffer lock, and marks
     /// the buffer dirty. Use [`Head::sync`] to write it.
     pub fn modify<R>(&self, f: impl FnOnce(&mut [u8]) -> R) -> R {
-        let bh = self.raw();
-        // SAFETY: As in `read`; the lock excludes every other access to the
-        // bytes (`read`, `modify`) and write-out, so the slice is unique.
-        unsafe {
-            bindings::lock_buffer(bh);
-            let data = core::slice::from_raw_parts_mut((*bh).b_data.cast::<u8>(), (*bh).b_size);
-            let r = f(data);
-            bindings::mark_buffer_dirty(bh);
-            bindings::unlock_buffer(bh);
-            r
-        }
+        let mut locked = Locked::new(self);
+        let r = f(locked.bytes_mut());
+        locked.mark_dirty();
+        r
     }
 
     /// As [`Head::modify`], but marks the buffer dirty only if `f` says it
     /// changed something (`Ok(true)`); its answer is returned.
     pub fn modify_if<E>(&self, f: impl FnOnce(&mut [u8]) -> Result<bool, E>) -> Result<bool, E> {
-        let bh = self.raw();
-        // SAFETY: As in `modify`.
-        unsafe {
-            bindings::lock_buffer(bh);
-            let data = core::slice::from_raw_parts_mut((*bh).b_data.cast::<u8>(), (*bh).b_size);
-            let r = f(data);
-            if let Ok(true) = r {
-                bindings::mark_buffer_dirty(bh);
-            }
-            bindings::unlock_buffer(bh);
-            r
+        let mut locked = Locked::new(self);
+        let r = f(locked.bytes_mut());
+        if let Ok(true) = r {
+            locked.mark_dirty();
         }
+        r
     }
 
     /// Makes the block's contents durable, and everything written to the
@@ -102,26 +169,16 @@ impl Head {
     /// happens on the device's own flush path, so asynchronous regions
     /// (virtio-pmem) are covered too.
     pub fn sync(&self) -> Result {
-        let bh = self.raw();
-        // SAFETY: The buffer is referenced and up to date (type invariant).
-        // As `__sync_dirty_buffer`: with the buffer locked, write-back
-        // cannot be writing it; `bh_end_write` unlocks it when the write
-        // completes.
-        unsafe {
-            bindings::lock_buffer(bh);
-            if bindings::test_clear_buffer_dirty(bh) != 0 {
-                let op = bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC | bindings::REQ_FUA;
-                bindings::bh_submit(bh, op, Some(bindings::bh_end_write));
-                bindings::wait_on_buffer(bh);
-                return if bindings::buffer_uptodate(bh) != 0 {
-                    Ok(())
-                } else {
-                    Err(EIO)
-                };
-            }
-            bindings::unlock_buffer(bh);
-            to_result(bindings::blkdev_issue_flush((*bh).b_bdev))
+        // As `__sync_dirty_buffer`: with the buffer locked, write-back cannot
+        // be writing it.
+        let mut locked = Locked::new(self);
+        if locked.test_clear_dirty() {
+            let op = bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC | bindings::REQ_FUA;
+            return locked.submit_write(op);
         }
+        drop(locked);
+        // SAFETY: The buffer is of an open block device (type invariant).
+        to_result(unsafe { bindings::blkdev_issue_flush((*self.raw()).b_bdev) })
     }
 
     /// Makes the blocks of `heads` durable together, and everything
