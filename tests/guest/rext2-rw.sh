@@ -379,6 +379,24 @@ fi
 check "umount ext4" umount $S
 check "umount rext2" umount $M
 
+# 9. A metadata write that fails (a bad block injected through rpmem's
+# badblocks attribute; QEMU's NFIT cannot clear it, so writes to it fail):
+# the change fails with EIO, and so does the next change of the same
+# block, without a warning (a failed write clears the buffer's up-to-date
+# bit, which mark_buffer_dirty warns about). rmmod rpmem forgets the bad
+# block; the host's e2fsck then checks the image.
+check "mkfs.ext2 on the small device for write errors" mkfs.ext2 -q -F -b 4096 $SMALL
+check "mount rext2 on it" mount -t rext2 -o dax $SMALL $S
+echo data >$S/victim && sync
+blk=$(debugfs -R "imap /victim" $SMALL 2>/dev/null | sed -n 's/.*located at block \([0-9]*\),.*/\1/p')
+check "debugfs finds the inode's block" test -n "$blk"
+echo "$((blk * 8)) 8" >/sys/block/${SMALL#/dev/}/badblocks
+mark_dmesg
+check "chmod fails when its inode block cannot be written" sh -c "! chmod 600 $S/victim 2>/dev/null"
+check "... and so does the next change of that block" sh -c "! chmod 640 $S/victim 2>/dev/null"
+check_eq "... without a kernel warning" "" "$(dmesg_since | grep -E 'WARNING|BUG')"
+check "umount after the write errors" umount $S
+
 check "rmmod rext2" rmmod rext2
 check "rmmod rpmem" rmmod rpmem
 finish
