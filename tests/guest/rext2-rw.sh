@@ -298,6 +298,47 @@ check_eq "the last close waits for the thaw to free the inode" "$free0" "$(stat 
 check "fsfreeze -u" fsfreeze -u $M
 wait $holder 2>/dev/null
 check_eq "after the thaw the inode is freed" "$((free0 + 1))" "$(stat -f -c %d $M)"
+
+# 6c. Trylocks that fail take nothing, so their guards release nothing:
+# the last close of a file written before a freeze (which leaves what it
+# holds ahead alone while frozen) keeps the freeze protection balanced,
+# so the file system freezes again; an RWF_NOWAIT read that finds the
+# inode locked by a writer gets EAGAIN and leaves the writer's lock alone.
+mark_dmesg
+exec 7>$M/freeze-w
+echo data >&7
+check "fsfreeze -f with a file open for writing" fsfreeze -f $M
+exec 7>&-
+check "fsfreeze -u after its last close" fsfreeze -u $M
+unbalanced=$(dmesg_since | grep -E 'WARNING|bad unlock')
+check_eq "... with the freeze protection balanced" "" "$unbalanced"
+if [ -z "$unbalanced" ]; then
+	# Unbalanced, a new freeze would wait forever.
+	check "the file system freezes again" fsfreeze -f $M
+	check "... and thaws" fsfreeze -u $M
+fi
+check "RWF_NOWAIT read while a write holds the inode lock: EAGAIN" python3 -c '
+import os, sys, threading
+fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)
+buf = b"w" * (32 << 20)
+done = threading.Event()
+def writer():
+    for _ in range(8):
+        os.pwrite(fd, buf, 0)
+    done.set()
+t = threading.Thread(target=writer)
+t.start()
+got = False
+while not done.is_set():
+    try:
+        os.preadv(fd, [bytearray(4096)], 0, os.RWF_NOWAIT)
+    except BlockingIOError:
+        got = True
+t.join()
+os.close(fd)
+sys.exit(0 if got else 1)' $M/nowait-f
+check_eq "... and no unbalanced unlock" "" "$(dmesg_since | grep -E 'WARNING|BUG|bad unlock')"
+rm -f $M/freeze-w $M/nowait-f
 check "umount" umount $M
 
 # 7. A full device: ENOSPC, nothing lost, and the free counts come back

@@ -62,8 +62,11 @@ impl InodeLock {
             // SAFETY: As above.
             Mode::Shared => unsafe { bindings::inode_trylock_shared(inode) },
         };
-        // INVARIANT: Taken, in `mode`, when `got` says so.
-        (got != 0).then_some(Self {
+        if got == 0 {
+            return None;
+        }
+        // INVARIANT: Taken just above, in `mode`.
+        Some(Self {
             inode,
             mode,
             _not_send: NotThreadSafe,
@@ -216,8 +219,10 @@ impl IntWrite {
     /// # Safety
     ///
     /// `sb` is a mounted superblock valid for the guard's whole life, and
-    /// the caller holds no freeze protection of `sb` that a freeze could
-    /// be waiting on (no nesting inside `sb_start_write` and friends).
+    /// the caller does not already hold this protection (a freeze waiting
+    /// for it would then wait for us). The lower levels (`sb_start_write`,
+    /// `sb_start_pagefault`) come first in the freeze order and may be
+    /// held.
     pub(super) unsafe fn start(sb: *mut bindings::super_block) -> Self {
         // SAFETY: As the caller guarantees.
         unsafe { bindings::sb_start_intwrite(sb) };
@@ -237,8 +242,11 @@ impl IntWrite {
     pub(super) unsafe fn try_start(sb: *mut bindings::super_block) -> Option<Self> {
         // SAFETY: As the caller guarantees; a trylock cannot deadlock.
         let got = unsafe { bindings::sb_start_intwrite_trylock(sb) };
-        // INVARIANT: Taken if `got`.
-        got.then_some(Self {
+        if !got {
+            return None;
+        }
+        // INVARIANT: Taken just above.
+        Some(Self {
             sb,
             _not_send: NotThreadSafe,
         })
