@@ -29,8 +29,11 @@ impl<T: FileSystem> Tables<T> {
             // inode, one of ours.
             let i = unsafe { INode::<T>::from_raw(inode) };
             // SAFETY: As above: `attr` is valid.
-            let (valid, new_size) = unsafe { ((*attr).ia_valid, (*attr).ia_size) };
+            let valid = unsafe { (*attr).ia_valid };
             if valid & bindings::ATTR_SIZE != 0 {
+                // SAFETY: As above; `ia_size` is set when `ATTR_SIZE` is
+                // (callers leave it uninitialised otherwise).
+                let new_size = unsafe { (*attr).ia_size };
                 let size = u64::try_from(new_size).map_err(|_| EINVAL)?;
                 if u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFREG {
                     return Err(EINVAL);

@@ -612,13 +612,17 @@ impl<T: FileSystem> Tables<T> {
             return e.to_errno();
         }
         // Blocks held for writes to come go before the inode is written,
-        // so that it is written with its size.
+        // so that it is written with its size. If that fails, the data and
+        // inode are still written (with the size covering what is held),
+        // and the first error is what fsync returns.
         // SAFETY: The file is open, so its inode is valid.
-        if let Err(e) = unsafe { Self::trim(inode) } {
-            return e.to_errno();
-        }
+        let trimmed = unsafe { Self::trim(inode) };
         // SAFETY: The VFS passes an open file of ours.
-        unsafe { bindings::simple_fsync(file, start, end, datasync) }
+        let synced = unsafe { bindings::simple_fsync(file, start, end, datasync) };
+        match trimmed {
+            Err(e) => e.to_errno(),
+            Ok(()) => synced,
+        }
     }
 
     /// `file_operations::release`: the last close of a file opened for

@@ -32,7 +32,8 @@ impl<T: FileSystem> Tables<T> {
             }
             return 0;
         }
-        // SAFETY: The descriptor is valid, the inode of a DAX device.
+        // SAFETY: The descriptor is valid, `inode` is a DAX inode of ours
+        // and `dax_ptr()` the file system's DAX device.
         if !unsafe { bindings::daxdev_mapping_supported(desc, inode, sb.info().dax_ptr()) } {
             return EOPNOTSUPP.to_errno();
         }

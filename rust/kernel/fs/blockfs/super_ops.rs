@@ -122,8 +122,11 @@ impl<T: FileSystem> Tables<T> {
         if sb.read_only() {
             return;
         }
-        // SAFETY: Our mounted superblock; `evict_inode` runs outside any
-        // freeze protection of its own, so this one is not nested.
+        // SAFETY: Our mounted superblock. The final `iput` of an unlinked
+        // inode may come under its caller's `sb_start_write` (unlink,
+        // rename), never under `SB_FREEZE_FS`: our own code takes that
+        // only in `trim`, which puts no inode, and memory reclaim never
+        // evicts an unlinked inode (it is not kept on the LRU).
         let protection = unsafe { IntWrite::start(sb.raw()) };
         let r = T::delete_inode(i);
         drop(protection);
