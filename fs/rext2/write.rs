@@ -292,7 +292,7 @@ impl Rext2 {
         };
         let a = Self::alloc_blocks_unsynced(sb, goal, want, align)?;
         let (start, count) = (a.start, a.count);
-        let prealloc = st.prealloc;
+        let (prealloc, window) = (st.prealloc, st.window);
         if count > need {
             st.prealloc = (lblk + u64::from(count)) * BS;
         }
@@ -326,6 +326,7 @@ impl Rext2 {
         drop(a);
         if let Err(e) = first_point {
             st.prealloc = prealloc;
+            st.window = window;
             give_back(0)?;
             return Err(e);
         }
