@@ -222,9 +222,10 @@ impl Rext2 {
             INodeType::Sock => FileType::Socket,
         };
         di.mode = ft.mode_bits() | (node.mode & 0o7777);
-        di.set_uid(node.uid);
-        di.set_gid(node.gid);
-        let t = node.time as u32;
+        di.set_uid(sb.disk_uid(node.uid));
+        di.set_gid(sb.disk_gid(node.gid));
+        // ext2 keeps whole seconds (the VFS's default granularity).
+        let t = node.time.sec as u32;
         (di.atime, di.mtime, di.ctime) = (t, t, t);
         di.links_count = 1;
         di.generation = Self::next_generation(sb);

@@ -16,7 +16,7 @@ use core::sync::atomic::AtomicU64;
 use kernel::{
     fs::blockfs::{
         self, AclEntry, AclType, BareINode, GetINode, INode, INodeParams, INodeType, Mapping,
-        MountOptions, NewSuperBlock, Stat, SuperBlock, XattrNs, XattrSet,
+        MountOptions, NewSuperBlock, Stat, SuperBlock, Timespec, XattrNs, XattrSet,
     },
     new_mutex,
     prelude::*,
@@ -146,6 +146,12 @@ impl INodeData {
 }
 
 /// Logs a corruption found at mount and turns it into `EINVAL`.
+/// A time stamp as ext2 stores it: whole seconds, signed 32 bits (as
+/// C ext2 reads them; times before 1970 are negative).
+fn ondisk_time(t: u32) -> Timespec {
+    Timespec::from_secs((t as i32).into())
+}
+
 fn refuse(c: Corrupt) -> Error {
     pr_err!("refusing to mount: {}\n", c.describe());
     EINVAL
@@ -222,11 +228,11 @@ impl Rext2 {
             mode: di.mode & 0o7777,
             size: di.size(),
             nlink: di.links_count.into(),
-            uid: di.uid(),
-            gid: di.gid(),
-            atime: (di.atime as i32).into(),
-            mtime: (di.mtime as i32).into(),
-            ctime: (di.ctime as i32).into(),
+            uid: sb.kuid(di.uid()),
+            gid: sb.kgid(di.gid()),
+            atime: ondisk_time(di.atime),
+            mtime: ondisk_time(di.mtime),
+            ctime: ondisk_time(di.ctime),
             blocks: di.blocks.into(),
             attr_flags: di.flags & ondisk::FL_USER_VISIBLE,
             generation: di.generation,

@@ -89,12 +89,12 @@ impl Rext2 {
         let size = inode.size().max(st.cover).max(st.prealloc);
         let di = &mut st.di;
         di.mode = inode.mode();
-        di.set_uid(inode.uid());
-        di.set_gid(inode.gid());
+        di.set_uid(sb.disk_uid(inode.uid()));
+        di.set_gid(sb.disk_gid(inode.gid()));
         di.set_size(size).map_err(|c| corrupt(sb, inode.ino(), c))?;
-        di.atime = inode.atime() as u32;
-        di.mtime = inode.mtime() as u32;
-        di.ctime = inode.ctime() as u32;
+        di.atime = inode.atime().sec as u32;
+        di.mtime = inode.mtime().sec as u32;
+        di.ctime = inode.ctime().sec as u32;
         di.links_count = u16::try_from(inode.nlink()).unwrap_or(ondisk::LINK_MAX);
         if size > i32::MAX as u64 {
             Self::set_large_file(sb)?;
@@ -503,7 +503,7 @@ impl Rext2 {
             st.di.blocks = st.di.blocks.saturating_sub(SECTORS);
         }
         // ext2 marks deleted inodes with a deletion time.
-        st.di.dtime = inode.ctime() as u32;
+        st.di.dtime = inode.ctime().sec as u32;
         Self::write_inode_locked(inode, &mut st)?;
         // The inode no longer points at its attribute block on disk.
         if acl != 0 {

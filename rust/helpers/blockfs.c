@@ -53,25 +53,6 @@ __rust_helper void rust_helper_i_size_write(struct inode *inode, loff_t size)
 	i_size_write(inode, size);
 }
 
-__rust_helper void rust_helper_i_uid_write(struct inode *inode, uid_t uid)
-{
-	i_uid_write(inode, uid);
-}
-
-__rust_helper void rust_helper_i_gid_write(struct inode *inode, gid_t gid)
-{
-	i_gid_write(inode, gid);
-}
-
-__rust_helper void rust_helper_inode_set_times(struct inode *inode,
-					       time64_t atime, time64_t mtime,
-					       time64_t ctime)
-{
-	inode_set_atime(inode, atime, 0);
-	inode_set_mtime(inode, mtime, 0);
-	inode_set_ctime(inode, ctime, 0);
-}
-
 __rust_helper int rust_helper_inode_trylock(struct inode *inode)
 {
 	return inode_trylock(inode);
@@ -172,29 +153,25 @@ __rust_helper loff_t rust_helper_i_size_read(const struct inode *inode)
 	return i_size_read(inode);
 }
 
-__rust_helper uid_t rust_helper_i_uid_read(const struct inode *inode)
+__rust_helper struct timespec64 rust_helper_inode_get_atime(const struct inode *inode)
 {
-	return i_uid_read(inode);
+	return inode_get_atime(inode);
 }
 
-__rust_helper gid_t rust_helper_i_gid_read(const struct inode *inode)
+__rust_helper struct timespec64 rust_helper_inode_get_mtime(const struct inode *inode)
 {
-	return i_gid_read(inode);
+	return inode_get_mtime(inode);
 }
 
-__rust_helper time64_t rust_helper_inode_get_atime_sec(const struct inode *inode)
+__rust_helper struct timespec64 rust_helper_inode_get_ctime(const struct inode *inode)
 {
-	return inode_get_atime_sec(inode);
+	return inode_get_ctime(inode);
 }
 
-__rust_helper time64_t rust_helper_inode_get_mtime_sec(const struct inode *inode)
+__rust_helper struct timespec64
+rust_helper_inode_set_atime_to_ts(struct inode *inode, struct timespec64 ts)
 {
-	return inode_get_mtime_sec(inode);
-}
-
-__rust_helper time64_t rust_helper_inode_get_ctime_sec(const struct inode *inode)
-{
-	return inode_get_ctime_sec(inode);
+	return inode_set_atime_to_ts(inode, ts);
 }
 
 __rust_helper struct timespec64
@@ -332,4 +309,19 @@ __rust_helper bool rust_helper_fileattr_has_fsx(const struct file_kattr *fa)
 __rust_helper void rust_helper_posix_acl_release(struct posix_acl *acl)
 {
 	posix_acl_release(acl);
+}
+
+__rust_helper kuid_t rust_helper_make_kuid(struct user_namespace *from, uid_t uid)
+{
+	return make_kuid(from, uid);
+}
+
+__rust_helper kgid_t rust_helper_make_kgid(struct user_namespace *from, gid_t gid)
+{
+	return make_kgid(from, gid);
+}
+
+__rust_helper gid_t rust_helper_from_kgid(struct user_namespace *to, kgid_t gid)
+{
+	return from_kgid(to, gid);
 }

@@ -282,6 +282,37 @@ os.utime(p("hard"), (1000000000, 1234567890))
 st = os.stat(p("hard"))
 ok((stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid, int(st.st_atime), int(st.st_mtime))
    == (0o4711, 1234, 5678, 1000000000, 1234567890), "chmod, chown, utimes")
+# Ids over 16 bits (both halves on disk), a time before 1970 and the last
+# second of 32-bit time; nanoseconds are dropped (ext2 keeps seconds).
+# After the inode cache is dropped the inode is read back from disk.
+os.chown(p("hard"), 100000, 200000)
+os.utime(p("hard"), ns=(-10**15, (2**31 - 1) * 10**9 + 123456789))
+want = (100000, 200000, -10**15, (2**31 - 1) * 10**9)
+st = os.stat(p("hard"))
+got = (st.st_uid, st.st_gid, st.st_atime_ns, st.st_mtime_ns)
+ok(got == want, "32-bit ids, times before 1970 and in 2038, in whole seconds", got)
+with open("/proc/sys/vm/drop_caches", "w") as f:
+    f.write("2")
+st = os.stat(p("hard"))
+got = (st.st_uid, st.st_gid, st.st_atime_ns, st.st_mtime_ns)
+ok(got == want, "... and so read back from disk", got)
+os.chown(p("hard"), 1234, 5678)
+os.chmod(p("hard"), 0o4711)
+os.utime(p("hard"), (1000000000, 1234567890))
+# A new file belongs to the creator's file system ids.
+os.mkdir(p("owners"))
+os.chmod(p("owners"), 0o777)
+pid = os.fork()
+if pid == 0:
+    os.setegid(4000)
+    os.seteuid(3000)
+    open(p("owners", "mine"), "w").close()
+    os._exit(0)
+os.waitpid(pid, 0)
+with open("/proc/sys/vm/drop_caches", "w") as f:
+    f.write("2")
+st = os.stat(p("owners", "mine"))
+ok((st.st_uid, st.st_gid) == (3000, 4000), "a new file is its creator's", (st.st_uid, st.st_gid))
 t0 = os.stat(p("d1")).st_mtime
 time.sleep(1.1)
 open(p("d1", "new"), "w").close()

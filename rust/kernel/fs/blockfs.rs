@@ -58,6 +58,7 @@ mod iomap;
 mod lock;
 mod namei;
 mod sb;
+mod stat;
 mod super_ops;
 mod tables;
 pub mod xattr;
@@ -76,6 +77,7 @@ pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATT
 use lock::{DaxReadLock, InodeLock, IntWrite, InvalidateLock, Mode};
 use sb::{FsDax, SbInfo};
 pub use sb::{GetINode, NewSuperBlock, SuperBlock};
+pub use stat::{Kgid, Kuid, Timespec};
 pub use tables::{Tables, XattrHandlers};
 use xattr::AclRef;
 pub use xattr::{AclEntry, AclType, XattrNs, XattrSet};

@@ -291,7 +291,6 @@ impl<T: FileSystem> Tables<T> {
                     (*sb).s_export_op = &Self::TABLES.export_ops;
                 }
                 (*sb).s_magic = T::MAGIC as usize;
-                (*sb).s_time_gran = 1_000_000_000;
             }
             // SAFETY: The data is set: a full superblock of `T` now.
             let sbr = unsafe { SuperBlock::<T>::from_raw(sb) };

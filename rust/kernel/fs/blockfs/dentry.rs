@@ -192,12 +192,12 @@ impl<T: FileSystem> INode<'_, T> {
     /// where the caller may not set it); the time is now.
     pub fn new_node(&self, idmap: &Idmap<'_>, mode: u16, typ: INodeType) -> NewNode {
         let mut perm = mode & 0o7777;
-        // The file system's user namespace is the initial one: block
-        // devices are not mounted from others.
-        let ns = &raw mut bindings::init_user_ns;
+        // SAFETY: The inode is valid, and so is its superblock; its user
+        // namespace is set when it is allocated and never changes.
+        let ns = unsafe { (*(*self.raw()).i_sb).s_user_ns };
         let idmap = idmap.ptr.as_ptr();
         // SAFETY: `idmap` is valid while borrowed (`Idmap`'s invariant).
-        let uid = unsafe { bindings::from_kuid_munged(ns, bindings::mapped_fsuid(idmap, ns)) };
+        let uid = Kuid::from_raw(unsafe { bindings::mapped_fsuid(idmap, ns) });
         let gid = if u32::from(self.mode()) & bindings::S_ISGID != 0 {
             if matches!(typ, INodeType::Dir) {
                 perm |= bindings::S_ISGID as u16;
@@ -205,10 +205,11 @@ impl<T: FileSystem> INode<'_, T> {
             self.gid()
         } else {
             // SAFETY: As above.
-            unsafe { bindings::from_kgid_munged(ns, bindings::mapped_fsgid(idmap, ns)) }
+            Kgid::from_raw(unsafe { bindings::mapped_fsgid(idmap, ns) })
         };
-        // SAFETY: No requirements.
-        let time = unsafe { bindings::ktime_get_real_seconds() };
+        // Now, truncated to the file system's granularity.
+        // SAFETY: The inode is valid.
+        let time = Timespec::from_raw(unsafe { bindings::current_time(self.raw()) });
         NewNode {
             typ,
             mode: perm,

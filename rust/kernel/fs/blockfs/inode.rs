@@ -93,16 +93,16 @@ pub struct INodeParams {
     pub size: u64,
     /// Link count.
     pub nlink: u32,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Access time, seconds.
-    pub atime: i64,
-    /// Modification time, seconds.
-    pub mtime: i64,
-    /// Change time, seconds.
-    pub ctime: i64,
+    /// Owner ([`SuperBlock::kuid`] of the id on disk).
+    pub uid: Kuid,
+    /// Group ([`SuperBlock::kgid`] of the id on disk).
+    pub gid: Kgid,
+    /// Access time.
+    pub atime: Timespec,
+    /// Modification time.
+    pub mtime: Timespec,
+    /// Change time.
+    pub ctime: Timespec,
     /// Allocated 512-byte sectors.
     pub blocks: u64,
     /// Attribute flags (`FS_*_FL`, as `chattr` sets them): those the VFS
@@ -130,12 +130,13 @@ pub struct NewNode {
     pub typ: INodeType,
     /// Permission bits (`S_ISUID`, `S_ISGID`, `S_ISVTX` and `rwx`).
     pub mode: u16,
-    /// Owner.
-    pub uid: u32,
-    /// Group.
-    pub gid: u32,
-    /// Access, modification and change time, seconds.
-    pub time: i64,
+    /// Owner ([`SuperBlock::disk_uid`] gives the id to store).
+    pub uid: Kuid,
+    /// Group ([`SuperBlock::disk_gid`] gives the id to store).
+    pub gid: Kgid,
+    /// Access, modification and change time: now, at the file system's
+    /// granularity.
+    pub time: Timespec,
 }
 
 /// The allocation behind every inode of `T`: the file system's data and the
@@ -423,34 +424,35 @@ impl<T: FileSystem> BareINode<T> {
         unsafe { bindings::clear_nlink(self.raw()) };
     }
 
-    /// The owner.
-    pub fn uid(&self) -> u32 {
-        // SAFETY: The inode is valid.
-        unsafe { bindings::i_uid_read(self.raw()) }
+    /// The owner ([`SuperBlock::disk_uid`] gives the id to store).
+    pub fn uid(&self) -> Kuid {
+        // SAFETY: A read of `i_uid`, which only `chown` changes, under the
+        // inode lock, one store at a time.
+        Kuid::from_raw(unsafe { core::ptr::read_volatile(&raw const (*self.raw()).i_uid) })
     }
 
-    /// The group.
-    pub fn gid(&self) -> u32 {
-        // SAFETY: The inode is valid.
-        unsafe { bindings::i_gid_read(self.raw()) }
+    /// The group ([`SuperBlock::disk_gid`] gives the id to store).
+    pub fn gid(&self) -> Kgid {
+        // SAFETY: As for `i_uid`.
+        Kgid::from_raw(unsafe { core::ptr::read_volatile(&raw const (*self.raw()).i_gid) })
     }
 
-    /// Access time, seconds.
-    pub fn atime(&self) -> i64 {
+    /// Access time.
+    pub fn atime(&self) -> Timespec {
         // SAFETY: The inode is valid.
-        unsafe { bindings::inode_get_atime_sec(self.raw()) }
+        Timespec::from_raw(unsafe { bindings::inode_get_atime(self.raw()) })
     }
 
-    /// Modification time, seconds.
-    pub fn mtime(&self) -> i64 {
+    /// Modification time.
+    pub fn mtime(&self) -> Timespec {
         // SAFETY: The inode is valid.
-        unsafe { bindings::inode_get_mtime_sec(self.raw()) }
+        Timespec::from_raw(unsafe { bindings::inode_get_mtime(self.raw()) })
     }
 
-    /// Change time, seconds.
-    pub fn ctime(&self) -> i64 {
+    /// Change time.
+    pub fn ctime(&self) -> Timespec {
         // SAFETY: The inode is valid.
-        unsafe { bindings::inode_get_ctime_sec(self.raw()) }
+        Timespec::from_raw(unsafe { bindings::inode_get_ctime(self.raw()) })
     }
 
     /// Sets the change time to now.
@@ -524,9 +526,11 @@ impl<'a, T: FileSystem> NewINode<'a, T> {
             (*inode).i_mode = mode;
             bindings::i_size_write(inode, params.size.min(i64::MAX as u64) as i64);
             bindings::set_nlink(inode, params.nlink);
-            bindings::i_uid_write(inode, params.uid);
-            bindings::i_gid_write(inode, params.gid);
-            bindings::inode_set_times(inode, params.atime, params.mtime, params.ctime);
+            (*inode).i_uid = params.uid.into_raw();
+            (*inode).i_gid = params.gid.into_raw();
+            bindings::inode_set_atime_to_ts(inode, params.atime.into_raw());
+            bindings::inode_set_mtime_to_ts(inode, params.mtime.into_raw());
+            bindings::inode_set_ctime_to_ts(inode, params.ctime.into_raw());
             (*inode).i_blocks = params.blocks;
             (*inode).i_generation = params.generation;
             (*inode).i_flags |= vfs_flags(params.attr_flags);

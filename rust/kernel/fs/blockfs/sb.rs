@@ -135,6 +135,15 @@ impl<T: FileSystem> NewSuperBlock<'_, T> {
         unsafe { (*self.sb).s_max_links = max };
     }
 
+    /// Sets the granularity of the timestamps the file system stores, in
+    /// nanoseconds (a power of ten from 1 to 1,000,000,000; the VFS's
+    /// default is whole seconds, as ext2 stores them): the VFS truncates
+    /// the times it sets to it.
+    pub fn set_time_granularity(&self, nsec: u32) {
+        // SAFETY: By the type invariant `sb` is valid and being set up.
+        unsafe { (*self.sb).s_time_gran = nsec };
+    }
+
     /// Sets the range of timestamps the file system stores, in seconds;
     /// the VFS clamps times to it.
     pub fn set_time_range(&self, min: i64, max: i64) {
