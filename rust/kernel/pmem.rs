@@ -23,6 +23,22 @@ pub struct Poisoned {
 ///
 /// After it returns, a write fence (or `nvdimm_flush`) makes the data durable.
 ///
+/// # Examples
+///
+/// ```
+/// use kernel::pmem::{copy_flushcache, copy_mc};
+///
+/// let src = [0x5au8; 300];
+/// let mut dst = [0u8; 300];
+/// copy_flushcache(&mut dst, &src);
+/// assert_eq!(dst, src);
+///
+/// // Memory without poison copies whole.
+/// let mut back = [0u8; 300];
+/// assert_eq!(copy_mc(&mut back, &dst), Ok(()));
+/// assert_eq!(back, src);
+/// ```
+///
 /// # Panics
 ///
 /// Panics if the slices differ in length.
@@ -87,6 +103,37 @@ pub unsafe fn raw_copy_mc(dst: *mut u8, src: *const u8, len: usize) -> Result<()
 /// write fence (or `nvdimm_flush`) afterwards makes them durable. No Rust
 /// reference to the memory is ever created: others (DAX users) may access
 /// it concurrently, as with DMA.
+///
+/// # Examples
+///
+/// ```
+/// use kernel::pmem::{PmemRange, Poisoned};
+///
+/// let mut buf = KVec::from_elem(0xffu8, 8192, GFP_KERNEL)?;
+/// // SAFETY: `buf` is valid for its length and outlives `r`; nothing else
+/// // uses it meanwhile.
+/// let r = unsafe { PmemRange::from_raw(buf.as_mut_ptr().add(100), 5000) };
+/// assert_eq!((r.len(), r.page_offset()), (5000, (buf.as_ptr() as usize + 100) % 4096));
+///
+/// let data = KVec::from_elem(7u8, 5000, GFP_KERNEL)?;
+/// r.write(&data)?;
+/// let mut back = KVec::from_elem(0u8, 5000, GFP_KERNEL)?;
+/// assert_eq!(r.read(&mut back), Ok(()));
+/// assert!(back == data);
+///
+/// // A buffer of another length is refused.
+/// assert_eq!(r.write(&data[..10]), Err(EINVAL));
+/// assert_eq!(r.read(&mut back[..10]), Err(Poisoned { copied: 0 }));
+///
+/// r.zero();
+/// assert_eq!(r.read(&mut back), Ok(()));
+/// assert!(back.iter().all(|&b| b == 0));
+/// drop(r);
+/// // Only the range was written.
+/// assert!(buf[..100].iter().all(|&b| b == 0xff));
+/// assert!(buf[5100..].iter().all(|&b| b == 0xff));
+/// # Ok::<(), Error>(())
+/// ```
 ///
 /// # Invariants
 ///

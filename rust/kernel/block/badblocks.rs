@@ -8,6 +8,29 @@ use crate::{bindings, error::to_result, prelude::*, types::Opaque};
 
 /// A list of known-bad sector ranges of a block device (`struct badblocks`).
 ///
+/// # Examples
+///
+/// ```
+/// use kernel::block::badblocks::{BadBlocks, BadRange};
+///
+/// let bb = KBox::pin_init(BadBlocks::new(), GFP_KERNEL)?;
+/// assert_eq!(bb.count(), 0);
+/// assert_eq!(bb.check(0, 1024), None);
+///
+/// // The media reports 8 bad sectors at 16.
+/// bb.add(16, 8)?;
+/// assert_eq!(bb.count(), 1);
+/// assert_eq!(bb.check(0, 16), None);
+/// assert_eq!(bb.check(0, 1024), Some(BadRange { first: 16, sectors: 8 }));
+///
+/// // Repairing the first half leaves the second.
+/// bb.clear(16, 4);
+/// assert_eq!(bb.check(0, 1024), Some(BadRange { first: 20, sectors: 4 }));
+/// bb.clear(20, 4);
+/// assert_eq!(bb.check(0, 1024), None);
+/// # Ok::<(), Error>(())
+/// ```
+///
 /// # Invariants
 ///
 /// `inner` was initialised by `badblocks_init` and is released by
@@ -76,6 +99,18 @@ impl BadBlocks {
             first,
             sectors: len,
         })
+    }
+
+    /// Records `sectors` bad sectors at `sector`, acknowledged (as libnvdimm
+    /// records the poison its bus reports); `ENOSPC` if the list is full.
+    pub fn add(&self, sector: u64, sectors: u64) -> Result {
+        // SAFETY: By the type invariant `inner` is initialised;
+        // `badblocks_set` takes the list's lock itself.
+        if unsafe { bindings::badblocks_set(self.as_raw(), sector, sectors, 1) } {
+            Ok(())
+        } else {
+            Err(ENOSPC)
+        }
     }
 
     /// Forgets `sectors` bad sectors at `sector`, after the media was repaired.
