@@ -43,9 +43,10 @@ __rust_helper void *rust_helper_alloc_inode_sb(struct super_block *sb,
 	return alloc_inode_sb(sb, cache, gfp);
 }
 
-__rust_helper bool rust_helper_inode_is_new(struct inode *inode)
+__rust_helper enum inode_state_flags_enum
+rust_helper_inode_state_read_once(struct inode *inode)
 {
-	return inode_state_read_once(inode) & I_NEW;
+	return inode_state_read_once(inode);
 }
 
 __rust_helper void rust_helper_i_size_write(struct inode *inode, loff_t size)
@@ -110,9 +111,10 @@ rust_helper_daxdev_mapping_supported(const struct vm_area_desc *desc,
 	return daxdev_mapping_supported(desc, inode, dax_dev);
 }
 
-__rust_helper void rust_helper_vma_desc_set_hugepage(struct vm_area_desc *desc)
+__rust_helper void rust_helper_vma_flags_set_flag(vma_flags_t *flags,
+						  vma_flag_t bit)
 {
-	vma_desc_set_flags(desc, VMA_HUGEPAGE_BIT);
+	vma_flags_set_flag(flags, bit);
 }
 
 __rust_helper void rust_helper_file_accessed(struct file *file)
@@ -142,10 +144,10 @@ __rust_helper void rust_helper_iomap_bio_readahead(struct readahead_control *rac
 	iomap_bio_readahead(rac, ops);
 }
 
-__rust_helper bool
-rust_helper_vma_desc_is_shared_maywrite(struct vm_area_desc *desc)
+__rust_helper bool rust_helper_vma_desc_test(const struct vm_area_desc *desc,
+					     vma_flag_t bit)
 {
-	return vma_desc_test_all(desc, VMA_SHARED_BIT, VMA_MAYWRITE_BIT);
+	return vma_desc_test(desc, bit);
 }
 
 __rust_helper loff_t rust_helper_i_size_read(const struct inode *inode)

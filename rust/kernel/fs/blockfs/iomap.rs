@@ -38,16 +38,23 @@ impl<T: FileSystem> Tables<T> {
             return EOPNOTSUPP.to_errno();
         }
         // Read-only mounts: no shared writable mapping of the image.
-        // SAFETY: The descriptor is valid.
-        if unsafe { bindings::vma_desc_is_shared_maywrite(desc) } && sb.read_only() {
+        let flag = |bit: u32| {
+            // SAFETY: The descriptor is valid.
+            unsafe { bindings::vma_desc_test(desc, bit as bindings::vma_flag_t) }
+        };
+        if flag(bindings::VMA_SHARED_BIT) && flag(bindings::VMA_MAYWRITE_BIT) && sb.read_only() {
             return EINVAL.to_errno();
         }
-        // SAFETY: The file is open and the descriptor ours to fill.
+        // SAFETY: The file is open.
+        unsafe { bindings::file_accessed(file) };
+        // SAFETY: The descriptor is ours to fill; the table is static.
+        unsafe { (*desc).vm_ops = &Self::TABLES.dax_vm_ops };
+        // SAFETY: As above.
+        let flags = unsafe { &raw mut (*desc).vma_flags };
+        // SAFETY: `flags` points into the valid descriptor.
         unsafe {
-            bindings::file_accessed(file);
-            (*desc).vm_ops = &Self::TABLES.dax_vm_ops;
-            bindings::vma_desc_set_hugepage(desc);
-        }
+            bindings::vma_flags_set_flag(flags, bindings::VMA_HUGEPAGE_BIT as bindings::vma_flag_t)
+        };
         0
     }
 

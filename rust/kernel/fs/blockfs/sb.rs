@@ -237,7 +237,8 @@ impl<T: FileSystem> SuperBlock<T> {
         let inode =
             NonNull::new(unsafe { bindings::iget_locked(self.raw(), ino) }).ok_or(ENOMEM)?;
         // SAFETY: `iget_locked` returned a referenced inode of this sb.
-        if unsafe { bindings::inode_is_new(inode.as_ptr()) } {
+        let state = unsafe { bindings::inode_state_read_once(inode.as_ptr()) };
+        if state & bindings::inode_state_flags_enum_I_NEW != 0 {
             // INVARIANT: A new, locked inode with our reference.
             Ok(GetINode::New(NewINode {
                 inode,
