@@ -87,23 +87,25 @@ impl<T: FileSystem> Tables<T> {
         vmf: *mut bindings::vm_fault,
     ) -> bindings::vm_fault_t {
         // SAFETY: The fault handler passes a valid write fault on a mapping
-        // of one of our files. As in `huge_fault`: freeze protection, then
-        // the invalidate lock keeps truncation and hole punching out while
-        // `iomap_page_mkwrite` allocates (it checks the folio against the
-        // size under the folio lock).
-        unsafe {
-            let file = (*(*vmf).__bindgen_anon_1.vma).vm_file;
-            let inode = bindings::file_inode(file);
-            let sb = (*inode).i_sb;
-            bindings::sb_start_pagefault(sb);
-            bindings::file_update_time(file);
-            let invalidate = InvalidateLock::lock((*inode).i_mapping, Mode::Shared);
-            let r =
-                bindings::iomap_page_mkwrite(vmf, &Self::TABLES.iomap_ops, core::ptr::null_mut());
-            drop(invalidate);
-            bindings::sb_end_pagefault(sb);
-            r
-        }
+        // of one of our files, which holds the file open.
+        let file = unsafe { (*(*vmf).__bindgen_anon_1.vma).vm_file };
+        // SAFETY: The file is open.
+        let inode = unsafe { bindings::file_inode(file) };
+        // SAFETY: An open file's inode is valid, and so is its superblock.
+        let (sb, mapping) = unsafe { ((*inode).i_sb, (*inode).i_mapping) };
+        // As in `huge_fault`: freeze protection, then the invalidate lock
+        // keeps truncation and hole punching out while `iomap_page_mkwrite`
+        // allocates (it checks the folio against the size under the folio
+        // lock). The guards are dropped in the reverse order.
+        // SAFETY: A mounted superblock (it has an open file); a fault holds
+        // no freeze protection yet.
+        let _freeze = unsafe { PageFault::start(sb) };
+        // SAFETY: The file is open.
+        unsafe { bindings::file_update_time(file) };
+        // SAFETY: The open file's mapping is valid.
+        let _invalidate = unsafe { InvalidateLock::lock(mapping, Mode::Shared) };
+        // SAFETY: A write fault on a mapping of ours, under the locks above.
+        unsafe { bindings::iomap_page_mkwrite(vmf, &Self::TABLES.iomap_ops, core::ptr::null_mut()) }
     }
 
     /// `address_space_operations::writepages` of files without DAX.
@@ -322,12 +324,16 @@ impl<T: FileSystem> Tables<T> {
         let (mapping, sb) = unsafe { ((*file).f_mapping, (*bindings::file_inode(file)).i_sb) };
         let write = flags & bindings::fault_flag_FAULT_FLAG_WRITE != 0
             && vm_flags & bindings::VM_SHARED != 0;
-        if write {
-            // SAFETY: Our mounted superblock; released below.
-            unsafe { bindings::sb_start_pagefault(sb) };
+        let _freeze = if write {
+            // SAFETY: Our mounted superblock; a fault holds no freeze
+            // protection yet. Dropped after the invalidate lock below.
+            let freeze = unsafe { PageFault::start(sb) };
             // SAFETY: The file is open.
             unsafe { bindings::file_update_time(file) };
-        }
+            Some(freeze)
+        } else {
+            None
+        };
         // SAFETY: The file's mapping is valid; the guard releases the lock.
         let invalidate = unsafe { InvalidateLock::lock(mapping, Mode::Shared) };
         let mut pfn = 0;
@@ -340,10 +346,6 @@ impl<T: FileSystem> Tables<T> {
             r = unsafe { bindings::dax_finish_sync_fault(vmf, order, pfn) };
         }
         drop(invalidate);
-        if write {
-            // SAFETY: Taken above.
-            unsafe { bindings::sb_end_pagefault(sb) };
-        }
         r
     }
 

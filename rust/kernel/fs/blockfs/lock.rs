@@ -1,7 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Guards for the VFS locks the file paths take: an inode's `i_rwsem`, its
-//! mapping's `invalidate_lock`, and the DAX read lock. Each is released when
+//! mapping's `invalidate_lock`, the DAX read lock, and freeze protection. Each is released when
 //! its guard is dropped, so an early return cannot leave one held.
 
 use super::*;
@@ -258,5 +258,46 @@ impl Drop for IntWrite {
         // SAFETY: By the type invariants `sb` is valid and we hold its
         // protection.
         unsafe { bindings::sb_end_intwrite(self.sb) };
+    }
+}
+
+/// Freeze protection for a page fault that writes (`sb_start_pagefault`):
+/// while it is held, the file system is not frozen past
+/// `SB_FREEZE_PAGEFAULT`, so the fault may allocate and dirty.
+///
+/// # Invariants
+///
+/// `sb` is valid while the guard lives, and the guard holds its
+/// `SB_FREEZE_PAGEFAULT` protection, released once, on drop.
+pub(super) struct PageFault {
+    sb: *mut bindings::super_block,
+    _not_send: NotThreadSafe,
+}
+
+impl PageFault {
+    /// Takes the protection, waiting for a thaw if the file system is
+    /// frozen.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted superblock valid for the guard's whole life, and
+    /// the caller holds none of its freeze protections at this level or
+    /// above (`sb_start_pagefault`, `sb_start_intwrite`).
+    pub(super) unsafe fn start(sb: *mut bindings::super_block) -> Self {
+        // SAFETY: As the caller guarantees.
+        unsafe { bindings::sb_start_pagefault(sb) };
+        // INVARIANT: Taken just above.
+        Self {
+            sb,
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
+impl Drop for PageFault {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `sb` is valid and we hold its
+        // protection.
+        unsafe { bindings::sb_end_pagefault(self.sb) };
     }
 }
