@@ -524,17 +524,22 @@ impl<'a, T: FileSystem> NewINode<'a, T> {
         // SAFETY: The inode is new and locked: we are its only user.
         unsafe {
             (*inode).i_mode = mode;
-            bindings::i_size_write(inode, params.size.min(i64::MAX as u64) as i64);
-            bindings::set_nlink(inode, params.nlink);
             (*inode).i_uid = params.uid.into_raw();
             (*inode).i_gid = params.gid.into_raw();
-            bindings::inode_set_atime_to_ts(inode, params.atime.into_raw());
-            bindings::inode_set_mtime_to_ts(inode, params.mtime.into_raw());
-            bindings::inode_set_ctime_to_ts(inode, params.ctime.into_raw());
             (*inode).i_blocks = params.blocks;
             (*inode).i_generation = params.generation;
             (*inode).i_flags |= vfs_flags(params.attr_flags);
         }
+        // SAFETY: As above.
+        unsafe { bindings::i_size_write(inode, params.size.min(i64::MAX as u64) as i64) };
+        // SAFETY: As above.
+        unsafe { bindings::set_nlink(inode, params.nlink) };
+        // SAFETY: As above.
+        unsafe { bindings::inode_set_atime_to_ts(inode, params.atime.into_raw()) };
+        // SAFETY: As above.
+        unsafe { bindings::inode_set_mtime_to_ts(inode, params.mtime.into_raw()) };
+        // SAFETY: As above.
+        unsafe { bindings::inode_set_ctime_to_ts(inode, params.ctime.into_raw()) };
         match params.typ {
             INodeType::Reg => {
                 let sbi = {
