@@ -74,7 +74,7 @@ compile-fail: kernel
 	@$(TOP)/tests/compile-fail/check $(RUST_TOOLCHAIN)
 
 RUST_SOURCES = $(shell cd $(TOP) && git ls-files -co --exclude-standard '*.rs')
-RUSTFMT := /usr/bin/rustfmt --edition 2021 --config-path $(KBUILD_CACHE)/src/.rustfmt.toml
+RUSTFMT := $(TOP)/scripts/rustfmt
 
 rustfmt:
 	cd $(TOP) && $(RUSTFMT) $(RUST_SOURCES)

@@ -95,14 +95,24 @@ m[0] = 1
 m.close()' "$1"
 }
 
-# tree_listing DIR: what the rext2 suites compare between the host's
-# tree and a mount of it: per entry its type, mode, owner, links and size
-# (not for directories, whose link counts and sizes depend on the file
-# system), mtime and device numbers; each file's SHA-256; each symlink's
-# target.
-tree_listing() {
-	(cd "$1" && find . -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
+# stat_listing DIR [PATH...]: per entry of DIR, but for the PATHs (given
+# as ./name) and what is under them, its type, mode, owner, links and
+# size (not for directories, whose link counts and sizes depend on the
+# file system), mtime and device numbers.
+stat_listing() {
+	local dir=$1 p
+	local prune=()
+	shift
+	for p; do prune+=(-path "$p" -prune -o); done
+	(cd "$dir" && find . "${prune[@]}" -print0 | sort -z | xargs -0 stat -c '%n %F %a %u %g %h %s %Y %t %T' |
 		awk '$2 == "directory" { $6 = "-"; $7 = "-" } { print }')
+}
+
+# tree_listing DIR: what the rext2 suites compare between the host's
+# tree and a mount of it: stat_listing, each file's SHA-256, each
+# symlink's target.
+tree_listing() {
+	stat_listing "$1"
 	(cd "$1" && find . -type f -print0 | sort -z | xargs -0 sha256sum)
 	(cd "$1" && find . -type l -printf '%p -> %l\n' | sort)
 }
@@ -126,6 +136,14 @@ load_rext2() {
 	check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
 	check_module_build rpmem
 	check_module_build rext2
+	wait_dev /dev/rpmem0
+}
+
+# In the guest: insmod_rext2 does the same for the guest scripts that are
+# not suites of checks: quietly, failing with the step that failed.
+insmod_rext2() {
+	insmod "$(module drivers/nvdimm/rpmem.ko)" || { echo "insmod rpmem.ko failed" >&2; return 1; }
+	insmod "$(module fs/rext2/rext2.ko)" || { echo "insmod rext2.ko failed" >&2; return 1; }
 	wait_dev /dev/rpmem0
 }
 

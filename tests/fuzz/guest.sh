@@ -4,9 +4,7 @@
 # range of images, then unload rext2 (which fails if a mount or an inode
 # leaked).  Arguments go to guest.py.
 . "$RPMEM_TOP/tests/lib.sh"
-insmod "$(module drivers/nvdimm/rpmem.ko)" || exit 1
-insmod "$(module fs/rext2/rext2.ko)" || exit 1
-wait_dev /dev/rpmem0 || exit 1
+insmod_rext2 || exit 1
 # A task blocked for 20 s is reported (within 40 s); a soft lockup after
 # 20 s (watchdog_thresh 10).  Splats must not stop the kernel: the runner
 # attributes them to the image in hand.

@@ -6,9 +6,7 @@
 # empties the file system and unmounts instead.
 . "$RPMEM_TOP/tests/lib.sh"
 M=/mnt/c
-insmod "$(module drivers/nvdimm/rpmem.ko)" || exit 1
-insmod "$(module fs/rext2/rext2.ko)" || exit 1
-wait_dev /dev/rpmem0 || exit 1
+insmod_rext2 || exit 1
 mkdir -p $M
 mount -t rext2 -o dax /dev/rpmem0 $M || exit 1
 echo MOUNTED

@@ -13,9 +13,7 @@
 #       Each /dev/rpmemN holds one crash image: see tests/guest/crash_check.py.
 . "$RPMEM_TOP/tests/lib.sh"
 G=$RPMEM_TOP/tests/guest
-insmod "$(module drivers/nvdimm/rpmem.ko)" || exit 1
-insmod "$(module fs/rext2/rext2.ko)" || exit 1
-wait_dev /dev/rpmem0 || exit 1
+insmod_rext2 || exit 1
 
 case "$1" in
 record)
