@@ -12,7 +12,7 @@
 
 use crate::{corrupt, ondisk, report, xattr, Rext2, BS, SECTORS};
 use kernel::{
-    fs::blockfs::{AclEntry, AclType, Buffer, INode, SuperBlock, XattrNs, XattrSet},
+    fs::blockfs::{AclEntry, AclTag, AclType, Buffer, INode, SuperBlock, XattrNs, XattrSet},
     prelude::*,
 };
 
@@ -230,8 +230,11 @@ impl Rext2 {
             }
             let mut acl = KVec::with_capacity(n, GFP_KERNEL)?;
             xattr::acl_decode(v, |tag, perm, id| {
-                // Within the capacity counted above.
-                let _ = acl.push_within_capacity(AclEntry { tag, perm, id });
+                // `acl_decode` admits only the six tags `from_disk` knows.
+                if let Some(tag) = AclTag::from_disk(tag, id) {
+                    // Within the capacity counted above.
+                    let _ = acl.push_within_capacity(AclEntry { tag, perm });
+                }
             })
             .map_err(bad)?;
             Ok(Some(acl))
@@ -247,9 +250,13 @@ impl Rext2 {
         let Some(acl) = acl else {
             return Self::set_xattr_raw(inode, ns, b"", None, XattrSet::Any);
         };
-        let size = xattr::acl_size(acl.iter().map(|e| e.tag));
+        let disk = |e: &AclEntry| {
+            let (tag, id) = e.tag.to_disk();
+            (tag, e.perm, id)
+        };
+        let size = xattr::acl_size(acl.iter().map(|e| disk(e).0));
         let mut v = KVec::from_elem(0u8, size, GFP_KERNEL)?;
-        xattr::acl_encode(acl.iter().map(|e| (e.tag, e.perm, e.id)), &mut v).map_err(|_| EINVAL)?;
+        xattr::acl_encode(acl.iter().map(disk), &mut v).map_err(|_| EINVAL)?;
         Self::set_xattr_raw(inode, ns, b"", Some(&v), XattrSet::Any)
     }
 }

@@ -116,18 +116,95 @@ impl AclType {
     }
 }
 
-/// One POSIX ACL entry: a tag (`ACL_USER_OBJ` 0x01, `ACL_USER` 0x02,
-/// `ACL_GROUP_OBJ` 0x04, `ACL_GROUP` 0x08, `ACL_MASK` 0x10, `ACL_OTHER`
-/// 0x20), `rwx` permissions and, for named users and groups, the id in the
-/// initial user namespace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The tag of a POSIX ACL entry and, for a named user or group, whom it
+/// names.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AclTag {
+    /// The file's owner (`ACL_USER_OBJ`).
+    UserObj,
+    /// A named user (`ACL_USER`).
+    User(Kuid),
+    /// The file's group (`ACL_GROUP_OBJ`).
+    GroupObj,
+    /// A named group (`ACL_GROUP`).
+    Group(Kgid),
+    /// The mask of the group class (`ACL_MASK`).
+    Mask,
+    /// Everyone else (`ACL_OTHER`).
+    Other,
+}
+
+impl AclTag {
+    /// The entry as the xattr format of ACLs and ext2's disk format store
+    /// it: the tag's C value (`ACL_USER_OBJ` 0x01 to `ACL_OTHER` 0x20) and
+    /// the id, in the initial user namespace (0 for the tags that name
+    /// nobody), as `posix_acl_to_xattr` and ext2 write them.
+    ///
+    /// # Examples
+    ///
+    /// ```
+    /// use kernel::{bindings, fs::blockfs::AclTag};
+    ///
+    /// let entries = [(0x01, 0), (0x02, 1000), (0x04, 0), (0x08, 70_000), (0x10, 0), (0x20, 0)];
+    /// for (tag, id) in entries {
+    ///     let t = AclTag::from_disk(tag, id).unwrap();
+    ///     assert!(t.to_disk() == (tag, id));
+    /// }
+    /// // Unknown tags name nothing.
+    /// assert!(AclTag::from_disk(0x40, 0).is_none());
+    /// // The id of a tag that names nobody is not kept.
+    /// assert!(AclTag::from_disk(0x20, 5).unwrap() == AclTag::Other);
+    /// ```
+    pub fn to_disk(&self) -> (u16, u32) {
+        let ns = &raw mut bindings::init_user_ns;
+        let (tag, id) = match *self {
+            AclTag::UserObj => (bindings::ACL_USER_OBJ, 0),
+            AclTag::User(uid) => {
+                // SAFETY: `init_user_ns` is static.
+                let id = unsafe { bindings::from_kuid(ns, uid.into_raw()) };
+                (bindings::ACL_USER, id)
+            }
+            AclTag::GroupObj => (bindings::ACL_GROUP_OBJ, 0),
+            AclTag::Group(gid) => {
+                // SAFETY: As above.
+                let id = unsafe { bindings::from_kgid(ns, gid.into_raw()) };
+                (bindings::ACL_GROUP, id)
+            }
+            AclTag::Mask => (bindings::ACL_MASK, 0),
+            AclTag::Other => (bindings::ACL_OTHER, 0),
+        };
+        (tag as u16, id)
+    }
+
+    /// The tag `tag` with the id `id`, as [`AclTag::to_disk`] gives them;
+    /// `None` for a tag no ACL has.
+    pub fn from_disk(tag: u16, id: u32) -> Option<Self> {
+        let ns = &raw mut bindings::init_user_ns;
+        Some(match u32::from(tag) {
+            bindings::ACL_USER_OBJ => AclTag::UserObj,
+            bindings::ACL_USER => {
+                // SAFETY: `init_user_ns` is static.
+                AclTag::User(Kuid::from_raw(unsafe { bindings::make_kuid(ns, id) }))
+            }
+            bindings::ACL_GROUP_OBJ => AclTag::GroupObj,
+            bindings::ACL_GROUP => {
+                // SAFETY: As above.
+                AclTag::Group(Kgid::from_raw(unsafe { bindings::make_kgid(ns, id) }))
+            }
+            bindings::ACL_MASK => AclTag::Mask,
+            bindings::ACL_OTHER => AclTag::Other,
+            _ => return None,
+        })
+    }
+}
+
+/// One POSIX ACL entry.
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub struct AclEntry {
-    /// The tag.
-    pub tag: u16,
+    /// The tag, and whom it names.
+    pub tag: AclTag,
     /// Permissions (`4` read, `2` write, `1` execute).
     pub perm: u16,
-    /// User or group id (`ACL_USER`, `ACL_GROUP`), else 0.
-    pub id: u32,
 }
 
 /// A reference to a VFS `posix_acl`, or none.
@@ -146,22 +223,27 @@ impl AclRef {
         if acl.is_null() {
             return Err(ENOMEM);
         }
-        // Ids as ext2 stores them: in the initial user namespace.
-        let ns = &raw mut bindings::init_user_ns;
         for (i, e) in entries.iter().enumerate() {
-            let id = match u32::from(e.tag) {
-                bindings::ACL_USER => bindings::posix_acl_entry__bindgen_ty_1 {
-                    // SAFETY: No requirements.
-                    e_uid: unsafe { bindings::make_kuid(ns, e.id) },
-                },
-                bindings::ACL_GROUP => bindings::posix_acl_entry__bindgen_ty_1 {
-                    // SAFETY: No requirements.
-                    e_gid: unsafe { bindings::make_kgid(ns, e.id) },
-                },
-                _ => pin_init::zeroed(),
+            let (tag, id) = match e.tag {
+                AclTag::UserObj => (bindings::ACL_USER_OBJ, pin_init::zeroed()),
+                AclTag::User(uid) => (
+                    bindings::ACL_USER,
+                    bindings::posix_acl_entry__bindgen_ty_1 {
+                        e_uid: uid.into_raw(),
+                    },
+                ),
+                AclTag::GroupObj => (bindings::ACL_GROUP_OBJ, pin_init::zeroed()),
+                AclTag::Group(gid) => (
+                    bindings::ACL_GROUP,
+                    bindings::posix_acl_entry__bindgen_ty_1 {
+                        e_gid: gid.into_raw(),
+                    },
+                ),
+                AclTag::Mask => (bindings::ACL_MASK, pin_init::zeroed()),
+                AclTag::Other => (bindings::ACL_OTHER, pin_init::zeroed()),
             };
             let entry = bindings::posix_acl_entry {
-                e_tag: e.tag as c_short,
+                e_tag: tag as c_short,
                 e_perm: e.perm,
                 __bindgen_anon_1: id,
             };
@@ -208,22 +290,30 @@ pub(super) unsafe fn acl_entries(acl: *const bindings::posix_acl) -> Result<KVec
             (*acl).__bindgen_anon_1.__bindgen_anon_1.a_count as usize,
         )
     };
-    let ns = &raw mut bindings::init_user_ns;
     for e in entries {
-        // Ids as ext2 stores them: in the initial user namespace.
-        let id = match u32::from(e.e_tag as u16) {
-            // SAFETY: `e_uid` is the member of `ACL_USER` entries.
-            bindings::ACL_USER => unsafe { bindings::from_kuid(ns, e.__bindgen_anon_1.e_uid) },
-            // SAFETY: `e_gid` is the member of `ACL_GROUP` entries.
-            bindings::ACL_GROUP => unsafe { bindings::from_kgid(ns, e.__bindgen_anon_1.e_gid) },
-            _ => 0,
+        let tag = match e.e_tag as u32 {
+            bindings::ACL_USER_OBJ => AclTag::UserObj,
+            bindings::ACL_USER => {
+                // SAFETY: `e_uid` is the member of `ACL_USER` entries.
+                AclTag::User(Kuid::from_raw(unsafe { e.__bindgen_anon_1.e_uid }))
+            }
+            bindings::ACL_GROUP_OBJ => AclTag::GroupObj,
+            bindings::ACL_GROUP => {
+                // SAFETY: `e_gid` is the member of `ACL_GROUP` entries.
+                AclTag::Group(Kgid::from_raw(unsafe { e.__bindgen_anon_1.e_gid }))
+            }
+            bindings::ACL_MASK => AclTag::Mask,
+            bindings::ACL_OTHER => AclTag::Other,
+            // `posix_acl_valid` admits no other tag into a VFS ACL.
+            _ => return Err(EINVAL),
         };
-        let entry = AclEntry {
-            tag: e.e_tag as u16,
-            perm: e.e_perm,
-            id,
-        };
-        v.push(entry, GFP_KERNEL)?;
+        v.push(
+            AclEntry {
+                tag,
+                perm: e.e_perm,
+            },
+            GFP_KERNEL,
+        )?;
     }
     Ok(v)
 }
