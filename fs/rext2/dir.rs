@@ -13,7 +13,7 @@ use dirent::DirError;
 use dirindex::Slot;
 use kernel::{
     alloc::KVVec,
-    fs::blockfs::{Buffer, GetINode, INode, INodeParams, INodeType, NewNode, SuperBlock},
+    fs::blockfs::{Buffer, GetINode, INode, INodeParams, INodeType, Idmap, NewNode, SuperBlock},
     prelude::*,
     sync::aref::ARef,
 };
@@ -137,14 +137,18 @@ fn dir_err(dir: &INode<'_, Rext2>, e: DirError) -> Error {
 }
 
 impl Rext2 {
-    /// `new_inode`: allocates, initialises and writes a new inode.
+    /// `ext2_new_inode`: allocates, initialises and writes a new inode of
+    /// type `typ` with permissions `mode` for an entry of `dir`, owned as
+    /// `inode_init_owner` has it.
     pub(crate) fn create_inode<'a>(
+        idmap: &Idmap<'_>,
         dir: &INode<'a, Self>,
-        node: NewNode,
+        typ: INodeType,
+        mode: u16,
     ) -> Result<ARef<INode<'a, Self>>> {
         let sb = dir.sb();
         let geo = &sb.data().geo;
-        let is_dir = matches!(node.typ, INodeType::Dir);
+        let is_dir = matches!(typ, INodeType::Dir);
         let parent_group = ((dir.ino() - 1) / u64::from(geo.inodes_per_group)) as u32;
         let ino = Self::alloc_inode(sb, parent_group, is_dir)?;
         // A free bit for an inode in use (a corrupt bitmap) must not make
@@ -159,6 +163,7 @@ impl Rext2 {
         if Self::inode_live_on_disk(sb, ino)? {
             return Err(corrupt(sb, ino.into(), Corrupt::FreeInodeInUse { ino }));
         }
+        let node = new.init_owner(idmap, dir, typ, mode);
         let mut data_block = 0;
         let r = Self::init_inode(sb, dir, ino, &node, &mut data_block);
         let (di, typ) = match r {

@@ -38,7 +38,7 @@ impl Rext2 {
         typ: INodeType,
     ) -> Result<ARef<INode<'a, Self>>> {
         let acls = InheritedAcls::new(dir, &typ, &mut mode)?;
-        let inode = Self::create_inode(dir, dir.new_node(idmap, mode, typ))?;
+        let inode = Self::create_inode(idmap, dir, typ, mode)?;
         if let Err(e) = acls.apply(&inode) {
             inode.clear_nlink();
             return Err(e);

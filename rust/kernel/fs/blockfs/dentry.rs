@@ -3,7 +3,7 @@
 //! What namespace operations get besides their directories: names
 //! ([`Dentry`], [`NewDentry`]), an `O_TMPFILE` open ([`TmpFile`]), the
 //! mount's id mapping ([`Idmap`]); and what a new inode takes from its
-//! directory: its owner ([`INode::new_node`]) and ACLs ([`InheritedAcls`]).
+//! directory: its owner ([`NewINode::init_owner`]) and ACLs ([`InheritedAcls`]).
 
 use super::*;
 
@@ -182,39 +182,38 @@ impl<'a> Idmap<'a> {
     }
 }
 
-impl<T: FileSystem> INode<'_, T> {
-    /// The owner, group and permissions of a new inode of type `typ` in
-    /// this directory, as `inode_init_owner` gives them: the caller's file
-    /// system ids through the mount's idmap; with `S_ISGID` on the
-    /// directory, its group, and for a new directory `S_ISGID` too. `mode`
-    /// is the permission part of the mode the VFS passed (it has applied
-    /// the umask, or [`InheritedAcls::new`] has, and stripped `S_ISGID`
-    /// where the caller may not set it); the time is now.
-    pub fn new_node(&self, idmap: &Idmap<'_>, mode: u16, typ: INodeType) -> NewNode {
-        let mut perm = mode & 0o7777;
-        // SAFETY: The inode is valid, and so is its superblock; its user
-        // namespace is set when it is allocated and never changes.
-        let ns = unsafe { (*(*self.raw()).i_sb).s_user_ns };
-        let idmap = idmap.ptr.as_ptr();
-        // SAFETY: `idmap` is valid while borrowed (`Idmap`'s invariant).
-        let uid = Kuid::from_raw(unsafe { bindings::mapped_fsuid(idmap, ns) });
-        let gid = if u32::from(self.mode()) & bindings::S_ISGID != 0 {
-            if matches!(typ, INodeType::Dir) {
-                perm |= bindings::S_ISGID as u16;
-            }
-            self.gid()
-        } else {
-            // SAFETY: As above.
-            Kgid::from_raw(unsafe { bindings::mapped_fsgid(idmap, ns) })
-        };
+impl<T: FileSystem> NewINode<'_, T> {
+    /// Gives this new inode of type `typ` the owner, group and permissions
+    /// of an entry of `dir` (`inode_init_owner`): the caller's file system
+    /// ids through the mount's idmap; with `S_ISGID` on `dir`, its group,
+    /// and for a new directory `S_ISGID` too. `mode` is the permission
+    /// part of the mode the VFS passed (it has applied the umask, or
+    /// [`InheritedAcls::new`] has, and stripped `S_ISGID` where the caller
+    /// may not set it). Returns them with the time, now, for the file
+    /// system to store and to give [`NewINode::init`].
+    pub fn init_owner(
+        &self,
+        idmap: &Idmap<'_>,
+        dir: &INode<'_, T>,
+        typ: INodeType,
+        mode: u16,
+    ) -> NewNode {
+        let inode = self.inode.as_ptr();
+        let full = (typ.format() | u32::from(mode & 0o7777)) as bindings::umode_t;
+        // SAFETY: `idmap` is valid while borrowed (`Idmap`'s invariant),
+        // `dir` is a valid directory, and the inode is new and locked: we
+        // are its only user.
+        unsafe { bindings::inode_init_owner(idmap.ptr.as_ptr(), inode, dir.raw(), full) };
+        // SAFETY: As above.
+        let (uid, gid, mode) = unsafe { ((*inode).i_uid, (*inode).i_gid, (*inode).i_mode) };
         // Now, truncated to the file system's granularity.
-        // SAFETY: The inode is valid.
-        let time = Timespec::from_raw(unsafe { bindings::current_time(self.raw()) });
+        // SAFETY: The inode is valid, with its superblock set.
+        let time = Timespec::from_raw(unsafe { bindings::current_time(inode) });
         NewNode {
             typ,
-            mode: perm,
-            uid,
-            gid,
+            mode: mode & 0o7777,
+            uid: Kuid::from_raw(uid),
+            gid: Kgid::from_raw(gid),
             time,
         }
     }

@@ -124,7 +124,7 @@ pub const ATTR_VFS_FLAGS: u32 = bindings::FS_SYNC_FL
     | bindings::FS_DIRSYNC_FL;
 
 /// A new inode's type, permissions, owner and time, as
-/// [`INode::new_node`] gives them.
+/// [`NewINode::init_owner`] gives them.
 pub struct NewNode {
     /// Type (and, for symlinks and devices, their data).
     pub typ: INodeType,
