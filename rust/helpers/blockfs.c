@@ -308,6 +308,11 @@ __rust_helper bool rust_helper_fileattr_has_fsx(const struct file_kattr *fa)
 	return fileattr_has_fsx(fa);
 }
 
+__rust_helper struct posix_acl *rust_helper_posix_acl_dup(struct posix_acl *acl)
+{
+	return posix_acl_dup(acl);
+}
+
 __rust_helper void rust_helper_posix_acl_release(struct posix_acl *acl)
 {
 	posix_acl_release(acl);

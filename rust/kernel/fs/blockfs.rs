@@ -79,8 +79,7 @@ use sb::{FsDax, SbInfo};
 pub use sb::{GetINode, NewSuperBlock, SuperBlock};
 pub use stat::{Kgid, Kuid, Timespec};
 pub use tables::{Tables, XattrHandlers};
-use xattr::AclRef;
-pub use xattr::{AclEntry, AclTag, AclType, XattrNs, XattrSet};
+pub use xattr::{AclEntry, AclTag, AclType, PosixAcl, XattrNs, XattrSet};
 
 /// Gives the CPU to other tasks if one is waiting: long loops over a file
 /// system's blocks (freeing a huge file) call it between batches.

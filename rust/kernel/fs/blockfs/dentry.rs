@@ -224,10 +224,10 @@ impl<T: FileSystem> NewINode<'_, T> {
 ///
 /// # Invariants
 ///
-/// Both references are of the ACLs `posix_acl_create` gave (NULL for none).
+/// Both are the ACLs `posix_acl_create` gave, if any.
 pub struct InheritedAcls<T: FileSystem> {
-    default: AclRef,
-    access: AclRef,
+    default: Option<ARef<PosixAcl>>,
+    access: Option<ARef<PosixAcl>>,
     /// Whether ACLs are on (else the two are NULL and nothing is stored).
     posix: bool,
     _p: PhantomData<T>,
@@ -248,10 +248,15 @@ impl<T: FileSystem> InheritedAcls<T> {
             bindings::posix_acl_create(dir.raw(), &mut full, &mut default, &mut access)
         })?;
         *mode = (u32::from(full) & 0o7777) as u16;
-        // INVARIANT: Both are NULL or references of ours.
+        let own = |p: *mut bindings::posix_acl| {
+            // SAFETY: A reference of ours to a new ACL, made and no longer
+            // changed by `posix_acl_create`.
+            NonNull::new(p).map(|p| unsafe { ARef::from_raw(p.cast::<PosixAcl>()) })
+        };
+        // INVARIANT: What `posix_acl_create` gave.
         Ok(Self {
-            default: AclRef(default),
-            access: AclRef(access),
+            default: own(default),
+            access: own(access),
             posix: dir.super_block().posix_acl(),
             _p: PhantomData,
         })
@@ -267,12 +272,15 @@ impl<T: FileSystem> InheritedAcls<T> {
             (AclType::Default, self.default),
             (AclType::Access, self.access),
         ] {
-            if !acl.0.is_null() {
+            if let Some(acl) = &acl {
                 T::INodeOps::set_acl(inode, typ, Some(&acl.entries()?))?;
             }
-            // SAFETY: `inode` is a valid inode of ours; `set_cached_acl`
-            // takes its own reference.
-            unsafe { bindings::set_cached_acl(inode.raw(), typ.raw(), acl.0) };
+            let raw = acl
+                .as_deref()
+                .map_or(core::ptr::null_mut(), PosixAcl::as_raw);
+            // SAFETY: `inode` is a valid inode of ours and `raw` NULL or a
+            // valid ACL; `set_cached_acl` takes its own reference.
+            unsafe { bindings::set_cached_acl(inode.raw(), typ.raw(), raw) };
         }
         Ok(())
     }

@@ -207,22 +207,69 @@ pub struct AclEntry {
     pub perm: u16,
 }
 
-/// A reference to a VFS `posix_acl`, or none.
+/// A VFS POSIX ACL (`struct posix_acl`).
+///
+/// # Examples
+///
+/// ```
+/// use kernel::{
+///     error::Error,
+///     fs::blockfs::{AclEntry, AclTag, PosixAcl},
+/// };
+///
+/// let entries = [
+///     AclEntry { tag: AclTag::UserObj, perm: 6 },
+///     AclEntry { tag: AclTag::from_disk(0x02, 1000).unwrap(), perm: 4 },
+///     AclEntry { tag: AclTag::GroupObj, perm: 4 },
+///     AclEntry { tag: AclTag::Mask, perm: 4 },
+///     AclEntry { tag: AclTag::Other, perm: 0 },
+/// ];
+/// let acl = PosixAcl::new(&entries)?;
+/// // A second reference keeps it after the first is gone.
+/// let shared = acl.clone();
+/// drop(acl);
+/// assert!(shared.entries()?[..] == entries[..]);
+/// assert!(PosixAcl::new(&[])?.entries()?.is_empty());
+/// # Ok::<(), Error>(())
+/// ```
 ///
 /// # Invariants
 ///
-/// The pointer is NULL or a `posix_acl` we hold a reference to.
-pub(super) struct AclRef(pub(super) *mut bindings::posix_acl);
+/// A `PosixAcl` is only reached through a reference-counted `posix_acl`
+/// whose entries no longer change (the VFS shares ACLs only once they
+/// are made, and never changes a shared one).
+#[repr(transparent)]
+pub struct PosixAcl(Opaque<bindings::posix_acl>);
 
-impl AclRef {
+// SAFETY: ACLs are reference counted with `posix_acl_dup` and
+// `posix_acl_release` (an atomic count; the last reference frees it after
+// an RCU grace period), which may be called from any thread.
+unsafe impl AlwaysRefCounted for PosixAcl {
+    fn inc_ref(&self) {
+        // SAFETY: A shared reference means the count is non-zero.
+        unsafe { bindings::posix_acl_dup(self.0.get()) };
+    }
+
+    unsafe fn dec_ref(obj: NonNull<Self>) {
+        // SAFETY: The caller owns a reference.
+        unsafe { bindings::posix_acl_release(obj.cast().as_ptr()) };
+    }
+}
+
+// SAFETY: The entries do not change (type invariant) and the count is
+// atomic.
+unsafe impl Send for PosixAcl {}
+
+// SAFETY: See `Send`.
+unsafe impl Sync for PosixAcl {}
+
+impl PosixAcl {
     /// Allocates an ACL holding `entries`.
-    pub(super) fn new(entries: &[AclEntry]) -> Result<Self> {
+    pub fn new(entries: &[AclEntry]) -> Result<ARef<Self>> {
         let n = u32::try_from(entries.len()).map_err(|_| EINVAL)?;
         // SAFETY: No requirements.
-        let acl = unsafe { bindings::posix_acl_alloc(n, bindings::GFP_KERNEL) };
-        if acl.is_null() {
-            return Err(ENOMEM);
-        }
+        let acl = NonNull::new(unsafe { bindings::posix_acl_alloc(n, bindings::GFP_KERNEL) })
+            .ok_or(ENOMEM)?;
         for (i, e) in entries.iter().enumerate() {
             let (tag, id) = match e.tag {
                 AclTag::UserObj => (bindings::ACL_USER_OBJ, pin_init::zeroed()),
@@ -250,25 +297,37 @@ impl AclRef {
             // SAFETY: `acl` has `n` entries, of which this is one, not yet
             // initialised, and is ours alone.
             unsafe {
-                (&raw mut (*acl).a_entries)
+                (&raw mut (*acl.as_ptr()).a_entries)
                     .cast::<bindings::posix_acl_entry>()
                     .add(i)
                     .write(entry)
             };
         }
-        // INVARIANT: `posix_acl_alloc` returned a reference.
-        Ok(Self(acl))
+        // SAFETY: `posix_acl_alloc` returned a reference, now ours; its
+        // entries are all set and will not change.
+        Ok(unsafe { ARef::from_raw(acl.cast()) })
+    }
+
+    /// The ACL at `ptr`, for the caller's borrow.
+    ///
+    /// # Safety
+    ///
+    /// `ptr` is a valid ACL, shared (its entries do not change), on which
+    /// the caller holds a reference for `'a`.
+    pub(super) unsafe fn from_raw<'a>(ptr: *mut bindings::posix_acl) -> &'a Self {
+        // SAFETY: As the caller guarantees; `PosixAcl` is transparent.
+        unsafe { &*ptr.cast() }
+    }
+
+    /// The ACL, for C.
+    pub(super) fn as_raw(&self) -> *mut bindings::posix_acl {
+        self.0.get()
     }
 
     /// The entries.
-    pub(super) fn entries(&self) -> Result<KVec<AclEntry>> {
-        // SAFETY: NULL or a valid ACL (type invariant).
-        unsafe { acl_entries(self.0) }
-    }
-
-    /// Gives up our reference.
-    pub(super) fn into_raw(self) -> *mut bindings::posix_acl {
-        core::mem::ManuallyDrop::new(self).0
+    pub fn entries(&self) -> Result<KVec<AclEntry>> {
+        // SAFETY: A valid ACL with unchanging entries (type invariant).
+        unsafe { acl_entries(self.as_raw()) }
     }
 }
 
@@ -316,15 +375,6 @@ pub(super) unsafe fn acl_entries(acl: *const bindings::posix_acl) -> Result<KVec
         )?;
     }
     Ok(v)
-}
-
-impl Drop for AclRef {
-    fn drop(&mut self) {
-        if !self.0.is_null() {
-            // SAFETY: Our reference (type invariant).
-            unsafe { bindings::posix_acl_release(self.0) };
-        }
-    }
 }
 
 impl<T: FileSystem> Tables<T> {
@@ -497,7 +547,7 @@ impl<T: FileSystem> Tables<T> {
             let i = unsafe { INode::<T>::from_raw(inode) };
             match T::INodeOps::get_acl(i, AclType::from_raw(typ)?)? {
                 None => Ok(core::ptr::null_mut()),
-                Some(e) => Ok(AclRef::new(&e)?.into_raw()),
+                Some(e) => Ok(ARef::into_raw(PosixAcl::new(&e)?).as_ptr().cast()),
             }
         })();
         r.unwrap_or_else(|e: Error| e.to_ptr())
@@ -536,9 +586,14 @@ impl<T: FileSystem> Tables<T> {
             if t == AclType::Default && u32::from(mode) & bindings::S_IFMT != bindings::S_IFDIR {
                 return if acl.is_null() { Ok(0) } else { Err(EACCES) };
             }
-            // SAFETY: `acl` is NULL or an ACL the VFS holds a reference to.
-            let entries = unsafe { acl_entries(acl)? };
-            T::INodeOps::set_acl(i, t, (!acl.is_null()).then_some(&entries[..]))?;
+            let entries = if acl.is_null() {
+                None
+            } else {
+                // SAFETY: An ACL the VFS made and holds a reference to for
+                // the call.
+                Some(unsafe { PosixAcl::from_raw(acl) }.entries()?)
+            };
+            T::INodeOps::set_acl(i, t, entries.as_deref())?;
             // SAFETY: We hold the inode lock, which `i_mode` changes under.
             unsafe { (*inode).i_mode = mode };
             i.touch_ctime();
