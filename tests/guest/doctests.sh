@@ -26,7 +26,8 @@ for f in $(cd "$RPMEM_TOP" && find rust/kernel -name '*.rs' | sort); do
 	check_eq "$f: its $n examples pass" "$n" "$passed"
 	seen="${seen:-} $f"
 done
-for f in rust/kernel/pmem.rs rust/kernel/block/badblocks.rs rust/kernel/fs/blockfs/stat.rs; do
+for f in rust/kernel/pmem.rs rust/kernel/block/badblocks.rs rust/kernel/fs/blockfs/stat.rs \
+	rust/kernel/fs/blockfs/xattr.rs; do
 	check "$f has examples that ran" sh -c "echo '$seen' | grep -qw '$f'"
 done
 finish
