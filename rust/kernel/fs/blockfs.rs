@@ -58,6 +58,7 @@ mod iomap;
 mod lock;
 mod namei;
 mod sb;
+mod size;
 mod stat;
 mod super_ops;
 mod tables;
@@ -77,6 +78,7 @@ pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATT
 use lock::{DaxReadLock, InodeLock, IntWrite, InvalidateLock, Mode, PageFault};
 use sb::{FsDax, SbInfo};
 pub use sb::{GetINode, NewSuperBlock, SuperBlock};
+pub use size::{Fallocate, Invalidating, LockedINode, Write};
 pub use stat::{Kgid, Kuid, Timespec};
 pub use tables::{Tables, XattrHandlers};
 pub use xattr::{AclEntry, AclTag, AclType, PosixAcl, XattrNs, XattrSet};

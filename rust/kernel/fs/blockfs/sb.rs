@@ -368,6 +368,20 @@ impl<T: FileSystem> SuperBlock<T> {
         flags & bindings::SB_RDONLY as c_ulong != 0
     }
 
+    /// The block size in bytes, as [`NewSuperBlock::set_block_size`] set
+    /// it.
+    pub fn block_size(&self) -> u64 {
+        // SAFETY: `raw` is a valid superblock; `s_blocksize` is set before
+        // the file system has inodes and not changed after.
+        unsafe { (*self.raw()).s_blocksize as u64 }
+    }
+
+    /// The largest file size, as [`NewSuperBlock::set_max_bytes`] set it.
+    pub fn max_bytes(&self) -> u64 {
+        // SAFETY: As above, for `s_maxbytes`.
+        unsafe { (*self.raw()).s_maxbytes }.max(0) as u64
+    }
+
     /// Whether POSIX ACLs are on (`IS_POSIXACL`: the mount's `acl`
     /// option, once [`NewSuperBlock::enable_xattrs`] turned them on).
     pub fn posix_acl(&self) -> bool {
