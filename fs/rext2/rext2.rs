@@ -15,8 +15,9 @@
 use core::sync::atomic::AtomicU64;
 use kernel::{
     fs::blockfs::{
-        self, AclEntry, AclType, BareINode, GetINode, INode, INodeParams, INodeType, Mapping,
-        MountOptions, NewSuperBlock, Stat, SuperBlock, Timespec, XattrNs, XattrSet,
+        self, AclEntry, AclType, BareINode, Fallocate, GetINode, INode, INodeParams, INodeType,
+        LockedINode, Mapping, MountOptions, NewSuperBlock, Stat, SuperBlock, Timespec, Write,
+        XattrNs, XattrSet,
     },
     new_mutex,
     prelude::*,
@@ -26,6 +27,7 @@ use kernel::{
 mod alloc;
 mod attr;
 mod dir;
+mod file;
 mod namei;
 mod write;
 
@@ -110,7 +112,7 @@ struct IState {
     /// A size the inode's size on disk must not go below, because blocks
     /// may exist up to it past the VFS size (during an extending write or
     /// `fallocate`, and a truncation until its blocks are freed); 0 when
-    /// none. See `FileSystem::reserve_size`.
+    /// none. See `file::reserve_size`.
     cover: u64,
     /// The end (in bytes, a block boundary) of the blocks allocated ahead
     /// of appending page-cache writes (see `Rext2::map_alloc`): the size on
@@ -610,23 +612,16 @@ impl blockfs::file::Operations for Rext2 {
         Self::map_alloc(inode, pos, len)
     }
 
-    /// The size on disk is raised by `map_alloc`, before the first block
-    /// past it is pointed at: a write that allocates nothing (an append
-    /// inside the last block) writes the inode once, in `commit_size`.
-    fn reserve_size(inode: &INode<'_, Self>, size: u64) -> Result {
-        let mut st = inode.data().state.lock();
-        st.cover = st.cover.max(size);
-        Ok(())
+    fn write(inode: &LockedINode<'_, Self>, write: Write<'_, Self>) -> Result<usize> {
+        Self::write_file(inode, write)
     }
 
-    fn commit_size(inode: &INode<'_, Self>) -> Result {
-        let mut st = inode.data().state.lock();
-        st.cover = 0;
-        Self::write_inode_locked(inode, &mut st)
+    fn resize(inode: &LockedINode<'_, Self>, size: u64) -> Result {
+        Self::resize_file(inode, size)
     }
 
-    fn free_range(inode: &INode<'_, Self>, start: u64, end: u64) -> Result {
-        Self::free_blocks_of(inode, start / BS, end / BS)
+    fn fallocate(inode: &LockedINode<'_, Self>, mode: Fallocate, start: u64, end: u64) -> Result {
+        Self::fallocate_file(inode, mode, start, end)
     }
 
     fn trim(inode: &BareINode<Self>) -> Result {

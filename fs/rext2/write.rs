@@ -309,7 +309,7 @@ impl Rext2 {
         };
         // One ordering point before anything points at the blocks: their
         // bitmap and group descriptor (rule 1), their zeros (rule 3), and
-        // (rule 5) a size on disk that covers them (`reserve_size` raised
+        // (rule 5) a size on disk that covers them (`file::reserve_size` raised
         // `cover` for an extension). None of these needs the others first.
         let first_point = (|| {
             let cover = if st.di.size() < st.cover.max(st.prealloc) {

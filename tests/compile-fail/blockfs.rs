@@ -11,6 +11,7 @@ use kernel::{
     fs::blockfs::TmpFile,
     fs::blockfs::{self, DirEmitter, INode, Mapping, MountOptions, NewSuperBlock, Stat},
     fs::blockfs::{BareINode, Dentry, INodeType, Idmap, Instantiated, NewDentry, SuperBlock},
+    fs::blockfs::{LockedINode, Write},
     new_mutex,
     prelude::*,
     sync::{aref::ARef, Mutex},
@@ -36,7 +37,13 @@ struct Data {
 type Stashed = ARef<INode<'static, Probe>>;
 #[cfg(case = "buffer_in_sb_data")]
 type Stashed = blockfs::Buffer<'static>;
-#[cfg(not(any(case = "inode_in_sb_data", case = "buffer_in_sb_data")))]
+#[cfg(case = "invalidate_lock_kept")]
+type Stashed = blockfs::Invalidating<'static, 'static, Probe>;
+#[cfg(not(any(
+    case = "inode_in_sb_data",
+    case = "buffer_in_sb_data",
+    case = "invalidate_lock_kept"
+)))]
 type Stashed = ();
 
 #[vtable]
@@ -215,15 +222,20 @@ impl blockfs::file::Operations for Probe {
         Err(EROFS)
     }
 
-    fn reserve_size(_inode: &INode<'_, Self>, _size: u64) -> Result {
+    fn write(_inode: &LockedINode<'_, Self>, _write: Write<'_, Self>) -> Result<usize> {
         Err(EROFS)
     }
 
-    fn commit_size(_inode: &INode<'_, Self>) -> Result {
-        Err(EROFS)
-    }
-
-    fn free_range(_inode: &INode<'_, Self>, _start: u64, _end: u64) -> Result {
+    fn resize(inode: &LockedINode<'_, Self>, _size: u64) -> Result {
+        // expect: case="invalidate_lock_kept" borrowed data escapes
+        // The invalidate lock is taken under the inode lock and released
+        // before it: a guard kept past the call would outlive the lock
+        // order it was taken in.
+        #[cfg(case = "invalidate_lock_kept")]
+        {
+            *inode.super_block().data().stash.lock() = Some(inode.lock_invalidate());
+        }
+        let _ = inode;
         Err(EROFS)
     }
 }

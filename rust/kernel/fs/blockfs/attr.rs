@@ -39,8 +39,10 @@ impl<T: FileSystem> Tables<T> {
                     return Err(EINVAL);
                 }
                 if size != i.size() {
-                    // SAFETY: A regular file of ours, locked.
-                    unsafe { Self::set_size(inode, size)? };
+                    // SAFETY: A regular file of ours, locked exclusively
+                    // by the VFS for the whole call.
+                    let locked = unsafe { LockedINode::new(i) };
+                    T::FileOps::resize(&locked, size)?;
                 }
             }
             // SAFETY: As for `setattr_prepare`, which accepted the change.

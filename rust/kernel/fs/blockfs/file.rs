@@ -1,7 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Regular files: their [`Operations`]; read, write, `fallocate`,
-//! truncation, attributes, ioctls.
+//! Regular files: their [`Operations`]; the C callbacks of read, write,
+//! `fallocate`, `fsync`, `release` and ioctls. What a write or a size
+//! change does to the file's size and blocks is the file system's
+//! ([`Operations::write`], [`Operations::resize`],
+//! [`Operations::fallocate`]), built from the mechanisms of
+//! [`LockedINode`].
 
 use super::*;
 
@@ -25,37 +29,44 @@ pub trait Operations {
     /// allocating blocks for holes (up to `len` bytes; less is fine), and
     /// says so with [`Mapping::Mapped::new`]. New blocks must read as
     /// zeros before they are mapped: DAX exposes them directly. Called
-    /// with the inode or the invalidate lock held. `pos` may be past the
-    /// size only after [`Operations::reserve_size`] covered it.
+    /// with the inode or the invalidate lock held, for writes inside the
+    /// size or past it within what [`Operations::write`] or
+    /// [`Operations::fallocate`] prepared for.
     fn map_write(_inode: &INode<'_, Self::FileSystem>, _pos: u64, _len: u64) -> Result<Mapping> {
         Err(EROFS)
     }
 
-    /// Makes the size that [`FileSystem::write_inode`] records at least
-    /// `size` until [`Operations::commit_size`], without changing the
-    /// inode's size: blocks are about to be allocated up to `size` past the
-    /// end (an extending write or `fallocate`), or are about to be freed
-    /// past a smaller size (truncation), and the size on disk must cover
-    /// them meanwhile. That size must be durable before anything points at
-    /// a block past the old one; the file system may write it here, or
-    /// when [`Operations::map_write`] allocates. Called with the inode lock
-    /// held exclusively.
-    fn reserve_size(_inode: &INode<'_, Self::FileSystem>, _size: u64) -> Result {
+    /// Writes to `inode`: `write()` and its kin, checked by the VFS, with
+    /// the times updated. The file system decides what an extending write
+    /// does to the size (and to the blocks past it), and performs the
+    /// write with [`Write::perform`], which allocates through
+    /// [`Operations::map_write`]. Returns how many bytes were written.
+    fn write(
+        _inode: &LockedINode<'_, Self::FileSystem>,
+        _write: Write<'_, Self::FileSystem>,
+    ) -> Result<usize> {
         Err(EROFS)
     }
 
-    /// Ends a [`Operations::reserve_size`]: the blocks past the inode's
-    /// size are gone (or were never allocated), so the size on disk
-    /// becomes the inode's size again; writes the inode.
-    fn commit_size(_inode: &INode<'_, Self::FileSystem>) -> Result {
+    /// Changes the size of `inode` to `size` (`truncate(2)`, `ftruncate(2)`
+    /// and `open(O_TRUNC)`, through `setattr`, which then copies the other
+    /// attributes asked for and writes the inode): freeing the blocks past
+    /// a smaller size, zeroing what the new size newly covers.
+    fn resize(_inode: &LockedINode<'_, Self::FileSystem>, _size: u64) -> Result {
         Err(EROFS)
     }
 
-    /// Frees the blocks of `inode` between byte `start` and byte `end`
-    /// (exclusive, `u64::MAX` for the rest of the file), both block aligned,
-    /// leaving a hole. The range is no longer mapped anywhere.
-    fn free_range(_inode: &INode<'_, Self::FileSystem>, _start: u64, _end: u64) -> Result {
-        Err(EROFS)
+    /// `fallocate(2)` on `inode` for bytes `start..end`; the file was
+    /// opened for writing and its times and privileges were updated
+    /// (`file_modified`). Optional: without it, `fallocate(2)` fails with
+    /// `EOPNOTSUPP`.
+    fn fallocate(
+        _inode: &LockedINode<'_, Self::FileSystem>,
+        _mode: Fallocate,
+        _start: u64,
+        _end: u64,
+    ) -> Result {
+        build_error!(crate::error::VTABLE_DEFAULT_ERROR)
     }
 
     /// Gives back what the file system holds past the size of `inode` for
@@ -192,7 +203,8 @@ impl<T: FileSystem> Tables<T> {
         unsafe { bindings::vfs_setpos(file, r, (*(*inode).i_sb).s_maxbytes) }
     }
 
-    /// `file_operations::write_iter`.
+    /// `file_operations::write_iter`: the VFS's checks, then
+    /// [`Operations::write`] with the inode lock held exclusively.
     ///
     /// # Safety
     ///
@@ -224,29 +236,22 @@ impl<T: FileSystem> Tables<T> {
         };
         // SAFETY: As the VFS passed them, with the inode lock held.
         let mut ret = unsafe { bindings::generic_write_checks(iocb, from) };
-        // SAFETY: The kiocb is valid; `generic_write_checks` may have moved
-        // its position (`O_APPEND`).
-        let pos = || unsafe { (*iocb).ki_pos } as u64;
-        if ret > 0 && nowait && pos() + ret as u64 > i.size() {
-            // Extending writes the inode synchronously.
-            ret = EAGAIN.to_errno() as isize;
-        }
         if ret > 0 {
-            // Also refuses RWF_NOWAIT when the times need writing.
+            // Refuses RWF_NOWAIT when the times need writing.
             // SAFETY: As above.
             ret = unsafe { bindings::kiocb_modified(iocb) } as isize;
-        }
-        if ret == 0 && pos() > i.size() {
-            // Bytes between the old end and `pos` become part of the
-            // file (RWF_NOWAIT never gets here: it cannot extend).
-            // SAFETY: We hold the inode lock.
-            if let Err(e) = unsafe { Self::zero_eof(inode, i.size(), pos()) } {
-                ret = e.to_errno() as isize;
+            if ret == 0 {
+                // SAFETY: A regular file of ours, locked exclusively until
+                // `guard` is dropped below.
+                let locked = unsafe { LockedINode::new(i) };
+                // SAFETY: The arguments of `write_iter`, checked, on
+                // `locked`.
+                let write = unsafe { Write::new(iocb, from) };
+                ret = match T::FileOps::write(&locked, write) {
+                    Ok(n) => n as isize,
+                    Err(e) => e.to_errno() as isize,
+                };
             }
-        }
-        if ret == 0 {
-            // SAFETY: The arguments of `write_iter` on `i`, locked.
-            ret = unsafe { Self::write(i, iocb, from) };
         }
         drop(guard);
         if ret > 0 {
@@ -256,96 +261,8 @@ impl<T: FileSystem> Tables<T> {
         ret
     }
 
-    /// Writes through DAX, as `ext4_dax_write_iter`, or into the page
-    /// cache (`iomap_file_buffered_write`), where write-back takes the data
-    /// to the blocks allocated here. A write past the end first makes the
-    /// size on disk cover the blocks it may allocate, so that a crash never
-    /// leaves blocks past it (holes read as zeros); the inode's size grows
-    /// only by what was written, once it is written. Until then faults past
-    /// the old size fail (`SIGBUS`), so no mapping ever reaches a block
-    /// that a short write then frees, and a write that moves no byte leaves
-    /// the file as it was.
-    ///
-    /// # Safety
-    ///
-    /// `iocb` and `from` are the arguments of `write_iter` on `i`, whose
-    /// lock is held exclusively.
-    pub(super) unsafe fn write(
-        i: &INode<'_, T>,
-        iocb: *mut bindings::kiocb,
-        from: *mut bindings::iov_iter,
-    ) -> isize {
-        // SAFETY: As the caller guarantees.
-        let (pos, count) =
-            unsafe { ((*iocb).ki_pos as u64, bindings::iov_iter_count(from) as u64) };
-        let old = i.size();
-        let end = pos.saturating_add(count);
-        let extend = end > old;
-        if extend {
-            if let Err(e) = T::FileOps::reserve_size(i, end) {
-                return e.to_errno() as isize;
-            }
-        }
-        let ops = &Self::TABLES.iomap_ops;
-        let none = core::ptr::null_mut();
-        // SAFETY: As the caller guarantees.
-        let direct = unsafe { (*iocb).ki_flags } & bindings::IOCB_DIRECT as c_int != 0;
-        let ret = if i.is_dax() {
-            // SAFETY: As the caller guarantees.
-            unsafe { bindings::dax_iomap_rw(iocb, from, ops) }
-        } else if direct {
-            // `O_DIRECT`: into the blocks allocated (and zeroed) by
-            // `iomap_begin`, waited for even when asynchronous, so that
-            // the size below covers only what reached them. If iomap
-            // cannot drop the cached folios of the range (`ENOTBLK`),
-            // the page cache takes the write instead, as in ext4.
-            let flags = bindings::IOMAP_DIO_FORCE_WAIT;
-            // SAFETY: As the caller guarantees; the direct I/O operations
-            // and private data are optional.
-            match unsafe {
-                bindings::iomap_dio_rw(iocb, from, ops, core::ptr::null(), flags, none, 0)
-            } {
-                // SAFETY: As above; the write operations are optional.
-                r if r == -(bindings::ENOTBLK as isize) => unsafe {
-                    bindings::iomap_file_buffered_write(iocb, from, ops, core::ptr::null(), none)
-                },
-                r => r,
-            }
-        } else {
-            // SAFETY: As above.
-            unsafe { bindings::iomap_file_buffered_write(iocb, from, ops, core::ptr::null(), none) }
-        };
-        if !extend {
-            return ret;
-        }
-        // A write that moved no byte leaves the size alone, even past it.
-        let size = match u64::try_from(ret) {
-            Ok(n) if n > 0 => pos.saturating_add(n).max(old),
-            _ => old,
-        };
-        if size > old {
-            i.set_size(size);
-        }
-        let mut r = Ok(());
-        if size < end {
-            // Blocks allocated past what was written: no fault could map
-            // them (the size never covered them), so they go at once, with
-            // any folio a short buffered write left past the size.
-            // SAFETY: Our superblock's block size.
-            let bs = unsafe { (*(*i.raw()).i_sb).s_blocksize } as u64;
-            if !i.is_dax() {
-                // SAFETY: We hold the inode lock exclusively.
-                unsafe { bindings::truncate_pagecache(i.raw(), size as i64) };
-            }
-            r = T::FileOps::free_range(i, size.next_multiple_of(bs), u64::MAX);
-        }
-        match (r.and_then(|()| T::FileOps::commit_size(i)), ret) {
-            (Err(e), _) => e.to_errno() as isize,
-            (Ok(()), ret) => ret,
-        }
-    }
-
-    /// `file_operations::fallocate`.
+    /// `file_operations::fallocate`: [`Operations::fallocate`] with the
+    /// inode lock held exclusively.
     ///
     /// # Safety
     ///
@@ -357,212 +274,30 @@ impl<T: FileSystem> Tables<T> {
         offset: i64,
         len: i64,
     ) -> c_long {
-        let keep = bindings::FALLOC_FL_KEEP_SIZE as c_int;
-        let punch = bindings::FALLOC_FL_PUNCH_HOLE as c_int;
-        let zero = bindings::FALLOC_FL_ZERO_RANGE as c_int;
         // SAFETY: The VFS passes an open file of ours and checked the range.
         let inode = unsafe { bindings::file_inode(file) };
-        if mode & !(keep | punch | zero) != 0 {
-            return EOPNOTSUPP.to_errno() as c_long;
-        }
-        // SAFETY: As above.
-        if let Err(e) = unsafe { SuperBlock::<T>::live_raw((*inode).i_sb) } {
-            return e.to_errno() as c_long;
-        }
-        // SAFETY: As above; the guard releases the lock.
-        let guard = unsafe { InodeLock::lock(inode, Mode::Exclusive) };
+        // SAFETY: The inode of an open file of ours is valid.
+        let i = unsafe { INode::<T>::from_raw(inode) };
         let r = (|| {
-            let (Ok(off), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
+            let mode = Fallocate::from_mode(mode)?;
+            i.super_block().live()?;
+            let (Ok(start), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
                 return Err(EINVAL);
             };
-            let end = off.checked_add(len).ok_or(EFBIG)?;
-            // SAFETY: The file is open and locked.
-            unsafe {
-                to_result(bindings::file_modified(file))?;
-                if mode & punch != 0 {
-                    Self::punch_hole(inode, off, end)
-                } else {
-                    Self::allocate(inode, off, end, mode & keep != 0, mode & zero != 0)
-                }
-            }
+            let end = start.checked_add(len).ok_or(EFBIG)?;
+            // SAFETY: As above; the guard releases the lock.
+            let _guard = unsafe { InodeLock::lock(inode, Mode::Exclusive) };
+            // SAFETY: The file is open and its inode locked.
+            to_result(unsafe { bindings::file_modified(file) })?;
+            // SAFETY: A regular file of ours, locked exclusively while
+            // `_guard` lives.
+            let locked = unsafe { LockedINode::new(i) };
+            T::FileOps::fallocate(&locked, mode, start, end)
         })();
-        drop(guard);
         match r {
             Ok(()) => 0,
             Err(e) => e.to_errno() as c_long,
         }
-    }
-
-    /// Frees the whole blocks of `off..end` and zeroes the partial ones at
-    /// its edges, inside the file's size.
-    ///
-    /// # Safety
-    ///
-    /// `inode` is one of our regular files, its lock held exclusively.
-    pub(super) unsafe fn punch_hole(inode: *mut bindings::inode, off: u64, end: u64) -> Result {
-        // SAFETY: As the caller guarantees.
-        let i = unsafe { INode::<T>::from_raw(inode) };
-        // SAFETY: Our superblock's block size.
-        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
-        let end = end.min(i.size());
-        if off >= end {
-            return Ok(());
-        }
-        let (first, last) = (off.next_multiple_of(bs), end - end % bs);
-        // SAFETY: The inode is valid; the guard releases the lock.
-        let _invalidate = unsafe {
-            bindings::inode_dio_wait(inode);
-            InvalidateLock::lock_inode(inode)
-        };
-        // SAFETY: We hold the invalidate lock exclusively (breaking DAX
-        // layouts does nothing on files without DAX).
-        unsafe {
-            Self::break_layouts(inode, off as i64, end as i64 - 1)?;
-            if first >= last {
-                Self::zero_range(inode, off, end - off)?;
-            } else {
-                Self::zero_range(inode, off, first - off)?;
-                Self::zero_range(inode, last, end - last)?;
-                bindings::truncate_pagecache_range(inode, first as i64, last as i64 - 1);
-            }
-        }
-        if first < last {
-            T::FileOps::free_range(i, first, last)?;
-        }
-        i.touch_mtime();
-        T::write_inode(i)
-    }
-
-    /// Allocates (zeroed) blocks for `off..end`; with `zero`, also zeroes
-    /// the data already there. Without `keep` the size grows to `end` first,
-    /// as for writes; ext2 has no way to keep blocks past the size, so
-    /// `FALLOC_FL_KEEP_SIZE` past it is refused.
-    ///
-    /// # Safety
-    ///
-    /// `inode` is one of our regular files, its lock held exclusively.
-    pub(super) unsafe fn allocate(
-        inode: *mut bindings::inode,
-        off: u64,
-        end: u64,
-        keep: bool,
-        zero: bool,
-    ) -> Result {
-        // SAFETY: As the caller guarantees.
-        let i = unsafe { INode::<T>::from_raw(inode) };
-        // SAFETY: Our superblock.
-        let (bs, max) = unsafe {
-            (
-                (*(*inode).i_sb).s_blocksize as u64,
-                (*(*inode).i_sb).s_maxbytes as u64,
-            )
-        };
-        let old = i.size();
-        if end > max {
-            return Err(EFBIG);
-        }
-        if keep && end > old.next_multiple_of(bs) {
-            return Err(EOPNOTSUPP);
-        }
-        let extend = end > old && !keep;
-        if extend {
-            // The caller's file size limit (`RLIMIT_FSIZE`: `EFBIG` and
-            // `SIGXFSZ`), as ext4_fallocate() checks it.
-            // SAFETY: The inode is valid; its lock is held.
-            to_result(unsafe { bindings::inode_newsize_ok(inode, end as i64) })?;
-        }
-        // SAFETY: The inode is valid; the guard releases the lock.
-        let invalidate = unsafe { InvalidateLock::lock_inode(inode) };
-        let r = (|| {
-            if extend {
-                // As for writes: the size on disk covers the new blocks
-                // first, the inode's size only once they are there.
-                T::FileOps::reserve_size(i, end)?;
-                // SAFETY: We hold the inode lock.
-                unsafe { Self::zero_eof(inode, old, end)? };
-            }
-            let mut pos = off - off % bs;
-            while pos < end {
-                match T::FileOps::map_write(i, pos, end - pos)? {
-                    Mapping::Mapped { offset, len, .. } if offset <= pos && offset + len > pos => {
-                        pos = offset + len;
-                    }
-                    _ => return Err(EIO),
-                }
-            }
-            if extend {
-                i.set_size(end);
-            }
-            if zero {
-                // SAFETY: We hold the invalidate lock exclusively.
-                unsafe {
-                    Self::break_layouts(inode, off as i64, end as i64 - 1)?;
-                    Self::zero_range(inode, off, end - off)?;
-                }
-            }
-            Ok(())
-        })();
-        if r.is_err() && extend && i.size() == old {
-            // The blocks past the old size go again.
-            let _ = T::FileOps::free_range(i, old.next_multiple_of(bs), u64::MAX);
-        }
-        i.touch_ctime();
-        let w = if extend {
-            T::FileOps::commit_size(i)
-        } else {
-            T::write_inode(i)
-        };
-        drop(invalidate);
-        r.and(w)
-    }
-
-    /// Changes the size of a regular file: shrinking breaks DAX layouts,
-    /// zeroes the rest of the new last block and frees the blocks past it,
-    /// with the size on disk covering them until they are gone (rule 5 of
-    /// the crash rules: a write-back of the inode meanwhile must not record
-    /// a size below its blocks); growing zeroes the rest of the old last
-    /// block (which a shared mapping may have written past the end).
-    ///
-    /// # Safety
-    ///
-    /// `inode` is one of our regular files, its lock held exclusively.
-    pub(super) unsafe fn set_size(inode: *mut bindings::inode, new: u64) -> Result {
-        // SAFETY: As the caller guarantees.
-        let i = unsafe { INode::<T>::from_raw(inode) };
-        // SAFETY: Our superblock's block size.
-        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
-        let old = i.size();
-        // SAFETY: `inode` is valid; the guard releases the lock on every
-        // path below.
-        let _invalidate = unsafe {
-            bindings::inode_dio_wait(inode);
-            InvalidateLock::lock_inode(inode)
-        };
-        // SAFETY: We hold the invalidate lock exclusively.
-        unsafe { Self::break_layouts(inode, 0, i64::MAX)? };
-        if new < old {
-            let end = new.next_multiple_of(bs);
-            // SAFETY: As above.
-            unsafe { Self::zero_range(inode, new, end.min(old) - new)? };
-            T::FileOps::reserve_size(i, old)?;
-            i.set_size(new);
-            // SAFETY: Drops the page-cache (DAX) entries past `new`.
-            unsafe { bindings::truncate_pagecache(inode, new as i64) };
-            T::FileOps::free_range(i, end, u64::MAX)?;
-            T::FileOps::commit_size(i)?;
-        } else {
-            // SAFETY: As above.
-            unsafe { Self::zero_eof(inode, old, new)? };
-            i.set_size(new);
-            // A folio that straddled the old end is written-protected
-            // again, so that stores through a mapping past it fault.
-            // SAFETY: We hold the inode lock exclusively.
-            unsafe { bindings::pagecache_isize_extended(inode, old as i64, new as i64) };
-        }
-        // truncate(2) asks only for ATTR_SIZE: the times are ours to
-        // update (ftruncate(2) asks for them too).
-        i.touch_mtime();
-        Ok(())
     }
 
     /// `FS_IOC_SHUTDOWN`, as ext4's: with `FS_SHUTDOWN_FLAGS_DEFAULT` the

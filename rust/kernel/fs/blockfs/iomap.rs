@@ -594,23 +594,6 @@ impl<T: FileSystem> Tables<T> {
             }
         })
     }
-
-    /// Zeroes the rest of the block that holds byte `old` (the size before
-    /// an extension to `new`), up to `new`: a shared mapping of the last
-    /// page may have stored there past the end, and those bytes must read
-    /// as zeros once they are inside the file (as `ext4_block_zero_eof`).
-    ///
-    /// # Safety
-    ///
-    /// `inode` is one of our regular files, and its lock is held
-    /// exclusively.
-    pub(super) unsafe fn zero_eof(inode: *mut bindings::inode, old: u64, new: u64) -> Result {
-        // SAFETY: Our superblock's block size.
-        let bs = unsafe { (*(*inode).i_sb).s_blocksize } as u64;
-        let end = old.next_multiple_of(bs).min(new);
-        // SAFETY: As the caller guarantees.
-        unsafe { Self::zero_range(inode, old, end.saturating_sub(old)) }
-    }
 }
 
 /// The mapping `iomap_begin` fills in (`struct iomap`), typed: an extent

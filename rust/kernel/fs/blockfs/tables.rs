@@ -67,9 +67,8 @@ impl<T: FileSystem> Tables<T> {
     pub(super) const READ_WRITE: bool = {
         let has = [
             T::FileOps::HAS_MAP_WRITE,
-            T::FileOps::HAS_RESERVE_SIZE,
-            T::FileOps::HAS_COMMIT_SIZE,
-            T::FileOps::HAS_FREE_RANGE,
+            T::FileOps::HAS_WRITE,
+            T::FileOps::HAS_RESIZE,
             T::HAS_WRITE_INODE,
             T::HAS_DELETE_INODE,
             T::DirOps::HAS_CREATE,
@@ -173,7 +172,10 @@ impl<T: FileSystem> Tables<T> {
             open: Some(Self::open),
             release: slot!(Self::READ_WRITE && T::FileOps::HAS_TRIM, Self::release),
             fsync: slot!(Self::READ_WRITE, Self::fsync),
-            fallocate: slot!(Self::READ_WRITE, Self::fallocate),
+            fallocate: slot!(
+                Self::READ_WRITE && T::FileOps::HAS_FALLOCATE,
+                Self::fallocate
+            ),
             get_unmapped_area: Some(bindings::thp_get_unmapped_area),
             unlocked_ioctl: Some(Self::ioctl),
             compat_ioctl: COMPAT_IOCTL,
