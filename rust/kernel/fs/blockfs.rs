@@ -75,7 +75,7 @@ pub use dentry::{Dentry, Idmap, InheritedAcls, Instantiated, NewDentry, TmpFile}
 pub use dir::{DirEmitter, DirEntryType, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 use inode::{vfs_flags, INodeWithData};
 pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATTR_VFS_FLAGS};
-use lock::{DaxReadLock, InodeLock, IntWrite, InvalidateLock, Mode, PageFault};
+use lock::{DaxReadLock, FrozenBdev, InodeLock, IntWrite, InvalidateLock, Mode, PageFault};
 use sb::{FsDax, SbInfo};
 pub use sb::{GetINode, NewSuperBlock, SuperBlock};
 pub use size::{Fallocate, Invalidating, LockedINode, Write};

@@ -314,11 +314,10 @@ impl<T: FileSystem> Tables<T> {
                 // SAFETY: `s_bdev` is the mounted device, open until
                 // `kill_sb`.
                 let bdev = unsafe { (*sb.raw()).s_bdev };
-                // SAFETY: As above; thawed below.
-                to_result(unsafe { bindings::bdev_freeze(bdev) })?;
+                // SAFETY: As above; an ioctl holds no freeze protection.
+                let frozen = unsafe { FrozenBdev::freeze(bdev) }?;
                 sb.shut_down();
-                // SAFETY: Frozen above.
-                unsafe { bindings::bdev_thaw(bdev) };
+                drop(frozen);
             }
             bindings::FS_SHUTDOWN_FLAGS_LOGFLUSH | bindings::FS_SHUTDOWN_FLAGS_NOLOGFLUSH => {
                 sb.shut_down();

@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! Guards for the VFS locks the file paths take: an inode's `i_rwsem`, its
-//! mapping's `invalidate_lock`, the DAX read lock, and freeze protection. Each is released when
-//! its guard is dropped, so an early return cannot leave one held.
+//! mapping's `invalidate_lock`, the DAX read lock, freeze protection, and
+//! a frozen block device. Each is released when its guard is dropped, so
+//! an early return cannot leave one held.
 
 use super::*;
 use crate::types::NotThreadSafe;
@@ -299,5 +300,45 @@ impl Drop for PageFault {
         // SAFETY: By the type invariants `sb` is valid and we hold its
         // protection.
         unsafe { bindings::sb_end_pagefault(self.sb) };
+    }
+}
+
+/// A block device frozen with `bdev_freeze`: the file system on it is
+/// written out and quiesced (`freeze_super`) until the guard thaws it.
+///
+/// # Invariants
+///
+/// `bdev` is valid while the guard lives, and the guard holds one freeze
+/// of it, thawed once, on drop.
+pub(super) struct FrozenBdev {
+    bdev: *mut bindings::block_device,
+    _not_send: NotThreadSafe,
+}
+
+impl FrozenBdev {
+    /// Freezes `bdev` (and its file system).
+    ///
+    /// # Safety
+    ///
+    /// `bdev` is an open block device, valid for the guard's whole life,
+    /// and the caller holds none of the freeze protections of the file
+    /// system on it (the freeze would wait for them).
+    pub(super) unsafe fn freeze(bdev: *mut bindings::block_device) -> Result<Self> {
+        // SAFETY: As the caller guarantees.
+        to_result(unsafe { bindings::bdev_freeze(bdev) })?;
+        // INVARIANT: Frozen just above.
+        Ok(Self {
+            bdev,
+            _not_send: NotThreadSafe,
+        })
+    }
+}
+
+impl Drop for FrozenBdev {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `bdev` is valid and frozen by us.
+        // A thaw that fails leaves nothing to undo here: it reports the
+        // device was not frozen by us, which the invariant rules out.
+        let _ = unsafe { bindings::bdev_thaw(self.bdev) };
     }
 }
