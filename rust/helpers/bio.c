@@ -20,3 +20,8 @@ __rust_helper bool rust_helper_bio_has_data(struct bio *bio)
 {
 	return bio_has_data(bio);
 }
+
+__rust_helper bool rust_helper_get_disk_ro(struct gendisk *disk)
+{
+	return get_disk_ro(disk);
+}

@@ -20,6 +20,7 @@ use crate::{
     block::badblocks::BadBlocks,
     device, driver,
     error::{from_result, to_result},
+    io::resource::{self, Flags, Resource},
     prelude::*,
     str::CString,
     sync::aref::{ARef, AlwaysRefCounted},
@@ -55,6 +56,7 @@ unsafe impl<T: Driver + 'static> driver::RegistrationOps for Adapter<T> {
             (*ndrv.get()).probe = Some(Self::probe_callback);
             (*ndrv.get()).remove = Some(Self::remove_callback);
             (*ndrv.get()).shutdown = Some(Self::shutdown_callback);
+            (*ndrv.get()).notify = Some(Self::notify_callback);
         }
         // SAFETY: `ndrv` is a valid, set up `struct nd_device_driver`.
         to_result(unsafe {
@@ -111,6 +113,27 @@ impl<T: Driver + 'static> Adapter<T> {
         T::unbind(ns, data);
     }
 
+    /// `nd_device_driver::notify`: libnvdimm found new poison, or the
+    /// region's read-only state changed (`nd_device_notify`, which holds
+    /// the device lock and calls only the bound driver).
+    extern "C" fn notify_callback(dev: *mut bindings::device, event: bindings::nvdimm_event) {
+        let event = match event {
+            bindings::nvdimm_event_NVDIMM_REVALIDATE_POISON => Event::RevalidatePoison,
+            bindings::nvdimm_event_NVDIMM_REVALIDATE_REGION => Event::RevalidateRegion,
+            // Events this abstraction does not know yet: nothing to do.
+            _ => return,
+        };
+        // SAFETY: `nd_device_notify` calls only the driver bound to `dev`,
+        // under the device lock: this driver, which binds only namespace
+        // devices (see `probe_callback`), after a successful probe and
+        // before remove.
+        let ns = unsafe { &*Namespace::<device::CoreInternal<'_>>::from_dev(dev) };
+        // SAFETY: A successful probe stored a `Pin<KBox<T::Data<'_>>>`,
+        // which remove has not taken yet (the device lock is held).
+        let data = unsafe { ns.as_ref().drvdata_borrow::<T::Data<'_>>() };
+        T::notify(ns, data, event);
+    }
+
     extern "C" fn shutdown_callback(dev: *mut bindings::device) {
         // SAFETY: The bus only shuts down devices bound to this driver,
         // which are namespaces (see `probe_callback`).
@@ -165,6 +188,29 @@ pub trait Driver: Send {
     fn unbind<'bound>(ns: &'bound Namespace<device::Core<'_>>, this: Pin<&Self::Data<'bound>>) {
         let _ = (ns, this);
     }
+
+    /// Called while the namespace is bound when libnvdimm has news for it
+    /// (`nd_device_driver::notify`), with the device lock held.
+    fn notify<'bound>(
+        ns: &'bound Namespace<device::Core<'_>>,
+        this: Pin<&Self::Data<'bound>>,
+        event: Event,
+    ) {
+        let _ = (ns, this, event);
+    }
+}
+
+/// What libnvdimm tells a bound namespace driver (`enum nvdimm_event`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The bus learned of new poison (an address range scrub finished, or
+    /// a machine check reported an uncorrectable error in the region): the
+    /// driver reads its bad blocks again
+    /// ([`Region::populate_badblocks`]).
+    RevalidatePoison,
+    /// The region's read-only state changed (its `read_only` attribute):
+    /// the driver follows it ([`Region::is_read_only`]).
+    RevalidateRegion,
 }
 
 /// A physical address range.
@@ -284,6 +330,23 @@ impl Namespace<device::Core<'_>> {
         unsafe { bindings::devm_namespace_disable(dev, self.as_raw()) };
         to_result(rc)
     }
+
+    /// Claims the namespace's physical range for as long as the returned
+    /// region is held, as nd_pmem's `devm_request_mem_region` does: it
+    /// shows in `/proc/iomem` under the namespace's name, and any other
+    /// claim of part of it fails. `EBUSY` if part of it is claimed already.
+    pub fn request_mem_region(&self) -> Result<resource::Region> {
+        let res = self.resource();
+        let dev: &device::Device = self.as_ref();
+        let name = CString::try_from(dev.name()).map_err(|_| ENOMEM)?;
+        // SAFETY: `iomem_resource` is the root of the kernel's memory
+        // resources, valid forever; `request_region` only calls
+        // `__request_region`, which takes the resource tree's lock.
+        let iomem = unsafe { Resource::from_raw(&raw mut bindings::iomem_resource) };
+        iomem
+            .request_region(res.start, res.len, name, Flags::IORESOURCE_MEM)
+            .ok_or(EBUSY)
+    }
 }
 
 // SAFETY: `Namespace` is a transparent wrapper of a type that does not
@@ -364,6 +427,14 @@ impl Region {
     pub fn has_cache(&self) -> bool {
         // SAFETY: The region is valid.
         unsafe { bindings::nvdimm_has_cache(self.as_raw()) != 0 }
+    }
+
+    /// Whether the region is read-only (its `read_only` attribute, or
+    /// a platform that says so): what is bound to it refuses writes.
+    pub fn is_read_only(&self) -> bool {
+        // SAFETY: The region is valid; `ro` is an int that sysfs stores
+        // change, read once (as `nvdimm_check_and_set_ro` does).
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).ro) != 0 }
     }
 
     /// Whether flushed CPU stores are durable without a further flush

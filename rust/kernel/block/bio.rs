@@ -462,6 +462,34 @@ impl<T: Operations, D: DaxOperations> Disk<T, D> {
     pub fn dax(&self) -> Option<&DaxDevice<D>> {
         self.dax.as_ref()
     }
+
+    /// Whether the disk is read-only (`get_disk_ro`).
+    pub fn read_only(&self) -> bool {
+        // SAFETY: By the type invariant `gendisk` is valid.
+        unsafe { bindings::get_disk_ro(self.gendisk) }
+    }
+
+    /// Makes the disk read-only or writable again (`set_disk_ro`): writes
+    /// to a read-only disk fail, and file systems mount it read-only.
+    pub fn set_read_only(&self, read_only: bool) {
+        // SAFETY: By the type invariant `gendisk` is valid and added.
+        unsafe { bindings::set_disk_ro(self.gendisk, read_only) };
+    }
+
+    /// Tells those polling the disk's `badblocks` attribute in sysfs that
+    /// it changed (after the bad blocks list did).
+    pub fn notify_badblocks(&self) {
+        // SAFETY: By the type invariant `gendisk` is valid and added, so
+        // `part0` and its device's kobject are; the names are
+        // NUL-terminated.
+        unsafe {
+            bindings::sysfs_notify(
+                &raw mut (*(*self.gendisk).part0).bd_device.kobj,
+                core::ptr::null(),
+                c"badblocks".as_char_ptr(),
+            )
+        };
+    }
 }
 
 impl<T: Operations, D: DaxOperations> Drop for Disk<T, D> {
