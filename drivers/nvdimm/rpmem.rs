@@ -24,9 +24,10 @@ use kernel::{
     },
     dax::{self, AccessMode, DaxDevice, DirectAccess},
     debugfs, device,
+    io::resource,
     iov::IovIterSource,
     memremap::DevPagemap,
-    nvdimm::{self, Namespace, NamespaceTypes, Region},
+    nvdimm::{self, Namespace, NamespaceTypes, PhysRange, Region},
     pmem::PmemRange,
     prelude::*,
     sync::{aref::ARef, Arc},
@@ -273,9 +274,35 @@ fn check_info_block(ns: &Namespace<device::Core<'_>>) -> Result {
 /// What a bound namespace owns: the disk, which owns the DAX device and
 /// through both the mapping.
 struct RpmemDevice {
-    _disk: bio::Disk<Pmem, Pmem>,
+    disk: bio::Disk<Pmem, Pmem>,
+    pmem: Arc<Pmem>,
+    /// The namespace's physical range, which `pmem.bb` describes.
+    range: PhysRange,
     rec: Arc<record::Recorder>,
     _debugfs: Pin<KBox<debugfs::Scope<Arc<record::Recorder>>>>,
+    /// The claim of `range` in `/proc/iomem`; released last, once
+    /// nothing above uses the memory.
+    _claim: resource::Region,
+}
+
+impl RpmemDevice {
+    /// Makes the disk read-only if the region is, writable if it is not,
+    /// as `nvdimm_check_and_set_ro`.
+    fn follow_region_ro(&self, ns: &Namespace<device::Core<'_>>) {
+        let ro = ns.region().is_read_only();
+        if self.disk.read_only() == ro {
+            return;
+        }
+        let what = if ro { "only" } else { "write" };
+        dev_info!(
+            ns.as_ref(),
+            "region read-{}, marking {} read-{}\n",
+            what,
+            self.disk.name(),
+            what
+        );
+        self.disk.set_read_only(ro);
+    }
 }
 
 struct Rpmem;
@@ -296,6 +323,14 @@ impl Rpmem {
             );
             return Err(ENXIO);
         }
+        let claim = ns.request_mem_region().inspect_err(|_| {
+            dev_warn!(
+                ns.as_ref(),
+                "could not reserve region {:#x}+{:#x}\n",
+                res.start,
+                res.len
+            )
+        })?;
 
         let rec = Arc::pin_init(record::Recorder::new(res.len), GFP_KERNEL)?;
         let pmem_rec = rec.clone();
@@ -339,7 +374,7 @@ impl Rpmem {
             .build(
                 format_args!("r{}", name.to_str()?),
                 ns.as_ref(),
-                pmem,
+                pmem.clone(),
                 Some(dax),
             )?;
         dev_info!(
@@ -351,11 +386,16 @@ impl Rpmem {
             if region.is_sync() { ", MAP_SYNC" } else { "" }
         );
         let debugfs = KBox::pin_init(record::debugfs(rec.clone(), disk.name()), GFP_KERNEL)?;
-        Ok(RpmemDevice {
-            _disk: disk,
+        let this = RpmemDevice {
+            disk,
+            pmem,
+            range: res,
             rec,
             _debugfs: debugfs,
-        })
+            _claim: claim,
+        };
+        this.follow_region_ro(ns);
+        Ok(this)
     }
 }
 
@@ -367,6 +407,22 @@ impl nvdimm::Driver for Rpmem {
         ns: &'bound Namespace<device::Core<'_>>,
     ) -> impl PinInit<RpmemDevice, Error> + 'bound {
         Self::attach(ns)
+    }
+
+    fn notify<'bound>(
+        ns: &'bound Namespace<device::Core<'_>>,
+        this: Pin<&RpmemDevice>,
+        event: nvdimm::Event,
+    ) {
+        match event {
+            // New poison on the bus: the bad blocks that block I/O and
+            // direct access refuse, and sysfs, follow without a rebind.
+            nvdimm::Event::RevalidatePoison => {
+                ns.region().populate_badblocks(&this.pmem.bb, this.range);
+                this.disk.notify_badblocks();
+            }
+            nvdimm::Event::RevalidateRegion => this.follow_region_ro(ns),
+        }
     }
 
     fn unbind<'bound>(ns: &'bound Namespace<device::Core<'_>>, this: Pin<&RpmemDevice>) {

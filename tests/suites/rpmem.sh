@@ -12,6 +12,9 @@
 #         namespace0.0 and through rpmem on namespace1.0.
 # Boot 3: a memory failure (MADV_HWPOISON) in a DAX-mapped XFS file goes
 #         through rpmem's pagemap hook to XFS, which kills the mapper.
+# Boot 4: what libnvdimm tells a bound namespace (notify): the region's
+#         read_only attribute, and poison a machine check reports at run
+#         time; the claim of the namespace's range in /proc/iomem.
 # Host:   the O_DIRECT bytes are in the backing file; both images are
 #         identical where the workload wrote.
 
@@ -31,6 +34,9 @@ check_eq "boot 2: guest checks ran, no kernel splat" 0 "$?"
 
 "$RUN" --nvdimms 1 --timeout 600 -- bash "$RPMEM_TOP/tests/guest/rpmem-hwpoison.sh"
 check_eq "boot 3 (memory failure): guest checks ran, no kernel splat" 0 "$?"
+
+"$RUN" --nvdimms 1 --timeout 600 -- bash "$RPMEM_TOP/tests/guest/rpmem-region.sh"
+check_eq "boot 4 (read-only region, run-time poison, claim): guest checks ran, no kernel splat" 0 "$?"
 
 if [ -s "$WORK/odirect.sha256" ]; then
 	got=$(dd if="$WORK/img/nvdimm0.img" bs=1M skip=8 count=4 status=none | sha256sum | cut -d' ' -f1)
