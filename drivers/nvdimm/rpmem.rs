@@ -66,6 +66,15 @@ struct Pmem {
 }
 
 impl Pmem {
+    /// Makes what reached the platform durable (`nvdimm_flush`): on an
+    /// asynchronous region (virtio-pmem), a request the host completes.
+    /// Counted in debugfs (`flushes`).
+    fn flush(&self) -> Result {
+        self.region.flush()?;
+        self.rec.count_flush();
+        Ok(())
+    }
+
     /// Asks the platform to clear poison in `len` bytes at device offset
     /// `off`; returns the bytes cleared from `off` (page granular).
     fn clear_media_poison(&self, off: u64, len: u64) -> Result<u64> {
@@ -112,7 +121,7 @@ impl bio::Operations for Pmem {
         // its records are in the order the media saw them.
         let mut log = this.rec.active();
         if bio.is_preflush() {
-            this.region.flush()?;
+            this.flush()?;
             record::fence(&mut log, record::FENCE_PREFLUSH, bio.has_data());
         }
         if bio.has_data() {
@@ -142,7 +151,7 @@ impl bio::Operations for Pmem {
             }
         }
         if bio.is_fua() {
-            this.region.flush()?;
+            this.flush()?;
             record::fence(&mut log, record::FENCE_FUA, true);
         }
         Ok(())
@@ -383,7 +392,13 @@ impl Rpmem {
             disk.name().to_str()?,
             res.len >> 20,
             res.start,
-            if region.is_sync() { ", MAP_SYNC" } else { "" }
+            if region.is_sync() {
+                ", MAP_SYNC"
+            } else if region.is_async() {
+                ", asynchronous flush"
+            } else {
+                ""
+            }
         );
         let debugfs = KBox::pin_init(record::debugfs(rec.clone(), disk.name()), GFP_KERNEL)?;
         let this = RpmemDevice {
@@ -450,7 +465,7 @@ mod record {
         pmem::PmemRange,
         prelude::*,
         sync::{
-            atomic::{AtomicFlag, Relaxed},
+            atomic::{Atomic, AtomicFlag, Relaxed},
             Arc, Mutex, MutexGuard,
         },
         uaccess::{UserSliceReader, UserSliceWriter},
@@ -601,6 +616,8 @@ mod record {
     #[pin_data]
     pub(crate) struct Recorder {
         on: AtomicFlag,
+        /// Flushes of the region that completed, recording or not.
+        flushes: Atomic<u64>,
         dev_len: u64,
         #[pin]
         log: Mutex<Log>,
@@ -612,6 +629,7 @@ mod record {
         pub(crate) fn new(dev_len: u64) -> impl PinInit<Self> {
             pin_init!(Self {
                 on: AtomicFlag::new(false),
+                flushes: Atomic::new(0),
                 dev_len,
                 log <- new_mutex!(Log {
                     on: false,
@@ -622,6 +640,11 @@ mod record {
                 }),
                 done <- new_mutex!(KVVec::new()),
             })
+        }
+
+        /// Counts a flush of the region that completed.
+        pub(crate) fn count_flush(&self) {
+            self.flushes.add(1u64, Relaxed);
         }
 
         /// The log, locked, while recording; `None` (after one atomic load)
@@ -668,6 +691,11 @@ mod record {
             }
             writer.write_slice_file(&self.done.lock(), offset)
         }
+    }
+
+    /// `flushes`: how many flushes of the region completed since binding.
+    fn flushes(rec: &Arc<Recorder>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "{}", rec.flushes.load(Relaxed))
     }
 
     fn show(rec: &Arc<Recorder>, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -775,6 +803,7 @@ mod record {
             dir.read_write_callback_file(c"record", rec, &show, &control);
             dir.read_binary_file(c"log", rec);
             dir.write_only_callback_file(c"mark", rec, &mark);
+            dir.read_callback_file(c"flushes", rec, &flushes);
         })
     }
 }

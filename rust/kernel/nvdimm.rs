@@ -437,6 +437,16 @@ impl Region {
         unsafe { core::ptr::read_volatile(&raw const (*self.as_raw()).ro) != 0 }
     }
 
+    /// Whether the region's writes become durable only through its own
+    /// flush callback (`ND_REGION_ASYNC`: virtio-pmem, whose flush is a
+    /// request to the host), which [`Region::flush`] calls.
+    pub fn is_async(&self) -> bool {
+        // SAFETY: The region is valid; its flags are set when it is
+        // created and not changed after.
+        let flags = unsafe { (*self.as_raw()).flags };
+        flags & (1 << bindings::ND_REGION_ASYNC) != 0
+    }
+
     /// Whether flushed CPU stores are durable without a further flush
     /// (the condition for `MAP_SYNC`).
     pub fn is_sync(&self) -> bool {

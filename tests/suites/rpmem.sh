@@ -15,6 +15,8 @@
 # Boot 4: what libnvdimm tells a bound namespace (notify): the region's
 #         read_only attribute, and poison a machine check reports at run
 #         time; the claim of the namespace's range in /proc/iomem.
+# Boot 5: a virtio-pmem region (asynchronous flush): ext4-dax and rext2
+#         on rpmem, fsync's flushes reach the host, MAP_SYNC refused.
 # Host:   the O_DIRECT bytes are in the backing file; both images are
 #         identical where the workload wrote.
 
@@ -37,6 +39,9 @@ check_eq "boot 3 (memory failure): guest checks ran, no kernel splat" 0 "$?"
 
 "$RUN" --nvdimms 1 --timeout 600 -- bash "$RPMEM_TOP/tests/guest/rpmem-region.sh"
 check_eq "boot 4 (read-only region, run-time poison, claim): guest checks ran, no kernel splat" 0 "$?"
+
+"$RUN" --nvdimms 0 --virtio-pmem 1 --timeout 600 -- bash "$RPMEM_TOP/tests/guest/rpmem-virtio.sh"
+check_eq "boot 5 (virtio-pmem): guest checks ran, no kernel splat" 0 "$?"
 
 if [ -s "$WORK/odirect.sha256" ]; then
 	got=$(dd if="$WORK/img/nvdimm0.img" bs=1M skip=8 count=4 status=none | sha256sum | cut -d' ' -f1)
