@@ -5,7 +5,8 @@
 # (ND_REGION_ASYNC): fsync's flushes go through the region's flush
 # callback, a request the host completes (rpmem counts those that did, in
 # debugfs); MAP_SYNC is refused (a stored byte is not durable on its
-# own); ext4-dax and rext2 work on it.
+# own); ext4-dax and rext2 work on it; 20 unbind/bind cycles leak
+# nothing (kmemleak).
 . "$RPMEM_TOP/tests/lib.sh"
 check "insmod nd_virtio.ko and virtio_pmem.ko" sh -c \
 	"insmod $KDIR/drivers/nvdimm/nd_virtio.ko && insmod $KDIR/drivers/nvdimm/virtio_pmem.ko"
@@ -59,5 +60,26 @@ for fs in ext4 rext2; do
 	umount /mnt/v
 done
 check "e2fsck finds rext2's file system clean" e2fsck -fn /dev/rpmem0
+
+# Unbind/bind while idle; kmemleak looks for leaks after.
+ok_cycles=0
+for i in $(seq 20); do
+	echo namespace0.0 >/sys/bus/nd/drivers/rpmem/unbind || break
+	echo namespace0.0 >/sys/bus/nd/drivers/rpmem/bind || break
+	wait_dev /dev/rpmem0 || break
+	ok_cycles=$i
+done
+check_eq "20 unbind/bind cycles on the virtio-pmem namespace" 20 "$ok_cycles"
+check "rext2's file reads back after the cycles" sh -c \
+	'mount -r -t rext2 -o dax /dev/rpmem0 /mnt/v && cmp /tmp/data /mnt/v/f && umount /mnt/v'
+if [ -w /sys/kernel/debug/kmemleak ]; then
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+	check_eq "kmemleak finds no leak after the cycles" 0 "$leaks"
+	[ "$leaks" = 0 ] || head -40 /sys/kernel/debug/kmemleak >&2
+else
+	not_ok "kmemleak is available (boot with kmemleak=on)"
+fi
 check "rmmod rext2 rpmem" rmmod rext2 rpmem
 finish
