@@ -17,7 +17,7 @@
 
 use crate::{Rext2, BS};
 use kernel::{
-    fs::blockfs::{Fallocate, INode, LockedINode, Mapping, Write},
+    fs::blockfs::{Fallocate, INode, LockedINode, Mapping, Write, Written},
     prelude::*,
 };
 
@@ -54,13 +54,16 @@ impl Rext2 {
     /// is written. Until then faults past the old size fail (`SIGBUS`), so
     /// no mapping ever reaches a block that a short write then frees, and
     /// a write that moves no byte leaves the file as it was.
-    pub(crate) fn write_file(inode: &LockedINode<'_, Self>, w: Write<'_, Self>) -> Result<usize> {
+    pub(crate) fn write_file<'a>(
+        inode: &mut LockedINode<'_, Self>,
+        w: Write<'a, Self>,
+    ) -> Result<Written<'a>> {
         let i = inode.inode();
         let old = i.size();
         let pos = w.pos();
         let end = pos.saturating_add(w.count());
         if end <= old {
-            return w.perform();
+            return w.perform(inode);
         }
         if w.nowait() {
             // Extending writes the inode synchronously.
@@ -71,10 +74,10 @@ impl Rext2 {
             inode.zero_eof(old, pos)?;
         }
         reserve_size(i, end);
-        let written = w.perform();
+        let written = w.perform(inode);
         // A write that moved no byte leaves the size alone, even past it.
-        let size = match written {
-            Ok(n) if n > 0 => pos.saturating_add(n as u64).max(old),
+        let size = match &written {
+            Ok(n) if n.bytes() > 0 => pos.saturating_add(n.bytes() as u64).max(old),
             _ => old,
         };
         if size > old {
@@ -86,9 +89,9 @@ impl Rext2 {
             // them (the size never covered them), so they go at once, with
             // any folio a short buffered write left past the size.
             if !i.is_dax() {
-                inode.truncate_pagecache(size);
+                r = inode.lock_invalidate().truncate_pagecache(size);
             }
-            r = free_range(i, size.next_multiple_of(BS), u64::MAX);
+            r = r.and_then(|()| free_range(i, size.next_multiple_of(BS), u64::MAX));
         }
         r.and_then(|()| commit_size(i))?;
         written
@@ -100,7 +103,7 @@ impl Rext2 {
     /// until they are gone (a write-back of the inode meanwhile must not
     /// record a size below its blocks); growing zeroes the rest of the old
     /// last block (which a shared mapping may have written past the end).
-    pub(crate) fn resize_file(inode: &LockedINode<'_, Self>, new: u64) -> Result {
+    pub(crate) fn resize_file(inode: &mut LockedINode<'_, Self>, new: u64) -> Result {
         let i = inode.inode();
         let old = i.size();
         inode.dio_wait();
@@ -112,7 +115,7 @@ impl Rext2 {
             reserve_size(i, old);
             i.set_size(new);
             // Drops the page-cache (DAX) entries past `new`.
-            inval.truncate_pagecache(new);
+            inval.truncate_pagecache(new)?;
             free_range(i, end, u64::MAX)?;
             commit_size(i)?;
         } else {
@@ -128,7 +131,7 @@ impl Rext2 {
 
     /// `fallocate(2)`: allocation, zeroing and hole punching.
     pub(crate) fn fallocate_file(
-        inode: &LockedINode<'_, Self>,
+        inode: &mut LockedINode<'_, Self>,
         mode: Fallocate,
         start: u64,
         end: u64,
@@ -146,7 +149,7 @@ impl Rext2 {
 
     /// Frees the whole blocks of `start..end` and zeroes the partial ones
     /// at its edges, inside the file's size.
-    fn punch_hole(inode: &LockedINode<'_, Self>, start: u64, end: u64) -> Result {
+    fn punch_hole(inode: &mut LockedINode<'_, Self>, start: u64, end: u64) -> Result {
         let i = inode.inode();
         let end = end.min(i.size());
         if start >= end {
@@ -161,7 +164,7 @@ impl Rext2 {
         } else {
             inval.zero_range(start, first - start)?;
             inval.zero_range(last, end - last)?;
-            inval.truncate_pagecache_range(first, last);
+            inval.truncate_pagecache_range(first, last)?;
             free_range(i, first, last)?;
         }
         i.touch_mtime();
@@ -173,7 +176,7 @@ impl Rext2 {
     /// `end` first, as for writes; ext2 has no way to keep blocks past the
     /// size, so `FALLOC_FL_KEEP_SIZE` past it is refused.
     fn allocate(
-        inode: &LockedINode<'_, Self>,
+        inode: &mut LockedINode<'_, Self>,
         start: u64,
         end: u64,
         keep: bool,

@@ -17,7 +17,7 @@ use kernel::{
     fs::blockfs::{
         self, AclEntry, AclType, BareINode, Fallocate, GetINode, INode, INodeParams, INodeType,
         LockedINode, Mapping, MountOptions, NewSuperBlock, Stat, SuperBlock, Timespec, Write,
-        XattrNs, XattrSet,
+        Written, XattrNs, XattrSet,
     },
     new_mutex,
     prelude::*,
@@ -612,15 +612,20 @@ impl blockfs::file::Operations for Rext2 {
         Self::map_alloc(inode, pos, len)
     }
 
-    fn write(inode: &LockedINode<'_, Self>, write: Write<'_, Self>) -> Result<usize> {
+    fn write<'a>(inode: &mut LockedINode<'_, Self>, write: Write<'a, Self>) -> Result<Written<'a>> {
         Self::write_file(inode, write)
     }
 
-    fn resize(inode: &LockedINode<'_, Self>, size: u64) -> Result {
+    fn resize(inode: &mut LockedINode<'_, Self>, size: u64) -> Result {
         Self::resize_file(inode, size)
     }
 
-    fn fallocate(inode: &LockedINode<'_, Self>, mode: Fallocate, start: u64, end: u64) -> Result {
+    fn fallocate(
+        inode: &mut LockedINode<'_, Self>,
+        mode: Fallocate,
+        start: u64,
+        end: u64,
+    ) -> Result {
         Self::fallocate_file(inode, mode, start, end)
     }
 

@@ -11,7 +11,7 @@ use kernel::{
     fs::blockfs::TmpFile,
     fs::blockfs::{self, DirEmitter, INode, Mapping, MountOptions, NewSuperBlock, Stat},
     fs::blockfs::{BareINode, Dentry, INodeType, Idmap, Instantiated, NewDentry, SuperBlock},
-    fs::blockfs::{LockedINode, Write},
+    fs::blockfs::{LockedINode, Write, Written},
     new_mutex,
     prelude::*,
     sync::{aref::ARef, Mutex},
@@ -222,11 +222,38 @@ impl blockfs::file::Operations for Probe {
         Err(EROFS)
     }
 
-    fn write(_inode: &LockedINode<'_, Self>, _write: Write<'_, Self>) -> Result<usize> {
-        Err(EROFS)
+    fn write<'a>(inode: &mut LockedINode<'_, Self>, write: Write<'a, Self>) -> Result<Written<'a>> {
+        // expect: case="forge_written" of struct `Written` are private
+        // Only `perform` says how many bytes a write moved: the VFS trusts
+        // the count (splice walks that many bytes of its pipe).
+        #[cfg(case = "forge_written")]
+        return Ok(Written {
+            bytes: 1 << 20,
+            _invariant: core::marker::PhantomData,
+        });
+        // expect: case="perform_under_invalidate" cannot borrow `*inode` as mutable more than once
+        // A write's copy from user memory may fault on a mapping of this
+        // file, and faults take the invalidate lock.
+        #[cfg(case = "perform_under_invalidate")]
+        {
+            let held = inode.lock_invalidate();
+            let r = write.perform(inode);
+            drop(held);
+            return r;
+        }
+        write.perform(inode)
     }
 
-    fn resize(inode: &LockedINode<'_, Self>, _size: u64) -> Result {
+    fn resize(inode: &mut LockedINode<'_, Self>, _size: u64) -> Result {
+        // expect: case="invalidate_twice" cannot borrow `*inode` as mutable more than once
+        // The invalidate lock is not recursive: a second one would wait for
+        // the first forever.
+        #[cfg(case = "invalidate_twice")]
+        {
+            let first = inode.lock_invalidate();
+            let second = inode.lock_invalidate();
+            drop((first, second));
+        }
         // expect: case="invalidate_lock_kept" borrowed data escapes
         // The invalidate lock is taken under the inode lock and released
         // before it: a guard kept past the call would outlive the lock

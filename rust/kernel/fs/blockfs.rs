@@ -78,7 +78,7 @@ pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATT
 use lock::{DaxReadLock, FrozenBdev, InodeLock, IntWrite, InvalidateLock, Mode, PageFault};
 use sb::{FsDax, SbInfo};
 pub use sb::{GetINode, NewSuperBlock, SuperBlock};
-pub use size::{Fallocate, Invalidating, LockedINode, Write};
+pub use size::{Fallocate, Invalidating, LockedINode, Write, Written};
 pub use stat::{Kgid, Kuid, Timespec};
 pub use tables::{Tables, XattrHandlers};
 pub use xattr::{AclEntry, AclTag, AclType, PosixAcl, XattrNs, XattrSet};

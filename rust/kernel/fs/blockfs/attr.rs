@@ -41,8 +41,8 @@ impl<T: FileSystem> Tables<T> {
                 if size != i.size() {
                     // SAFETY: A regular file of ours, locked exclusively
                     // by the VFS for the whole call.
-                    let locked = unsafe { LockedINode::new(i) };
-                    T::FileOps::resize(&locked, size)?;
+                    let mut locked = unsafe { LockedINode::new(i) };
+                    T::FileOps::resize(&mut locked, size)?;
                 }
             }
             // SAFETY: As for `setattr_prepare`, which accepted the change.

@@ -41,10 +41,10 @@ pub trait Operations {
     /// does to the size (and to the blocks past it), and performs the
     /// write with [`Write::perform`], which allocates through
     /// [`Operations::map_write`]. Returns how many bytes were written.
-    fn write(
-        _inode: &LockedINode<'_, Self::FileSystem>,
-        _write: Write<'_, Self::FileSystem>,
-    ) -> Result<usize> {
+    fn write<'a>(
+        _inode: &mut LockedINode<'_, Self::FileSystem>,
+        _write: Write<'a, Self::FileSystem>,
+    ) -> Result<Written<'a>> {
         Err(EROFS)
     }
 
@@ -52,7 +52,7 @@ pub trait Operations {
     /// and `open(O_TRUNC)`, through `setattr`, which then copies the other
     /// attributes asked for and writes the inode): freeing the blocks past
     /// a smaller size, zeroing what the new size newly covers.
-    fn resize(_inode: &LockedINode<'_, Self::FileSystem>, _size: u64) -> Result {
+    fn resize(_inode: &mut LockedINode<'_, Self::FileSystem>, _size: u64) -> Result {
         Err(EROFS)
     }
 
@@ -61,7 +61,7 @@ pub trait Operations {
     /// (`file_modified`). Optional: without it, `fallocate(2)` fails with
     /// `EOPNOTSUPP`.
     fn fallocate(
-        _inode: &LockedINode<'_, Self::FileSystem>,
+        _inode: &mut LockedINode<'_, Self::FileSystem>,
         _mode: Fallocate,
         _start: u64,
         _end: u64,
@@ -237,21 +237,17 @@ impl<T: FileSystem> Tables<T> {
         // SAFETY: As the VFS passed them, with the inode lock held.
         let mut ret = unsafe { bindings::generic_write_checks(iocb, from) };
         if ret > 0 {
-            // Refuses RWF_NOWAIT when the times need writing.
-            // SAFETY: As above.
-            ret = unsafe { bindings::kiocb_modified(iocb) } as isize;
-            if ret == 0 {
-                // SAFETY: A regular file of ours, locked exclusively until
-                // `guard` is dropped below.
-                let locked = unsafe { LockedINode::new(i) };
-                // SAFETY: The arguments of `write_iter`, checked, on
-                // `locked`.
-                let write = unsafe { Write::new(iocb, from) };
-                ret = match T::FileOps::write(&locked, write) {
-                    Ok(n) => n as isize,
-                    Err(e) => e.to_errno() as isize,
-                };
-            }
+            // SAFETY: A regular file of ours, locked exclusively until
+            // `guard` is dropped below.
+            let mut locked = unsafe { LockedINode::new(i) };
+            // SAFETY: The arguments of `write_iter`, checked, on `locked`.
+            let write = unsafe { Write::new(iocb, from) };
+            // `Write::perform` made the count, at most what was asked for
+            // (itself at most `isize::MAX`).
+            ret = match T::FileOps::write(&mut locked, write) {
+                Ok(written) => written.bytes() as isize,
+                Err(e) => e.to_errno() as isize,
+            };
         }
         drop(guard);
         if ret > 0 {
@@ -291,8 +287,8 @@ impl<T: FileSystem> Tables<T> {
             to_result(unsafe { bindings::file_modified(file) })?;
             // SAFETY: A regular file of ours, locked exclusively while
             // `_guard` lives.
-            let locked = unsafe { LockedINode::new(i) };
-            T::FileOps::fallocate(&locked, mode, start, end)
+            let mut locked = unsafe { LockedINode::new(i) };
+            T::FileOps::fallocate(&mut locked, mode, start, end)
         })();
         match r {
             Ok(()) => 0,

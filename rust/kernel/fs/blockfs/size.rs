@@ -22,10 +22,16 @@ fn last_byte(end: u64) -> i64 {
 /// A regular file of a file system `T` whose inode lock (`i_rwsem`) the
 /// caller holds exclusively: its size and blocks may change.
 ///
+/// The file system's methods get it by `&mut`:
+/// [`LockedINode::lock_invalidate`] borrows it mutably, so the invalidate
+/// lock is taken once at a time, and [`Write::perform`] does too, so no
+/// write runs while it is held (a write's copy from user memory may fault
+/// on a mapping of the same file, and faults take the invalidate lock).
+///
 /// # Invariants
 ///
 /// `inode` is a regular file of `T`, and its lock is held exclusively by
-/// this task for `'a`.
+/// this task for as long as the `LockedINode` exists.
 pub struct LockedINode<'a, T: FileSystem> {
     inode: &'a INode<'a, T>,
     _not_send: NotThreadSafe,
@@ -43,7 +49,7 @@ impl<'a, T: FileSystem> LockedINode<'a, T> {
     /// # Safety
     ///
     /// `inode` is a regular file of `T` whose lock the caller holds
-    /// exclusively for `'a`.
+    /// exclusively for as long as the returned value exists.
     pub(super) unsafe fn new(inode: &'a INode<'a, T>) -> Self {
         // INVARIANT: As the caller guarantees.
         Self {
@@ -67,11 +73,11 @@ impl<'a, T: FileSystem> LockedINode<'a, T> {
     /// Takes the mapping's invalidate lock exclusively: page faults wait
     /// until the returned guard is dropped, so blocks can be freed and
     /// cached pages dropped without a fault mapping them meanwhile.
-    pub fn lock_invalidate(&self) -> Invalidating<'_, 'a, T> {
+    pub fn lock_invalidate(&mut self) -> Invalidating<'_, 'a, T> {
         // SAFETY: The inode is valid while `self` is borrowed, and the lock
         // order is `i_rwsem` (held, type invariant) then `invalidate_lock`,
         // which this task does not hold: only an `Invalidating` holds it,
-        // and it borrows `self`.
+        // and it borrows `self` mutably, so none is alive now.
         let guard = unsafe { InvalidateLock::lock_inode(self.raw()) };
         Invalidating {
             inode: self,
@@ -80,10 +86,15 @@ impl<'a, T: FileSystem> LockedINode<'a, T> {
     }
 
     /// Zeroes bytes `pos..pos + len` of the file (holes stay holes): in
-    /// place with DAX, in the page cache otherwise.
+    /// place with DAX, in the page cache otherwise. `EFBIG` past the
+    /// largest file size.
     pub fn zero_range(&self, pos: u64, len: u64) -> Result {
+        match pos.checked_add(len) {
+            Some(end) if end <= self.super_block().max_bytes() => {}
+            _ => return Err(EFBIG),
+        }
         // SAFETY: A regular file of ours, its lock held exclusively (type
-        // invariant).
+        // invariant); the range fits in an `loff_t` (checked above).
         unsafe { Tables::<T>::zero_range(self.raw(), pos, len) }
     }
 
@@ -92,18 +103,12 @@ impl<'a, T: FileSystem> LockedINode<'a, T> {
     /// page may have stored there past the end, and those bytes must read
     /// as zeros once they are inside the file (as `ext4_block_zero_eof`).
     pub fn zero_eof(&self, old: u64, new: u64) -> Result {
+        let bs = self.super_block().block_size();
         let end = old
-            .next_multiple_of(self.super_block().block_size())
+            .checked_next_multiple_of(bs)
+            .unwrap_or(u64::MAX)
             .min(new);
         self.zero_range(old, end.saturating_sub(old))
-    }
-
-    /// Drops the cached pages (or DAX entries) of the file from byte
-    /// `from` on, unmapping them (`truncate_pagecache`).
-    pub fn truncate_pagecache(&self, from: u64) {
-        let from = from.min(i64::MAX as u64) as i64;
-        // SAFETY: The inode is valid and its lock held (type invariant).
-        unsafe { bindings::truncate_pagecache(self.raw(), from) };
     }
 
     /// After the size grew from `old` to `new`: a page that straddled the
@@ -160,36 +165,77 @@ impl<T: FileSystem> Invalidating<'_, '_, T> {
         unsafe { Tables::<T>::break_layouts(self.raw(), start, last_byte(end)) }
     }
 
+    /// Drops the cached pages (or DAX entries) of the file from byte
+    /// `from` on, unmapping them (`truncate_pagecache`), once DAX layouts
+    /// there are broken ([`Invalidating::break_layouts`]), so that their
+    /// blocks may be freed after.
+    pub fn truncate_pagecache(&self, from: u64) -> Result {
+        self.break_layouts(from, u64::MAX)?;
+        let from = from.min(i64::MAX as u64) as i64;
+        // SAFETY: The inode is valid; its lock and its invalidate lock are
+        // held (type invariants).
+        unsafe { bindings::truncate_pagecache(self.raw(), from) };
+        Ok(())
+    }
+
     /// Drops the cached pages (or DAX entries) of bytes `start..end`
     /// (`u64::MAX`: the rest of the file), unmapping them
-    /// (`truncate_pagecache_range`).
-    pub fn truncate_pagecache_range(&self, start: u64, end: u64) {
+    /// (`truncate_pagecache_range`), once DAX layouts there are broken.
+    pub fn truncate_pagecache_range(&self, start: u64, end: u64) -> Result {
         if start >= end {
-            return;
+            return Ok(());
         }
+        self.break_layouts(start, end)?;
+        // `-1` is the end of the file for `truncate_pagecache_range`.
+        let last = if end == u64::MAX { -1 } else { last_byte(end) };
         let start = start.min(i64::MAX as u64) as i64;
         // SAFETY: The inode is valid; its lock and its invalidate lock are
         // held (type invariants).
-        unsafe { bindings::truncate_pagecache_range(self.raw(), start, last_byte(end)) };
+        unsafe { bindings::truncate_pagecache_range(self.raw(), start, last) };
+        Ok(())
     }
 }
 
 /// A `write()` (or `pwrite()`, `writev()`, `io_submit()`) to a regular
-/// file, checked by the VFS (`generic_write_checks`, `kiocb_modified`)
-/// and ready to be performed with [`Write::perform`].
+/// file, checked by the VFS (`generic_write_checks`) and ready to be
+/// performed with [`Write::perform`], once.
+///
+/// `'a` is invariant: the [`Written`] that performing it gives is the
+/// only one [`file::Operations::write`] can return for it.
 ///
 /// # Invariants
 ///
 /// `iocb` and `from` are the valid arguments of a `write_iter` call on a
-/// regular file of `T` whose lock the caller holds exclusively, for `'a`.
+/// regular file of `T` whose lock the caller holds exclusively, while the
+/// `Write` exists.
 pub struct Write<'a, T: FileSystem> {
     iocb: *mut bindings::kiocb,
     from: *mut bindings::iov_iter,
-    _p: PhantomData<(&'a mut bindings::kiocb, T)>,
+    _invariant: Invariant<'a>,
+    _fs: PhantomData<T>,
     _not_send: NotThreadSafe,
 }
 
-impl<T: FileSystem> Write<'_, T> {
+/// Makes a type invariant in `'a`: it neither grows nor shrinks to
+/// another lifetime.
+type Invariant<'a> = PhantomData<fn(&'a ()) -> &'a ()>;
+
+/// How many bytes a [`Write`] moved: what [`Write::perform`] returns, and
+/// [`file::Operations::write`] passes on. Only `perform` makes one, so the
+/// VFS is never told of more bytes than the write asked for.
+pub struct Written<'a> {
+    bytes: usize,
+    _invariant: Invariant<'a>,
+}
+
+impl Written<'_> {
+    /// The number of bytes written.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+}
+
+impl<'a, T: FileSystem> Write<'a, T> {
     /// # Safety
     ///
     /// As the type invariants say.
@@ -198,7 +244,8 @@ impl<T: FileSystem> Write<'_, T> {
         Self {
             iocb,
             from,
-            _p: PhantomData,
+            _invariant: PhantomData,
+            _fs: PhantomData,
             _not_send: NotThreadSafe,
         }
     }
@@ -224,7 +271,9 @@ impl<T: FileSystem> Write<'_, T> {
         unsafe { (*self.iocb).ki_flags & bindings::IOCB_NOWAIT != 0 }
     }
 
-    /// Moves the bytes: through DAX (`dax_iomap_rw`, as
+    /// Updates the file's times and drops its set-id bits
+    /// (`kiocb_modified`, which refuses `RWF_NOWAIT` when that would wait),
+    /// then moves the bytes: through DAX (`dax_iomap_rw`, as
     /// `ext4_dax_write_iter`), with `O_DIRECT` into the blocks
     /// [`file::Operations::map_write`] allocates (waited for even when
     /// asynchronous, so that the caller sees what reached them; if the
@@ -233,8 +282,14 @@ impl<T: FileSystem> Write<'_, T> {
     /// to the blocks allocated now. Returns how many bytes were written,
     /// which may be fewer than [`Write::count`] (a short write), or the
     /// error if none was.
-    pub fn perform(self) -> Result<usize> {
+    ///
+    /// `inode` is the file being written, borrowed mutably so that its
+    /// invalidate lock is not held meanwhile.
+    pub fn perform(self, inode: &mut LockedINode<'_, T>) -> Result<Written<'a>> {
+        let _ = inode;
         let (iocb, from) = (self.iocb, self.from);
+        // SAFETY: The kiocb is valid and its inode locked (type invariant).
+        to_result(unsafe { bindings::kiocb_modified(iocb) })?;
         let ops = &Tables::<T>::TABLES.iomap_ops;
         let none = core::ptr::null_mut();
         // SAFETY: The kiocb is valid (type invariant).
@@ -263,7 +318,10 @@ impl<T: FileSystem> Write<'_, T> {
             unsafe { bindings::iomap_file_buffered_write(iocb, from, ops, core::ptr::null(), none) }
         };
         match usize::try_from(ret) {
-            Ok(n) => Ok(n),
+            Ok(bytes) => Ok(Written {
+                bytes,
+                _invariant: PhantomData,
+            }),
             Err(_) => Err(Error::from_errno(ret as c_int)),
         }
     }
