@@ -337,8 +337,12 @@ impl FrozenBdev {
 impl Drop for FrozenBdev {
     fn drop(&mut self) {
         // SAFETY: By the type invariants `bdev` is valid and frozen by us.
-        // A thaw that fails leaves nothing to undo here: it reports the
-        // device was not frozen by us, which the invariant rules out.
-        let _ = unsafe { bindings::bdev_thaw(self.bdev) };
+        let r = to_result(unsafe { bindings::bdev_thaw(self.bdev) });
+        // It fails if the file system's thaw does: a `FITHAW` from user
+        // space may have used up the freeze this one nested in. Nothing
+        // here can undo that; say so.
+        if let Err(e) = r {
+            crate::pr_warn!("cannot thaw the device after a shutdown: {:?}\n", e);
+        }
     }
 }
