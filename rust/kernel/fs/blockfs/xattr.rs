@@ -135,6 +135,33 @@ pub enum AclTag {
 }
 
 impl AclTag {
+    /// The tag's C value (`ACL_USER_OBJ` ... `ACL_OTHER`).
+    fn c_tag(&self) -> u32 {
+        match self {
+            AclTag::UserObj => bindings::ACL_USER_OBJ,
+            AclTag::User(_) => bindings::ACL_USER,
+            AclTag::GroupObj => bindings::ACL_GROUP_OBJ,
+            AclTag::Group(_) => bindings::ACL_GROUP,
+            AclTag::Mask => bindings::ACL_MASK,
+            AclTag::Other => bindings::ACL_OTHER,
+        }
+    }
+
+    /// The tag of C value `tag`; `uid` or `gid` give whom it names, and
+    /// are called only for the tag that names a user or a group. `None`
+    /// for a tag no ACL has.
+    fn from_c(tag: u32, uid: impl FnOnce() -> Kuid, gid: impl FnOnce() -> Kgid) -> Option<Self> {
+        Some(match tag {
+            bindings::ACL_USER_OBJ => AclTag::UserObj,
+            bindings::ACL_USER => AclTag::User(uid()),
+            bindings::ACL_GROUP_OBJ => AclTag::GroupObj,
+            bindings::ACL_GROUP => AclTag::Group(gid()),
+            bindings::ACL_MASK => AclTag::Mask,
+            bindings::ACL_OTHER => AclTag::Other,
+            _ => return None,
+        })
+    }
+
     /// The entry as the xattr format of ACLs and ext2's disk format store
     /// it: the tag's C value (`ACL_USER_OBJ` 0x01 to `ACL_OTHER` 0x20) and
     /// the id, in the initial user namespace (0 for the tags that name
@@ -157,44 +184,27 @@ impl AclTag {
     /// ```
     pub fn to_disk(&self) -> (u16, u32) {
         let ns = &raw mut bindings::init_user_ns;
-        let (tag, id) = match *self {
-            AclTag::UserObj => (bindings::ACL_USER_OBJ, 0),
-            AclTag::User(uid) => {
-                // SAFETY: `init_user_ns` is static.
-                let id = unsafe { bindings::from_kuid(ns, uid.into_raw()) };
-                (bindings::ACL_USER, id)
-            }
-            AclTag::GroupObj => (bindings::ACL_GROUP_OBJ, 0),
-            AclTag::Group(gid) => {
-                // SAFETY: As above.
-                let id = unsafe { bindings::from_kgid(ns, gid.into_raw()) };
-                (bindings::ACL_GROUP, id)
-            }
-            AclTag::Mask => (bindings::ACL_MASK, 0),
-            AclTag::Other => (bindings::ACL_OTHER, 0),
+        let id = match *self {
+            // SAFETY: `init_user_ns` is static.
+            AclTag::User(uid) => unsafe { bindings::from_kuid(ns, uid.into_raw()) },
+            // SAFETY: As above.
+            AclTag::Group(gid) => unsafe { bindings::from_kgid(ns, gid.into_raw()) },
+            _ => 0,
         };
-        (tag as u16, id)
+        (self.c_tag() as u16, id)
     }
 
     /// The tag `tag` with the id `id`, as [`AclTag::to_disk`] gives them;
     /// `None` for a tag no ACL has.
     pub fn from_disk(tag: u16, id: u32) -> Option<Self> {
         let ns = &raw mut bindings::init_user_ns;
-        Some(match u32::from(tag) {
-            bindings::ACL_USER_OBJ => AclTag::UserObj,
-            bindings::ACL_USER => {
-                // SAFETY: `init_user_ns` is static.
-                AclTag::User(Kuid::from_raw(unsafe { bindings::make_kuid(ns, id) }))
-            }
-            bindings::ACL_GROUP_OBJ => AclTag::GroupObj,
-            bindings::ACL_GROUP => {
-                // SAFETY: As above.
-                AclTag::Group(Kgid::from_raw(unsafe { bindings::make_kgid(ns, id) }))
-            }
-            bindings::ACL_MASK => AclTag::Mask,
-            bindings::ACL_OTHER => AclTag::Other,
-            _ => return None,
-        })
+        Self::from_c(
+            u32::from(tag),
+            // SAFETY: `init_user_ns` is static.
+            || Kuid::from_raw(unsafe { bindings::make_kuid(ns, id) }),
+            // SAFETY: As above.
+            || Kgid::from_raw(unsafe { bindings::make_kgid(ns, id) }),
+        )
     }
 }
 
@@ -271,26 +281,17 @@ impl PosixAcl {
         let acl = NonNull::new(unsafe { bindings::posix_acl_alloc(n, bindings::GFP_KERNEL) })
             .ok_or(ENOMEM)?;
         for (i, e) in entries.iter().enumerate() {
-            let (tag, id) = match e.tag {
-                AclTag::UserObj => (bindings::ACL_USER_OBJ, pin_init::zeroed()),
-                AclTag::User(uid) => (
-                    bindings::ACL_USER,
-                    bindings::posix_acl_entry__bindgen_ty_1 {
-                        e_uid: uid.into_raw(),
-                    },
-                ),
-                AclTag::GroupObj => (bindings::ACL_GROUP_OBJ, pin_init::zeroed()),
-                AclTag::Group(gid) => (
-                    bindings::ACL_GROUP,
-                    bindings::posix_acl_entry__bindgen_ty_1 {
-                        e_gid: gid.into_raw(),
-                    },
-                ),
-                AclTag::Mask => (bindings::ACL_MASK, pin_init::zeroed()),
-                AclTag::Other => (bindings::ACL_OTHER, pin_init::zeroed()),
+            let id = match e.tag {
+                AclTag::User(uid) => bindings::posix_acl_entry__bindgen_ty_1 {
+                    e_uid: uid.into_raw(),
+                },
+                AclTag::Group(gid) => bindings::posix_acl_entry__bindgen_ty_1 {
+                    e_gid: gid.into_raw(),
+                },
+                _ => pin_init::zeroed(),
             };
             let entry = bindings::posix_acl_entry {
-                e_tag: tag as c_short,
+                e_tag: e.tag.c_tag() as c_short,
                 e_perm: e.perm,
                 __bindgen_anon_1: id,
             };
@@ -350,22 +351,16 @@ pub(super) unsafe fn acl_entries(acl: *const bindings::posix_acl) -> Result<KVec
         )
     };
     for e in entries {
-        let tag = match e.e_tag as u32 {
-            bindings::ACL_USER_OBJ => AclTag::UserObj,
-            bindings::ACL_USER => {
-                // SAFETY: `e_uid` is the member of `ACL_USER` entries.
-                AclTag::User(Kuid::from_raw(unsafe { e.__bindgen_anon_1.e_uid }))
-            }
-            bindings::ACL_GROUP_OBJ => AclTag::GroupObj,
-            bindings::ACL_GROUP => {
-                // SAFETY: `e_gid` is the member of `ACL_GROUP` entries.
-                AclTag::Group(Kgid::from_raw(unsafe { e.__bindgen_anon_1.e_gid }))
-            }
-            bindings::ACL_MASK => AclTag::Mask,
-            bindings::ACL_OTHER => AclTag::Other,
-            // `posix_acl_valid` admits no other tag into a VFS ACL.
-            _ => return Err(EINVAL),
-        };
+        let tag = AclTag::from_c(
+            e.e_tag as u32,
+            // SAFETY: `e_uid` is the member of `ACL_USER` entries, the
+            // only ones `from_c` asks for a user.
+            || Kuid::from_raw(unsafe { e.__bindgen_anon_1.e_uid }),
+            // SAFETY: `e_gid` is the member of `ACL_GROUP` entries.
+            || Kgid::from_raw(unsafe { e.__bindgen_anon_1.e_gid }),
+        )
+        // `posix_acl_valid` admits no other tag into a VFS ACL.
+        .ok_or(EINVAL)?;
         v.push(
             AclEntry {
                 tag,
