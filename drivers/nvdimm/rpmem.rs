@@ -298,14 +298,16 @@ impl RpmemDevice {
     /// Makes the disk read-only if the region is, writable if it is not,
     /// as `nvdimm_check_and_set_ro`.
     fn follow_region_ro(&self, ns: &Namespace<device::Core<'_>>) {
-        let ro = ns.region().is_read_only();
+        let region = ns.region();
+        let ro = region.is_read_only();
         if self.disk.read_only() == ro {
             return;
         }
         let what = if ro { "only" } else { "write" };
         dev_info!(
             ns.as_ref(),
-            "region read-{}, marking {} read-{}\n",
+            "{} read-{}, marking {} read-{}\n",
+            region.name(),
             what,
             self.disk.name(),
             what

@@ -340,8 +340,9 @@ impl Namespace<device::Core<'_>> {
         let dev: &device::Device = self.as_ref();
         let name = CString::try_from(dev.name()).map_err(|_| ENOMEM)?;
         // SAFETY: `iomem_resource` is the root of the kernel's memory
-        // resources, valid forever; `request_region` only calls
-        // `__request_region`, which takes the resource tree's lock.
+        // resources, valid forever. Others use it too, but only under the
+        // resource tree's lock, which `__request_region` (all that
+        // `request_region` calls) takes; `Resource` wraps it in `Opaque`.
         let iomem = unsafe { Resource::from_raw(&raw mut bindings::iomem_resource) };
         iomem
             .request_region(res.start, res.len, name, Flags::IORESOURCE_MEM)
@@ -427,6 +428,13 @@ impl Region {
     pub fn has_cache(&self) -> bool {
         // SAFETY: The region is valid.
         unsafe { bindings::nvdimm_has_cache(self.as_raw()) != 0 }
+    }
+
+    /// The region's name (`region0`, ...).
+    pub fn name(&self) -> &CStr {
+        // SAFETY: The region is valid; its device's name is set when it
+        // is registered and does not change after.
+        unsafe { CStr::from_char_ptr(bindings::dev_name(&raw mut (*self.as_raw()).dev)) }
     }
 
     /// Whether the region is read-only (its `read_only` attribute, or

@@ -469,8 +469,9 @@ impl<T: Operations, D: DaxOperations> Disk<T, D> {
         unsafe { bindings::get_disk_ro(self.gendisk) }
     }
 
-    /// Makes the disk read-only or writable again (`set_disk_ro`): writes
-    /// to a read-only disk fail, and file systems mount it read-only.
+    /// Makes the disk read-only or writable again (`set_disk_ro`): opening
+    /// a read-only disk for writing fails (so file systems mount it
+    /// read-only only, and `O_DIRECT` writes are refused).
     pub fn set_read_only(&self, read_only: bool) {
         // SAFETY: By the type invariant `gendisk` is valid and added.
         unsafe { bindings::set_disk_ro(self.gendisk, read_only) };
