@@ -129,22 +129,21 @@ same_tree() {
 	fi
 }
 
-# In the guest: load_rext2 loads rpmem and rext2 and waits for
-# /dev/rpmem0, each step a check.
-load_rext2() {
-	check "insmod rpmem.ko" insmod "$(module drivers/nvdimm/rpmem.ko)"
-	check "insmod rext2.ko" insmod "$(module fs/rext2/rext2.ko)"
-	check_module_build rpmem
-	check_module_build rext2
-	wait_dev /dev/rpmem0
-}
-
-# In the guest: insmod_rext2 does the same for the guest scripts that are
-# not suites of checks: quietly, failing with the step that failed.
+# In the guest: insmod_rext2 loads rpmem and rext2 and waits for
+# /dev/rpmem0, failing with the step that failed (for the guest scripts
+# that are not suites of checks).
 insmod_rext2() {
 	insmod "$(module drivers/nvdimm/rpmem.ko)" || { echo "insmod rpmem.ko failed" >&2; return 1; }
 	insmod "$(module fs/rext2/rext2.ko)" || { echo "insmod rext2.ko failed" >&2; return 1; }
 	wait_dev /dev/rpmem0
+}
+
+# In the guest: load_rext2 does the same as a check, and checks that the
+# modules loaded are the build module() chose.
+load_rext2() {
+	check "insmod rpmem.ko and rext2.ko, /dev/rpmem0 appears" insmod_rext2
+	check_module_build rpmem
+	check_module_build rext2
 }
 
 # In the guest: check_module_build NAME checks that the loaded module
