@@ -88,10 +88,13 @@ impl Rext2 {
             // Blocks allocated past what was written: no fault could map
             // them (the size never covered them), so they go at once, with
             // any folio a short buffered write left past the size.
+            // (As `ext4_truncate_failed_write`, under the invalidate lock.)
+            let inval = inode.lock_invalidate();
             if !i.is_dax() {
-                r = inode.lock_invalidate().truncate_pagecache(size);
+                r = inval.truncate_pagecache(size);
             }
             r = r.and_then(|()| free_range(i, size.next_multiple_of(BS), u64::MAX));
+            drop(inval);
         }
         r.and_then(|()| commit_size(i))?;
         written

@@ -36,11 +36,15 @@ pub trait Operations {
         Err(EROFS)
     }
 
-    /// Writes to `inode`: `write()` and its kin, checked by the VFS, with
-    /// the times updated. The file system decides what an extending write
-    /// does to the size (and to the blocks past it), and performs the
-    /// write with [`Write::perform`], which allocates through
-    /// [`Operations::map_write`]. Returns how many bytes were written.
+    /// Writes to `inode`: `write()` and its kin, checked by the VFS
+    /// (`generic_write_checks`). The file system decides what an extending
+    /// write does to the size (and to the blocks past it), and performs
+    /// the write with [`Write::perform`], which first updates the times
+    /// and drops set-id bits (through `setattr` and
+    /// [`FileSystem::write_inode`]: no lock of the file system's may be
+    /// held across it), then allocates through [`Operations::map_write`].
+    /// Before `perform`, no byte inside the file's size may change: the
+    /// set-id bits are not dropped yet. Returns what `perform` returned.
     fn write<'a>(
         _inode: &mut LockedINode<'_, Self::FileSystem>,
         _write: Write<'a, Self::FileSystem>,

@@ -77,7 +77,9 @@ impl<'a, T: FileSystem> LockedINode<'a, T> {
         // SAFETY: The inode is valid while `self` is borrowed, and the lock
         // order is `i_rwsem` (held, type invariant) then `invalidate_lock`,
         // which this task does not hold: only an `Invalidating` holds it,
-        // and it borrows `self` mutably, so none is alive now.
+        // and it borrows `self` mutably, so none is alive now (unless one
+        // was leaked with `mem::forget`, which can only deadlock here, as
+        // it does every later fault on the file).
         let guard = unsafe { InvalidateLock::lock_inode(self.raw()) };
         Invalidating {
             inode: self,
@@ -187,7 +189,11 @@ impl<T: FileSystem> Invalidating<'_, '_, T> {
         }
         self.break_layouts(start, end)?;
         // `-1` is the end of the file for `truncate_pagecache_range`.
-        let last = if end == u64::MAX { -1 } else { last_byte(end) };
+        let last = if end > i64::MAX as u64 {
+            -1
+        } else {
+            last_byte(end)
+        };
         let start = start.min(i64::MAX as u64) as i64;
         // SAFETY: The inode is valid; its lock and its invalidate lock are
         // held (type invariants).
@@ -284,7 +290,8 @@ impl<'a, T: FileSystem> Write<'a, T> {
     /// error if none was.
     ///
     /// `inode` is the file being written, borrowed mutably so that its
-    /// invalidate lock is not held meanwhile.
+    /// invalidate lock is not held meanwhile (each call of
+    /// [`file::Operations::write`] has one `LockedINode`, the file's).
     pub fn perform(self, inode: &mut LockedINode<'_, T>) -> Result<Written<'a>> {
         let _ = inode;
         let (iocb, from) = (self.iocb, self.from);
