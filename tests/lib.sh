@@ -74,6 +74,35 @@ wait_dev() {
 	return 1
 }
 
+# In the guest: rebind_cycles NS DEV N unbinds namespace NS from rpmem and
+# binds it again, N times, waiting each time for block device DEV; prints
+# how many cycles went through.
+rebind_cycles() {
+	local i done=0
+	for i in $(seq "$3"); do
+		echo "$1" >/sys/bus/nd/drivers/rpmem/unbind || break
+		echo "$1" >/sys/bus/nd/drivers/rpmem/bind || break
+		wait_dev "$2" || break
+		done=$i
+	done
+	echo "$done"
+}
+
+# In the guest: check_no_leaks WHAT has kmemleak scan twice and checks
+# that it reports nothing; the guest must boot with kmemleak=on.
+check_no_leaks() {
+	local leaks
+	if [ ! -w /sys/kernel/debug/kmemleak ]; then
+		not_ok "kmemleak is available (boot with kmemleak=on)"
+		return
+	fi
+	echo scan >/sys/kernel/debug/kmemleak
+	echo scan >/sys/kernel/debug/kmemleak
+	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
+	check_eq "$1" 0 "$leaks"
+	[ "$leaks" = 0 ] || head -40 /sys/kernel/debug/kmemleak >&2
+}
+
 # In the guest: whether file $1 reports STATX_ATTR_DAX (0x200000).
 statx_attrs() { xfs_io -r -c 'statx -r' "$1" | awk '/^stat.attributes = / { print $3 }'; }
 dax_attr() {

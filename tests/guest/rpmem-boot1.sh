@@ -133,14 +133,7 @@ mkfs.xfs -q -f /dev/rpmem1 && mount -t xfs -o dax=always /dev/rpmem1 /mnt/xfs &&
 sha256sum </tmp/data64 >"$OUT/reboot.sha256"
 
 # Unbind/bind and rmmod/insmod while idle; kmemleak looks for leaks after.
-ok_cycles=0
-for i in $(seq 20); do
-	echo namespace0.0 >/sys/bus/nd/drivers/rpmem/unbind || break
-	echo namespace0.0 >/sys/bus/nd/drivers/rpmem/bind || break
-	wait_dev /dev/rpmem0 || break
-	ok_cycles=$i
-done
-check_eq "20 unbind/bind cycles" 20 "$ok_cycles"
+check_eq "20 unbind/bind cycles" 20 "$(rebind_cycles namespace0.0 /dev/rpmem0 20)"
 ok_cycles=0
 for i in $(seq 20); do
 	rmmod rpmem || break
@@ -159,14 +152,6 @@ intact() {
 check "ext4 data on rpmem0 intact after the cycles" intact ext4 /dev/rpmem0 /mnt/ext4
 check "xfs data on rpmem1 intact after the cycles" intact xfs /dev/rpmem1 /mnt/xfs
 check "rmmod rpmem" rmmod rpmem
-if [ -w /sys/kernel/debug/kmemleak ]; then
-	echo scan >/sys/kernel/debug/kmemleak
-	echo scan >/sys/kernel/debug/kmemleak
-	leaks=$(grep -c '^unreferenced object' /sys/kernel/debug/kmemleak)
-	check_eq "kmemleak finds no leak after the cycles" 0 "$leaks"
-	[ "$leaks" = 0 ] || head -40 /sys/kernel/debug/kmemleak >&2
-else
-	not_ok "kmemleak is available (boot with kmemleak=on)"
-fi
+check_no_leaks "kmemleak finds no leak after the cycles"
 
 finish
