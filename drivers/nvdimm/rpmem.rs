@@ -27,7 +27,7 @@ use kernel::{
     io::resource,
     iov::IovIterSource,
     memremap::DevPagemap,
-    nvdimm::{self, Namespace, NamespaceTypes, PhysRange, Region},
+    nvdimm::{self, NamespaceTypes, PhysRange, Region},
     pmem::PmemRange,
     prelude::*,
     sync::{aref::ARef, Arc},
@@ -264,13 +264,13 @@ impl dax::Operations for Pmem {
 /// Refuses namespaces that carry a btt, pfn or dax info block: their data
 /// does not start at offset 0, and binding them raw would expose (and let
 /// a file system overwrite) the metadata.
-fn check_info_block(ns: &Namespace<device::Core<'_>>) -> Result {
+fn check_info_block(dev: &nvdimm::Device<device::Core<'_>>) -> Result {
     let mut sig = [0u8; 16];
-    ns.read_bytes(INFO_BLOCK_OFFSET, &mut sig)?;
+    dev.read_bytes(INFO_BLOCK_OFFSET, &mut sig)?;
     for (magic, what) in INFO_SIGNATURES {
         if sig.starts_with(magic) {
             dev_err!(
-                ns.as_ref(),
+                dev.as_ref(),
                 "namespace holds a {} info block: bind nd_pmem, or make it raw (ndctl create-namespace -f -e <ns> -m raw)\n",
                 what
             );
@@ -297,15 +297,15 @@ struct RpmemDevice {
 impl RpmemDevice {
     /// Makes the disk read-only if the region is, writable if it is not,
     /// as `nvdimm_check_and_set_ro`.
-    fn follow_region_ro(&self, ns: &Namespace<device::Core<'_>>) {
-        let region = ns.region();
+    fn follow_region_ro(&self, dev: &nvdimm::Device<device::Bound>) {
+        let region = dev.region();
         let ro = region.is_read_only();
         if self.disk.read_only() == ro {
             return;
         }
         let what = if ro { "only" } else { "write" };
         dev_info!(
-            ns.as_ref(),
+            dev.as_ref(),
             "{} read-{}, marking {} read-{}\n",
             region.name(),
             what,
@@ -319,24 +319,29 @@ impl RpmemDevice {
 struct Rpmem;
 
 impl Rpmem {
-    fn attach(ns: &Namespace<device::Core<'_>>) -> Result<RpmemDevice> {
-        check_info_block(ns)?;
+    fn attach(dev: &nvdimm::Device<device::Core<'_>>) -> Result<RpmemDevice> {
+        // Not mapped as their info blocks say yet: left to nd_pmem.
+        if dev.is_fsdax() {
+            return Err(ENXIO);
+        }
+        check_info_block(dev)?;
 
-        let res = ns.resource();
-        let nid = ns.numa_node();
-        let region = ns.region();
+        let res = dev.namespace().resource();
+        let nid = dev.numa_node();
+        let region = dev.region();
         if res.start % PAGE_SIZE != 0 || res.len % PAGE_SIZE != 0 || res.len == 0 {
             dev_err!(
-                ns.as_ref(),
+                dev.as_ref(),
                 "namespace {:#x}+{:#x} is not page aligned\n",
                 res.start,
                 res.len
             );
             return Err(ENXIO);
         }
-        let claim = ns.request_mem_region().inspect_err(|_| {
+        let setup = dev.setup_pages(|_| Ok(()))?;
+        let claim = dev.request_mem_region().inspect_err(|_| {
             dev_warn!(
-                ns.as_ref(),
+                dev.as_ref(),
                 "could not reserve region {:#x}+{:#x}\n",
                 res.start,
                 res.len
@@ -347,10 +352,10 @@ impl Rpmem {
         let pmem_rec = rec.clone();
         let pmem = Arc::pin_init(
             try_pin_init!(Pmem {
-                map <- DevPagemap::new_fsdax(res.start, res.len, nid),
+                map <- DevPagemap::new(setup, nid),
                 bb <- BadBlocks::new(),
                 region: region.to_owned(),
-                dev: ARef::from(&**ns.as_ref()),
+                dev: ARef::from(&**dev.as_ref()),
                 rec: pmem_rec,
             }),
             GFP_KERNEL,
@@ -361,10 +366,10 @@ impl Rpmem {
         match region.has_flush() {
             Some(true) => features |= Features::FUA,
             Some(false) => {}
-            None => dev_warn!(ns.as_ref(), "unable to guarantee persistence of writes\n"),
+            None => dev_warn!(dev.as_ref(), "unable to guarantee persistence of writes\n"),
         }
         let limits = QueueLimits::new()
-            .logical_block_size(ns.sector_size())?
+            .logical_block_size(dev.namespace().sector_size())?
             .physical_block_size(PAGE_SIZE as u32)?
             .max_hw_sectors(u32::MAX)
             .features(features);
@@ -379,17 +384,17 @@ impl Rpmem {
         // Memory failures in the mapping go to whoever mounts the disk.
         pmem.map.set_failure_notifier(dax.holder_notifier())?;
 
-        let name = ns.disk_name()?;
+        let name = dev.namespace().disk_name()?;
         let disk = bio::Builder::new(limits, res.len >> SECTOR_SHIFT)
             .numa_node(nid)
             .build(
                 format_args!("r{}", name.to_str()?),
-                ns.as_ref(),
+                dev.as_ref(),
                 pmem.clone(),
                 Some(dax),
             )?;
         dev_info!(
-            ns.as_ref(),
+            dev.as_ref(),
             "{}: {} MiB at {:#x}, DAX{}\n",
             disk.name().to_str()?,
             res.len >> 20,
@@ -411,7 +416,7 @@ impl Rpmem {
             _debugfs: debugfs,
             _claim: claim,
         };
-        this.follow_region_ro(ns);
+        this.follow_region_ro(dev);
         Ok(this)
     }
 }
@@ -421,13 +426,13 @@ impl nvdimm::Driver for Rpmem {
     type Data<'bound> = RpmemDevice;
 
     fn probe<'bound>(
-        ns: &'bound Namespace<device::Core<'_>>,
+        dev: &'bound nvdimm::Device<device::Core<'_>>,
     ) -> impl PinInit<RpmemDevice, Error> + 'bound {
-        Self::attach(ns)
+        Self::attach(dev)
     }
 
     fn notify<'bound>(
-        ns: &'bound Namespace<device::Core<'_>>,
+        dev: &'bound nvdimm::Device<device::Bound>,
         this: Pin<&RpmemDevice>,
         event: nvdimm::Event,
     ) {
@@ -435,17 +440,17 @@ impl nvdimm::Driver for Rpmem {
             // New poison on the bus: the bad blocks that block I/O and
             // direct access refuse, and sysfs, follow without a rebind.
             nvdimm::Event::RevalidatePoison => {
-                ns.region().populate_badblocks(&this.pmem.bb, this.range);
+                dev.region().populate_badblocks(&this.pmem.bb, this.range);
                 this.disk.notify_badblocks();
             }
-            nvdimm::Event::RevalidateRegion => this.follow_region_ro(ns),
+            nvdimm::Event::RevalidateRegion => this.follow_region_ro(dev),
         }
     }
 
-    fn unbind<'bound>(ns: &'bound Namespace<device::Core<'_>>, this: Pin<&RpmemDevice>) {
+    fn unbind<'bound>(dev: &'bound nvdimm::Device<device::Bound>, this: Pin<&RpmemDevice>) {
         // As nd_pmem: what reached the platform's queues becomes durable.
         let mut log = this.rec.active();
-        if ns.region().flush().is_ok() {
+        if dev.region().flush().is_ok() {
             record::fence(&mut log, record::FENCE_UNBIND, false);
         }
     }

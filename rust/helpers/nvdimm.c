@@ -31,4 +31,9 @@ __rust_helper bool rust_helper_is_nd_dax(const struct device *dev)
 {
 	return is_nd_dax(dev);
 }
+
+__rust_helper u32 rust_helper_nd_info_block_reserve(void)
+{
+	return nd_info_block_reserve();
+}
 #endif

@@ -22,6 +22,16 @@ use crate::{
 
 const PAGE_SHIFT: u32 = bindings::PAGE_SHIFT;
 
+/// The size of a `struct page`: what a page map stores per page.
+pub const STRUCT_PAGE_SIZE: usize = core::mem::size_of::<bindings::page>();
+
+/// The alignment `memremap_pages` needs of the ends of a range for it to
+/// be mapped in any mode (`memremap_compat_align`).
+pub fn compat_align() -> u64 {
+    // SAFETY: Returns a constant of the architecture.
+    unsafe { bindings::memremap_compat_align() as u64 }
+}
+
 /// A range of device memory mapped with struct pages, for file-system DAX.
 ///
 /// A memory failure in the range (a machine check, or `MADV_HWPOISON`) is
@@ -31,9 +41,11 @@ const PAGE_SHIFT: u32 = bindings::PAGE_SHIFT;
 ///
 /// # Invariants
 ///
-/// `pgmap` was set up for `[start, start + len)` and `memremap_pages`
-/// succeeded on it, mapping the range at `kaddr`; the mapping lasts until
-/// `memunmap_pages` in drop. `start` and `len` are page aligned.
+/// `pgmap` was set up for one range that ends with `[start, start + len)`
+/// (the data; before it may be an info block and the page map), and
+/// `memremap_pages` succeeded on it, mapping the data at `kaddr`; the
+/// mapping lasts until `memunmap_pages` in drop. `start` and `len` are page
+/// aligned.
 #[pin_data(PinnedDrop)]
 pub struct DevPagemap {
     #[pin]
@@ -51,28 +63,134 @@ unsafe impl Send for DevPagemap {}
 // whose users must synchronise among themselves, as with any device memory.
 unsafe impl Sync for DevPagemap {}
 
-impl DevPagemap {
-    /// Maps `len` bytes of device memory at physical address `start` with
-    /// struct pages allocated on NUMA node `nid`.
-    pub fn new_fsdax(start: u64, len: u64, nid: i32) -> impl PinInit<Self, Error> {
-        let page_mask = (1u64 << PAGE_SHIFT) - 1;
-        let init = move |slot: *mut Self| -> Result {
-            if len == 0 || start & page_mask != 0 || len & page_mask != 0 {
-                return Err(EINVAL);
-            }
-            let end = start.checked_add(len - 1).ok_or(EINVAL)?;
-            // SAFETY: `slot` is valid for writes of `Self`.
-            let pgmap = unsafe { Opaque::cast_into(&raw const (*slot).pgmap) };
-            // SAFETY: `pgmap` is valid for writes; a zeroed `dev_pagemap` is
-            // its documented initial state before the fields below are set.
-            // `range` is the first member of a union at `__bindgen_anon_1`.
+/// How a range of device memory is to be mapped, before it is: one
+/// physical range, the offset of the data in it, and, when the struct pages
+/// of the data live on the device itself, the altmap that places them
+/// between the start of the range and the data.
+///
+/// # Invariants
+///
+/// `pgmap` is zeroed but for one page-aligned range, `nr_range` and, with
+/// `PGMAP_ALTMAP_VALID` in `flags` (the only flag), an altmap inside the
+/// range and before `data_off`; `data_off` is page aligned and inside the
+/// range.
+pub struct PagemapSetup {
+    pgmap: bindings::dev_pagemap,
+    data_off: u64,
+}
+
+impl PagemapSetup {
+    /// All of the `len` bytes at physical address `start`, with the struct
+    /// pages in RAM.
+    pub fn range(start: u64, len: u64) -> Result<Self> {
+        let end = start
+            .checked_add(len)
+            .ok_or(EINVAL)?
+            .checked_sub(1)
+            .ok_or(EINVAL)?;
+        let fill = |pgmap: *mut bindings::dev_pagemap| -> Result<u64> {
+            // SAFETY: `pgmap` is valid for writes (`with`'s contract);
+            // `range` is the first member of the union at `__bindgen_anon_1`.
             unsafe {
-                core::ptr::write_bytes(pgmap, 0, 1);
-                (*pgmap).type_ = bindings::memory_type_MEMORY_DEVICE_FS_DAX;
                 (*pgmap).nr_range = 1;
                 let range = (&raw mut (*pgmap).__bindgen_anon_1).cast::<bindings::range>();
                 (*range).start = start;
                 (*range).end = end;
+            }
+            Ok(0)
+        };
+        // SAFETY: `fill` writes only the range of the `dev_pagemap`.
+        unsafe { Self::with(fill) }
+    }
+
+    /// A setup that `fill` writes into a zeroed `dev_pagemap` (one range,
+    /// optionally an altmap), returning the offset of the data in the
+    /// range; checked here.
+    ///
+    /// # Safety
+    ///
+    /// `fill` writes, of the `dev_pagemap` it is given, only the range,
+    /// `nr_range`, the altmap and `flags`.
+    pub(crate) unsafe fn with(
+        fill: impl FnOnce(*mut bindings::dev_pagemap) -> Result<u64>,
+    ) -> Result<Self> {
+        let page_mask = (1u64 << PAGE_SHIFT) - 1;
+        // SAFETY: A zeroed `dev_pagemap` is its documented initial state.
+        let mut pgmap: bindings::dev_pagemap = unsafe { core::mem::zeroed() };
+        let data_off = fill(&raw mut pgmap)?;
+        // SAFETY: `fill` wrote at most one range, in the union at
+        // `__bindgen_anon_1` (the function's contract).
+        let range = unsafe { &*(&raw const pgmap.__bindgen_anon_1).cast::<bindings::range>() };
+        let (start, end) = (range.start, range.end);
+        let len = end.wrapping_sub(start).wrapping_add(1);
+        if pgmap.nr_range != 1
+            || end < start
+            || start & page_mask != 0
+            || len & page_mask != 0
+            || data_off & page_mask != 0
+            || data_off >= len
+        {
+            return Err(EINVAL);
+        }
+        let valid = bindings::PGMAP_ALTMAP_VALID;
+        if pgmap.flags & !valid != 0
+            || pgmap.vmemmap_shift != 0
+            || pgmap.type_ != 0
+            || !pgmap.ops.is_null()
+            || !pgmap.owner.is_null()
+        {
+            return Err(EINVAL);
+        }
+        if pgmap.flags & valid != 0 {
+            // The page map goes from `base_pfn`, past `reserve` pages, into
+            // `free` pages, all before the data.
+            let alt = &pgmap.altmap;
+            let pages = |n: usize| n as u64;
+            let room = pages(alt.reserve).checked_add(pages(alt.free));
+            if pages(alt.base_pfn) != start >> PAGE_SHIFT
+                || pages(alt.end_pfn) > end >> PAGE_SHIFT
+                || room.is_none_or(|r| r > data_off >> PAGE_SHIFT)
+                || alt.alloc != 0
+            {
+                return Err(EINVAL);
+            }
+        }
+        // INVARIANT: Checked above.
+        Ok(Self { pgmap, data_off })
+    }
+
+    /// Whether the struct pages of the data live on the device (an altmap).
+    pub fn pages_on_device(&self) -> bool {
+        self.pgmap.flags & bindings::PGMAP_ALTMAP_VALID != 0
+    }
+}
+
+impl DevPagemap {
+    /// Maps device memory as `setup` says, with the struct pages allocated
+    /// on NUMA node `nid` (or on the device, with an altmap). The data,
+    /// from its offset to the end of the range, is what
+    /// [`DevPagemap::range`] and [`DevPagemap::direct_access`] reach; what
+    /// precedes it (an info block, the page map) is not reachable.
+    pub fn new(setup: PagemapSetup, nid: i32) -> impl PinInit<Self, Error> {
+        let init = move |slot: *mut Self| -> Result {
+            let PagemapSetup {
+                pgmap: raw,
+                data_off,
+            } = setup;
+            // SAFETY: The range is the first member of the union at
+            // `__bindgen_anon_1` (type invariant of `PagemapSetup`).
+            let (start, end) = unsafe {
+                let range = &*(&raw const raw.__bindgen_anon_1).cast::<bindings::range>();
+                (range.start, range.end)
+            };
+            let len = end - start + 1;
+            // SAFETY: `slot` is valid for writes of `Self`.
+            let pgmap = unsafe { Opaque::cast_into(&raw const (*slot).pgmap) };
+            // SAFETY: `pgmap` is valid for writes; `raw` is a set-up
+            // `dev_pagemap` that nothing points into yet.
+            unsafe {
+                pgmap.write(raw);
+                (*pgmap).type_ = bindings::memory_type_MEMORY_DEVICE_FS_DAX;
                 (*pgmap).ops = &FSDAX_OPS;
             }
             // SAFETY: `slot` is valid for writes; the notifier must be set
@@ -83,15 +201,17 @@ impl DevPagemap {
             // SAFETY: `slot` is valid for writes.
             unsafe {
                 (&raw mut (*slot).kaddr).write(core::ptr::null_mut());
-                (&raw mut (*slot).start).write(start);
-                (&raw mut (*slot).len).write(len);
+                (&raw mut (*slot).start).write(start + data_off);
+                (&raw mut (*slot).len).write(len - data_off);
             }
-            // SAFETY: `pgmap` is initialised for one range; it stays at this
-            // address (pinned) until `memunmap_pages` in drop.
+            // SAFETY: `pgmap` is set up for one range (and an altmap before
+            // the data); it stays at this address (pinned) until
+            // `memunmap_pages` in drop.
             let addr = from_err_ptr(unsafe { bindings::memremap_pages(pgmap, nid) })?;
-            // SAFETY: `slot` is valid for writes.
+            // SAFETY: `slot` is valid for writes; `memremap_pages` mapped
+            // the whole range at `addr`, and `data_off < len`.
             unsafe {
-                (&raw mut (*slot).kaddr).write(addr.cast::<u8>());
+                (&raw mut (*slot).kaddr).write(addr.cast::<u8>().add(data_off as usize));
             }
             Ok(())
         };
@@ -143,12 +263,12 @@ impl DevPagemap {
         }
     }
 
-    /// Physical address of the start of the range.
+    /// Physical address of the start of the data.
     pub fn phys_start(&self) -> u64 {
         self.start
     }
 
-    /// Length of the range in bytes.
+    /// Length of the data in bytes.
     pub fn len(&self) -> u64 {
         self.len
     }
