@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! rpmem: persistent memory driver for raw libnvdimm namespaces.
+//! rpmem: persistent memory driver for libnvdimm namespaces.
 //!
-//! The Rust counterpart of `drivers/nvdimm/pmem.c` for raw namespaces. Each
-//! namespace is mapped with struct pages (as `MEMORY_DEVICE_FS_DAX`), exposed
+//! The Rust counterpart of `drivers/nvdimm/pmem.c` for raw and fsdax
+//! namespaces. Each is mapped with struct pages (as `MEMORY_DEVICE_FS_DAX`;
+//! for fsdax, where its info block says, in RAM or on the device), exposed
 //! as the bio-based disk `rpmemN`, and registered as a DAX device, so that
 //! file systems mounted with `-o dax` reach the memory with loads and stores.
 //!
@@ -26,7 +27,7 @@ use kernel::{
     debugfs, device,
     io::resource,
     iov::IovIterSource,
-    memremap::DevPagemap,
+    memremap::{self, DevPagemap},
     nvdimm::{self, NamespaceTypes, PhysRange, Region},
     pmem::PmemRange,
     prelude::*,
@@ -37,21 +38,21 @@ kernel::module_nd_driver! {
     type: Rpmem,
     name: "rpmem",
     authors: ["rpmem developers"],
-    description: "Rust persistent memory driver for raw NVDIMM namespaces",
+    description: "Rust persistent memory driver for raw and fsdax NVDIMM namespaces",
     license: "GPL",
 }
 
 const SECTOR_SHIFT: u32 = 9;
 const PAGE_SIZE: u64 = kernel::page::PAGE_SIZE as u64;
 
-/// Signatures of the info blocks that btt, pfn (fsdax) and dax (devdax)
-/// personalities write 4 KiB into a namespace.
-const INFO_BLOCK_OFFSET: u64 = 4096;
-const INFO_SIGNATURES: [(&[u8], &str); 3] = [
-    (b"BTT_ARENA_INFO\0", "sector (btt)"),
-    (b"NVDIMM_PFN_INFO\0", "fsdax (pfn)"),
-    (b"NVDIMM_DAX_INFO\0", "devdax"),
-];
+#[allow(dead_code, unreachable_pub)]
+mod pfn_info;
+
+impl kernel::fmt::Display for pfn_info::Invalid {
+    fn fmt(&self, f: &mut kernel::fmt::Formatter<'_>) -> kernel::fmt::Result {
+        core::fmt::Display::fmt(self, f)
+    }
+}
 
 /// One bound namespace: its mapping, bad blocks, region and device.
 #[pin_data]
@@ -261,23 +262,103 @@ impl dax::Operations for Pmem {
     }
 }
 
-/// Refuses namespaces that carry a btt, pfn or dax info block: their data
-/// does not start at offset 0, and binding them raw would expose (and let
-/// a file system overwrite) the metadata.
-fn check_info_block(dev: &nvdimm::Device<device::Core<'_>>) -> Result {
+/// The namespace an fsdax info block is checked against.
+fn geometry(dev: &nvdimm::Device<device::Core<'_>>) -> pfn_info::Geometry {
+    let ns = dev.namespace();
+    let res = ns.resource();
+    pfn_info::Geometry {
+        start: res.start,
+        size: res.len,
+        uuid: ns.uuid(),
+        page_size: PAGE_SIZE,
+        reserve: nvdimm::info_block_reserve(),
+        struct_page_size: memremap::STRUCT_PAGE_SIZE as u64,
+        compat_align: memremap::compat_align(),
+    }
+}
+
+/// Checks an fsdax info block, and says why it is refused.
+fn check_pfn_info(
+    dev: &nvdimm::Device<device::Core<'_>>,
+    block: &[u8; pfn_info::SIZE],
+) -> Result<pfn_info::Info> {
+    pfn_info::parse(block, &geometry(dev)).map_err(|e| {
+        let name = dev.namespace().name();
+        dev_err!(
+            dev.as_ref(),
+            "fsdax info block of {} refused: {}\n",
+            name,
+            e
+        );
+        dev_info!(
+            dev.as_ref(),
+            "ndctl create-namespace -f -e {} makes it anew, without its data\n",
+            name
+        );
+        EINVAL
+    })
+}
+
+/// What the 4 KiB at the info block's place say: nothing (`false`), a
+/// valid fsdax info block (`true`), or something that must not be bound,
+/// because its data does not start at offset 0 and a file system would
+/// overwrite the metadata, or libnvdimm a new fsdax block: an fsdax block
+/// that fails the checks, a btt or a devdax one.
+fn check_block(
+    dev: &nvdimm::Device<device::Core<'_>>,
+    block: &[u8; pfn_info::SIZE],
+) -> Result<bool> {
     let mut sig = [0u8; 16];
-    dev.read_bytes(INFO_BLOCK_OFFSET, &mut sig)?;
-    for (magic, what) in INFO_SIGNATURES {
-        if sig.starts_with(magic) {
+    sig.copy_from_slice(&block[..16]);
+    let what = match pfn_info::personality(&sig) {
+        pfn_info::Personality::Raw => return Ok(false),
+        pfn_info::Personality::Fsdax => return check_pfn_info(dev, block).map(|_| true),
+        pfn_info::Personality::Devdax => "devdax",
+        pfn_info::Personality::Sector => "sector (btt)",
+    };
+    let name = dev.namespace().name();
+    dev_err!(
+        dev.as_ref(),
+        "{} holds a {} info block: not binding it\n",
+        name,
+        what
+    );
+    dev_info!(
+        dev.as_ref(),
+        "bind its C driver, or make it raw: ndctl create-namespace -f -e {} -m raw\n",
+        name
+    );
+    Err(EBUSY)
+}
+
+/// Looks at what a raw namespace holds 4 KiB in, as nd_pmem does before
+/// it attaches a disk ([`check_block`]): for a valid fsdax info block,
+/// libnvdimm makes the fsdax device that serves the namespace, which is
+/// itself declined with `ENXIO`. A namespace forced raw (`force_raw`, as
+/// ndctl sets it to reach the info block) is bound raw.
+fn check_info_block(dev: &nvdimm::Device<device::Core<'_>>) -> Result {
+    let ns = dev.namespace();
+    if ns.force_raw() {
+        return Ok(());
+    }
+    let mut block = KBox::new([0u8; pfn_info::SIZE], GFP_KERNEL)?;
+    dev.read_bytes(pfn_info::OFFSET, &mut block[..])?;
+    if !check_block(dev, &block)? {
+        return Ok(());
+    }
+    match dev.create_fsdax() {
+        // The fsdax device serves the namespace from now on.
+        Ok(()) => Err(ENXIO),
+        Err(e) => {
             dev_err!(
                 dev.as_ref(),
-                "namespace holds a {} info block: bind nd_pmem, or make it raw (ndctl create-namespace -f -e <ns> -m raw)\n",
-                what
+                "libnvdimm refused the fsdax info block of {} ({:?}); not binding it\n",
+                ns.name(),
+                e
             );
-            return Err(EBUSY);
+            Err(e)
         }
     }
-    Ok(())
 }
 
 /// What a bound namespace owns: the disk, which owns the DAX device and
@@ -285,7 +366,7 @@ fn check_info_block(dev: &nvdimm::Device<device::Core<'_>>) -> Result {
 struct RpmemDevice {
     disk: bio::Disk<Pmem, Pmem>,
     pmem: Arc<Pmem>,
-    /// The namespace's physical range, which `pmem.bb` describes.
+    /// The physical range of the data, which `pmem.bb` describes.
     range: PhysRange,
     rec: Arc<record::Recorder>,
     _debugfs: Pin<KBox<debugfs::Scope<Arc<record::Recorder>>>>,
@@ -320,13 +401,12 @@ struct Rpmem;
 
 impl Rpmem {
     fn attach(dev: &nvdimm::Device<device::Core<'_>>) -> Result<RpmemDevice> {
-        // Not mapped as their info blocks say yet: left to nd_pmem.
-        if dev.is_fsdax() {
-            return Err(ENXIO);
+        let fsdax = dev.is_fsdax();
+        if !fsdax {
+            check_info_block(dev)?;
         }
-        check_info_block(dev)?;
-
-        let res = dev.namespace().resource();
+        let ns = dev.namespace();
+        let res = ns.resource();
         let nid = dev.numa_node();
         let region = dev.region();
         if res.start % PAGE_SIZE != 0 || res.len % PAGE_SIZE != 0 || res.len == 0 {
@@ -338,7 +418,11 @@ impl Rpmem {
             );
             return Err(ENXIO);
         }
-        let setup = dev.setup_pages(|_| Ok(()))?;
+
+        // What the media hold at the info block's place is checked before
+        // libnvdimm uses it (or writes a new block over it).
+        let setup = dev.setup_pages(|block| check_block(dev, block).map(|_| ()))?;
+        let pages_on_device = setup.pages_on_device();
         let claim = dev.request_mem_region().inspect_err(|_| {
             dev_warn!(
                 dev.as_ref(),
@@ -348,7 +432,7 @@ impl Rpmem {
             )
         })?;
 
-        let rec = Arc::pin_init(record::Recorder::new(res.len), GFP_KERNEL)?;
+        let rec = Arc::pin_init(record::Recorder::new(), GFP_KERNEL)?;
         let pmem_rec = rec.clone();
         let pmem = Arc::pin_init(
             try_pin_init!(Pmem {
@@ -360,7 +444,13 @@ impl Rpmem {
             }),
             GFP_KERNEL,
         )?;
-        region.populate_badblocks(&pmem.bb, res);
+        // Bad blocks are sectors of the data, as the disk numbers them.
+        let data = PhysRange {
+            start: pmem.map.phys_start(),
+            len: pmem.map.len(),
+        };
+        region.populate_badblocks(&pmem.bb, data);
+        rec.set_dev_len(data.len);
 
         let mut features = Features::WRITE_CACHE | Features::SYNCHRONOUS | Features::DAX;
         match region.has_flush() {
@@ -369,7 +459,7 @@ impl Rpmem {
             None => dev_warn!(dev.as_ref(), "unable to guarantee persistence of writes\n"),
         }
         let limits = QueueLimits::new()
-            .logical_block_size(dev.namespace().sector_size())?
+            .logical_block_size(ns.sector_size())?
             .physical_block_size(PAGE_SIZE as u32)?
             .max_hw_sectors(u32::MAX)
             .features(features);
@@ -384,8 +474,8 @@ impl Rpmem {
         // Memory failures in the mapping go to whoever mounts the disk.
         pmem.map.set_failure_notifier(dax.holder_notifier())?;
 
-        let name = dev.namespace().disk_name()?;
-        let disk = bio::Builder::new(limits, res.len >> SECTOR_SHIFT)
+        let name = ns.disk_name()?;
+        let disk = bio::Builder::new(limits, data.len >> SECTOR_SHIFT)
             .numa_node(nid)
             .build(
                 format_args!("r{}", name.to_str()?),
@@ -395,10 +485,15 @@ impl Rpmem {
             )?;
         dev_info!(
             dev.as_ref(),
-            "{}: {} MiB at {:#x}, DAX{}\n",
+            "{}: {} MiB at {:#x}{}, DAX{}\n",
             disk.name().to_str()?,
-            res.len >> 20,
-            res.start,
+            data.len >> 20,
+            data.start,
+            match (fsdax, pages_on_device) {
+                (false, _) => "",
+                (true, false) => ", fsdax (page map in RAM)",
+                (true, true) => ", fsdax (page map on the device)",
+            },
             if region.is_sync() {
                 ", MAP_SYNC"
             } else if region.is_async() {
@@ -411,7 +506,7 @@ impl Rpmem {
         let this = RpmemDevice {
             disk,
             pmem,
-            range: res,
+            range: data,
             rec,
             _debugfs: debugfs,
             _claim: claim,
@@ -625,7 +720,8 @@ mod record {
         on: AtomicFlag,
         /// Flushes of the region that completed, recording or not.
         flushes: Atomic<u64>,
-        dev_len: u64,
+        /// The disk's length, once the data is mapped.
+        dev_len: Atomic<u64>,
         #[pin]
         log: Mutex<Log>,
         #[pin]
@@ -633,11 +729,11 @@ mod record {
     }
 
     impl Recorder {
-        pub(crate) fn new(dev_len: u64) -> impl PinInit<Self> {
+        pub(crate) fn new() -> impl PinInit<Self> {
             pin_init!(Self {
                 on: AtomicFlag::new(false),
                 flushes: Atomic::new(0),
-                dev_len,
+                dev_len: Atomic::new(0),
                 log <- new_mutex!(Log {
                     on: false,
                     buf: KVVec::new(),
@@ -647,6 +743,11 @@ mod record {
                 }),
                 done <- new_mutex!(KVVec::new()),
             })
+        }
+
+        /// Sets the disk's length, which logs record in their header.
+        pub(crate) fn set_dev_len(&self, len: u64) {
+            self.dev_len.store(len, Relaxed);
         }
 
         /// Counts a flush of the region that completed.
@@ -775,7 +876,7 @@ mod record {
                 h[0..8].copy_from_slice(MAGIC);
                 h[8..12].copy_from_slice(&VERSION.to_le_bytes());
                 h[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
-                h[16..24].copy_from_slice(&rec.dev_len.to_le_bytes());
+                h[16..24].copy_from_slice(&rec.dev_len.load(Relaxed).to_le_bytes());
                 h[24..28].copy_from_slice(&(RECORD_LEN as u32).to_le_bytes());
                 new.extend_from_slice(&h, GFP_KERNEL)?;
                 rec.log.lock().start(new);

@@ -18,6 +18,14 @@
 # Boot 5: a virtio-pmem region (asynchronous flush): ext4-dax and rext2
 #         on rpmem, fsync flushes through the host, MAP_SYNC refused;
 #         20 unbind/bind cycles leak nothing (kmemleak).
+# Boot 6: three namespaces made with ndctl, bound by rpmem without
+#         nd_pmem: fsdax --map=dev, fsdax --map=mem and raw, each with
+#         ext4-dax, XFS-dax and rext2; nd_pmem and rpmem read each other's
+#         bytes; ndctl disable/enable-namespace; an info block corrupted
+#         in each field is refused, naming it; 20 unbind/bind cycles of
+#         each kind leak nothing (kmemleak).
+# Boot 7: same images: rpmem finds the fsdax info blocks again and the
+#         file systems read back.
 # Host:   the O_DIRECT bytes are in the backing file; both images are
 #         identical where the workload wrote.
 
@@ -43,6 +51,14 @@ check_eq "boot 4 (read-only region, run-time poison, claim): guest checks ran, n
 
 "$RUN" --nvdimms 0 --virtio-pmem 1 --append kmemleak=on --timeout 600 -- bash "$RPMEM_TOP/tests/guest/rpmem-virtio.sh"
 check_eq "boot 5 (virtio-pmem): guest checks ran, no kernel splat" 0 "$?"
+
+"$RUN" --nvdimms 3 --keep-images "$WORK/fsdax" --append kmemleak=on --timeout 1500 -- \
+	env OUT="$WORK" bash "$RPMEM_TOP/tests/guest/rpmem-fsdax.sh"
+check_eq "boot 6 (fsdax namespaces made by ndctl): guest checks ran, no kernel splat" 0 "$?"
+
+"$RUN" --nvdimms 3 --keep-images "$WORK/fsdax" --timeout 900 -- \
+	env OUT="$WORK" bash "$RPMEM_TOP/tests/guest/rpmem-fsdax-reboot.sh"
+check_eq "boot 7 (fsdax namespaces after a reboot): guest checks ran, no kernel splat" 0 "$?"
 
 if [ -s "$WORK/odirect.sha256" ]; then
 	got=$(dd if="$WORK/img/nvdimm0.img" bs=1M skip=8 count=4 status=none | sha256sum | cut -d' ' -f1)

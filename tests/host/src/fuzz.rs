@@ -11,6 +11,7 @@ use crate::ondisk::{
     check_block_ptr, group_desc_location, inode_location, Geometry, GroupDesc, Inode, Superblock,
     GROUP_DESC_SIZE, SUPERBLOCK_OFFSET, SUPERBLOCK_SIZE,
 };
+use crate::pfn_info;
 use crate::sample;
 use crate::xattr;
 
@@ -50,6 +51,38 @@ pub fn parse_all(data: &[u8]) {
     // Everything else against the sample geometry too.
     exercise(&sample::geometry(), data, &mut k);
     exercise_xattr(data, &mut k);
+    exercise_pfn_info(data, &mut k);
+}
+
+/// An fsdax info block from the input, sealed so that the checks past the
+/// checksum run: one rpmem accepts must leave a non-empty, page-aligned
+/// data area inside the namespace, with room for the page map.
+fn exercise_pfn_info(data: &[u8], k: &mut Knobs<'_>) {
+    let mut b = [0u8; pfn_info::SIZE];
+    let n = data.len().min(pfn_info::SIZE);
+    b[..n].copy_from_slice(&data[..n]);
+    b[..16].copy_from_slice(pfn_info::SIGNATURE);
+    if k.u8() & 1 == 0 {
+        b[52..54].copy_from_slice(&1u16.to_le_bytes());
+    }
+    pfn_info::seal(&mut b);
+    let g = pfn_info::Geometry {
+        start: (k.u64() >> 20) << 21,
+        size: (u64::from(k.u32()) + 1) << 21,
+        uuid: [0; 16],
+        page_size: 4096,
+        reserve: 8192,
+        struct_page_size: 64,
+        compat_align: 2 << 20,
+    };
+    if let Ok(info) = pfn_info::parse(&b, &g) {
+        assert!(info.dataoff >= g.reserve);
+        assert_eq!(info.dataoff % 4096, 0);
+        assert!(info.data_len > 0 && info.dataoff + info.data_len <= g.size);
+        if info.mode == pfn_info::Mode::Pmem {
+            assert!(info.dataoff - g.reserve >= info.data_len / 4096 * 64);
+        }
+    }
 }
 
 /// An attribute block from the input: a valid one must list, find and

@@ -30,6 +30,8 @@ pub mod dirent;
 pub mod dirindex;
 #[path = "../../../fs/rext2/ondisk.rs"]
 pub mod ondisk;
+#[path = "../../../drivers/nvdimm/pfn_info.rs"]
+pub mod pfn_info;
 #[path = "../../../fs/rext2/xattr.rs"]
 pub mod xattr;
 
