@@ -88,6 +88,32 @@ rebind_cycles() {
 	echo "$done"
 }
 
+# In the guest: mce_poison ADDR reports an uncorrectable memory error at
+# physical address ADDR through mce-inject (loaded already): the AMD
+# layout, as QEMU's TCG CPU is (bank 4, extended error code 8, address
+# valid; the address is page granular, misc's LSB is 12), which mce_log
+# hands to nfit_handle_mce.
+mce_poison() {
+	local inj=/sys/kernel/debug/mce-inject
+	echo sw >$inj/flags
+	echo 0 >$inj/cpu
+	echo $((0x3400000000080000)) >$inj/status
+	echo $(($1)) >$inj/addr
+	echo 12 >$inj/misc
+	echo 4 >$inj/bank
+}
+
+# In the guest: wait_badblocks DISK WANT waits up to 5 s for
+# /sys/block/DISK/badblocks to read WANT.
+wait_badblocks() {
+	local i
+	for i in $(seq 50); do
+		[ "$(cat "/sys/block/$1/badblocks")" = "$2" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
 # In the guest: check_no_leaks WHAT has kmemleak scan twice and checks
 # that it reports nothing; the guest must boot with kmemleak=on.
 check_no_leaks() {

@@ -41,18 +41,9 @@ DATA=$(cat "/sys/bus/nd/devices/$(nd_dev rpmem0)/resource")
 OFF=$((1048576 + 12288))
 check_eq "rpmem0 has no bad blocks before" "" "$(cat /sys/block/rpmem0/badblocks)"
 check "insmod mce-inject" insmod "$KDIR/arch/x86/kernel/cpu/mce/mce-inject.ko"
-INJ=/sys/kernel/debug/mce-inject
-echo sw >$INJ/flags
-echo 0 >$INJ/cpu
-echo $((0x3400000000080000)) >$INJ/status
-echo $((DATA + OFF)) >$INJ/addr
-echo 12 >$INJ/misc
-echo 4 >$INJ/bank
+mce_poison $((DATA + OFF))
 want="$((OFF / 512)) 8"
-for _ in $(seq 50); do
-	[ "$(cat /sys/block/rpmem0/badblocks)" = "$want" ] && break
-	sleep 0.1
-done
+wait_badblocks rpmem0 "$want"
 check_eq "fsdax: the poisoned page shows in rpmem0's badblocks at its data offset" \
 	"$want" "$(cat /sys/block/rpmem0/badblocks)"
 check "fsdax: a read of the poisoned page fails" sh -c \

@@ -64,18 +64,9 @@ dd if=/tmp/blk of=/dev/rpmem0 bs=4096 seek=$((OFF / 4096)) oflag=direct status=n
 check_eq "rpmem0 has no bad blocks before" "" "$(cat /sys/block/rpmem0/badblocks)"
 check "insmod mce-inject" insmod "$KDIR/arch/x86/kernel/cpu/mce/mce-inject.ko"
 mark_dmesg
-INJ=/sys/kernel/debug/mce-inject
-echo sw >$INJ/flags
-echo 0 >$INJ/cpu
-echo $((0x3400000000080000)) >$INJ/status
-echo $((START + OFF)) >$INJ/addr
-echo 12 >$INJ/misc
-echo 4 >$INJ/bank
+mce_poison $((START + OFF))
 want="$((OFF / 512)) 8"
-for _ in $(seq 50); do
-	[ "$(cat /sys/block/rpmem0/badblocks)" = "$want" ] && break
-	sleep 0.1
-done
+wait_badblocks rpmem0 "$want"
 check_eq "the poisoned page shows in rpmem0's badblocks without a rebind" \
 	"$want" "$(cat /sys/block/rpmem0/badblocks)"
 check "a read of the poisoned page fails" sh -c \
