@@ -101,8 +101,9 @@ impl SbData {
 
 impl Rext2 {
     /// Allocates up to `want` contiguous blocks, near `goal` if possible.
-    /// If `align` is above 1 and `want` is at least `align`, a run starting
-    /// at a multiple of `align` is preferred. Returns the first block and
+    /// If `align` is above 1, a run starting at a multiple of `align`, with
+    /// `align` blocks free from there, is preferred (a shorter `want` takes
+    /// its start, and the rest stays free for the writes that follow). Returns the first block and
     /// the count. The blocks' contents are not touched. The bitmap and the
     /// group descriptor are durable when it returns.
     pub(crate) fn alloc_blocks(
@@ -146,7 +147,7 @@ impl Rext2 {
             geo.first_data_block
         };
         let g0 = geo.group_of_block(goal).unwrap_or(0);
-        let aligned = align > 1 && want >= align;
+        let aligned = align > 1;
         for pass_align in [if aligned { align } else { 1 }, 1] {
             for k in 0..geo.groups {
                 let g = (g0 + k) % geo.groups;
@@ -159,7 +160,13 @@ impl Rext2 {
                 }
                 let first = geo.group_first_block(g).ok_or(EUCLEAN)?;
                 let nbits = geo.group_blocks(g).ok_or(EUCLEAN)? as usize;
-                let buf = sb.bread(gd.block_bitmap.into())?;
+                // A bitmap that cannot be read fails the allocation only
+                // when no other group can serve it unaligned either.
+                let buf = match sb.bread(gd.block_bitmap.into()) {
+                    Ok(buf) => buf,
+                    Err(_) if pass_align > 1 => continue,
+                    Err(e) => return Err(e),
+                };
                 let goal_bit = if k == 0 { (goal - first) as usize } else { 0 };
                 let align = pass_align as usize;
                 let found = buf.read(|b| {

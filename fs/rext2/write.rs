@@ -27,6 +27,11 @@ pub(crate) const SECTORS: u32 = (BS / 512) as u32;
 /// Most blocks allocated by one `map_write` call.
 const MAX_ALLOC: u64 = 4 * PMD_BLOCKS as u64;
 
+/// A DAX write this long (1 MiB) into a file's first 2 MiB starts its
+/// blocks at a 2 MiB boundary of the device: a file written in such pieces
+/// is likely to be large. Past the first 2 MiB every chunk starts at one.
+const PMD_START_MIN: u64 = 256;
+
 /// Most blocks an appending page-cache write allocates ahead of itself
 /// (the window, `IState::window`, doubles up to it): 256 KiB.
 pub(crate) const WINDOW_MAX: u32 = 64;
@@ -177,10 +182,18 @@ impl Rext2 {
             st.di.block[offs[0] as usize] = phys;
             return Ok(());
         }
+        // Indirect blocks go first-fit from the start of the data's group,
+        // into the gaps that aligned runs leave, not after the data: there
+        // they would split the file's next 2 MiB run, which then could not
+        // be mapped with a PMD.
+        let meta_goal = geo
+            .group_of_block(phys)
+            .and_then(|g| geo.group_first_block(g))
+            .unwrap_or(phys);
         let slot = offs[0] as usize;
         let mut ptr = st.di.block[slot];
         if ptr == 0 {
-            ptr = Self::alloc_meta(sb, phys, |_| ())?;
+            ptr = Self::alloc_meta(sb, meta_goal, |_| ())?;
             *meta += 1;
             st.di.block[slot] = ptr;
         }
@@ -197,7 +210,7 @@ impl Rext2 {
             }
             let mut child = buf.read(|b| bmap::read_ptr(b, idx)).ok_or(EUCLEAN)?;
             if child == 0 {
-                child = Self::alloc_meta(sb, phys, |_| ())?;
+                child = Self::alloc_meta(sb, meta_goal, |_| ())?;
                 *meta += 1;
                 let buf = dirty.get(sb, ptr)?;
                 if !buf.modify(|b| bmap::write_ptr(b, idx, child)) {
@@ -283,9 +296,25 @@ impl Rext2 {
         if goal == 0 {
             goal = Self::home_block(inode);
         }
-        // Runs that start at a 2 MiB boundary of the file start at one on
-        // the device too, for PMD faults.
-        let align = if lblk % u64::from(PMD_BLOCKS) == 0 {
+        // Runs that start a 2 MiB chunk of the file start at a 2 MiB
+        // boundary of the device, for PMD faults: those of 2 MiB or more
+        // always, and shorter ones of DAX files into a chunk that is all
+        // hole, where 2 MiB are free, so that the writes that follow
+        // continue the run (`goal` above). In the first chunk only for a
+        // large write, so that small files do not scatter over the aligned
+        // free space; and never to refill part of a chunk, which would
+        // take a free aligned 2 MiB for a few blocks.
+        let pmd = u64::from(PMD_BLOCKS);
+        let chunk_is_hole = || -> Result<bool> {
+            Ok(matches!(Self::map_locked(inode, &st, offset, pmd * BS)?,
+                Mapping::Hole { len, .. } if len >= pmd * BS))
+        };
+        let align = if lblk % pmd == 0
+            && (u64::from(want) >= pmd
+                || (inode.is_dax()
+                    && (lblk > 0 || u64::from(need) >= PMD_START_MIN)
+                    && chunk_is_hole()?))
+        {
             PMD_BLOCKS
         } else {
             1

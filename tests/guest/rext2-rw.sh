@@ -231,6 +231,28 @@ check "write faults on 2 MiB holes are mapped with PMDs (NOPAGE)" \
 	sh -c "grep 'dax_pmd_fault_done' $TR/trace | grep 'WRITE' | grep -c NOPAGE | grep -qx 2"
 grep dax_pmd_fault_done $TR/trace | sed 's/^.*dax_pmd_fault_done: /    /' >&2
 
+# Files written with write(), 1 MiB at a time and appended 4 KiB at a
+# time (whose first 2 MiB stays unaligned: small files must not take the
+# aligned free space), mapped and read once in each 2 MiB. Neither their
+# runs nor the indirect blocks allocated among them may split a 2 MiB.
+pmd_mapped() { # FILE: how many of its 2 MiB took a PMD read fault
+	echo >$TR/trace
+	echo 1 >$TR/events/fs_dax/dax_pmd_fault_done/enable
+	python3 -c 'import mmap, sys
+f = open(sys.argv[1], "rb")
+m = mmap.mmap(f.fileno(), 0, prot=mmap.PROT_READ)
+for off in range(0, len(m), 2 << 20):
+    m[off]' "$1"
+	echo 0 >$TR/events/fs_dax/dax_pmd_fault_done/enable
+	grep -c 'dax_pmd_fault_done.*NOPAGE' $TR/trace
+}
+dd if=/dev/zero of=$M/pmd-1m bs=1M count=8 status=none
+dd if=/dev/zero of=$M/pmd-4k bs=4k count=2048 status=none
+check_eq "a file written 1 MiB at a time: each 2 MiB mapped with a PMD" 4 "$(pmd_mapped $M/pmd-1m)"
+check_eq "a file appended 4 KiB at a time: each 2 MiB past the first too" 3 \
+	"$(pmd_mapped $M/pmd-4k)"
+rm -f $M/pmd-1m $M/pmd-4k
+
 # 4. fsx (fsx_seeds, tests/lib.sh). The seeds run in parallel, each on
 # its own file, 20,000 operations each in make check (FSX_OPS=N changes
 # that; make fsx runs 100,000).
