@@ -12,7 +12,7 @@
 #                 JOBS; tests/xfstests/run); make xfstests-compare puts
 #                 ext4-dax and rext2 side by side
 #   make bench    rext2 and rpmem against ext4/XFS with DAX, nd_pmem, C ext2
-#                 and tmpfs in one VM (tests/bench/run: REPS, FILES, ...)
+#                 and tmpfs in one VM (tests/bench/run: QUICK=1, REPS, ...)
 #   make patches  the project as a patch series against the pinned kernel,
 #                 with a cover letter, in PATCHES_OUT (out/patches);
 #                 make patches-check applies and checks it;
