@@ -103,9 +103,10 @@ impl Rext2 {
     /// Allocates up to `want` contiguous blocks, near `goal` if possible.
     /// If `align` is above 1, a run starting at a multiple of `align`, with
     /// `align` blocks free from there, is preferred (a shorter `want` takes
-    /// its start, and the rest stays free for the writes that follow). Returns the first block and
-    /// the count. The blocks' contents are not touched. The bitmap and the
-    /// group descriptor are durable when it returns.
+    /// its start, and the rest stays free for the writes that follow).
+    /// Returns the first block and the count. The blocks' contents are not
+    /// touched. The bitmap and the group descriptor are durable when it
+    /// returns.
     pub(crate) fn alloc_blocks(
         sb: &SuperBlock<Self>,
         goal: u32,
