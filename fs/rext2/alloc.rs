@@ -67,6 +67,19 @@ impl SbData {
             .metadata_in(start, count, |g| self.meta.get(g as usize).copied())
     }
 
+    /// Whether the `count` blocks from `start` are all inside the file
+    /// system and none is metadata: what `Rext2::check_meta_ptr` checks,
+    /// without reporting.
+    pub(crate) fn run_ok(&self, start: u32, count: u32) -> bool {
+        let Some(last) = start.checked_add(count.saturating_sub(1)) else {
+            return false;
+        };
+        [start, last]
+            .iter()
+            .all(|&b| matches!(ondisk::check_block_ptr(b, &self.geo), Ok(Some(_))))
+            && self.metadata_in(start, count).is_none()
+    }
+
     /// Free blocks in all groups.
     pub(crate) fn free_blocks(&self) -> u64 {
         self.free_blocks.load(Ordering::Relaxed)

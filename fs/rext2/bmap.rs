@@ -253,3 +253,42 @@ pub fn contiguous_run_le(block: &[u8], index: usize, max: u32) -> Run {
 pub fn pmd_mappable(logical: u64, physical: u32, count: u64) -> bool {
     logical % PMD_BLOCKS == 0 && u64::from(physical) % PMD_BLOCKS == 0 && count >= PMD_BLOCKS
 }
+
+fn run_around_by(
+    get: impl Fn(usize) -> Option<u32>,
+    index: usize,
+    len: usize,
+) -> Option<(usize, u32, u32)> {
+    if index >= len {
+        return None;
+    }
+    let p = get(index).filter(|&p| p != 0)?;
+    let mut first = index;
+    while first > 0 {
+        let back = u32::try_from(index - first + 1).ok()?;
+        match get(first - 1) {
+            Some(q) if q != 0 && q.checked_add(back) == Some(p) => first -= 1,
+            _ => break,
+        }
+    }
+    let max = u32::try_from(len - first).unwrap_or(u32::MAX);
+    match run_by(&get, first, max) {
+        Run::Mapped { start, count } => Some((first, start, count)),
+        Run::Hole { .. } => None,
+    }
+}
+
+/// The whole run of physically contiguous pointers among `ptrs[..len]`
+/// that `ptrs[index]` belongs to, looking both ways: its first index, its
+/// first block and its length; `None` if that pointer is a hole or outside
+/// `ptrs[..len]`. The caller checks the run's blocks, as for
+/// [`contiguous_run`].
+pub fn run_around(ptrs: &[u32], index: usize, len: usize) -> Option<(usize, u32, u32)> {
+    run_around_by(|i| ptrs.get(i).copied(), index, len)
+}
+
+/// Like [`run_around`] over the little-endian pointers of an indirect
+/// block.
+pub fn run_around_le(block: &[u8], index: usize, len: usize) -> Option<(usize, u32, u32)> {
+    run_around_by(|i| read_ptr(block, i), index, len)
+}

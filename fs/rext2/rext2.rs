@@ -42,6 +42,8 @@ mod dirent;
 #[allow(dead_code, unreachable_pub)]
 mod dirindex;
 #[allow(dead_code, unreachable_pub)]
+mod extents;
+#[allow(dead_code, unreachable_pub)]
 mod ondisk;
 #[allow(dead_code, unreachable_pub)]
 mod xattr;
@@ -127,6 +129,10 @@ struct IState {
     /// A directory's index, once built (see `dirindex`); `None` for other
     /// inodes, small directories, and until a directory's first use.
     index: Option<dir::DirIndex>,
+    /// Extents found through indirect blocks (see `extents`), from a
+    /// file's first such mapping; emptied before any block pointer of the
+    /// inode changes (`Rext2::map_changes`).
+    extents: Option<KBox<extents::ExtentCache>>,
 }
 
 impl INodeData {
@@ -140,6 +146,7 @@ impl INodeData {
                     prealloc: 0,
                     window: 1,
                     index: None,
+                    extents: None,
                 }),
                 GFP_KERNEL,
             )?,
@@ -303,6 +310,19 @@ impl Rext2 {
         lblk: u64,
         want: u64,
     ) -> Result<(Option<u32>, u64)> {
+        Self::map_blocks_around(inode, block, lblk, want, None)
+    }
+
+    /// As [`Self::map_blocks`]; if `lblk` is mapped through an indirect
+    /// block and `around` is given, also sets it to the whole extent that
+    /// block maps around `lblk` (before it too), checked like the result.
+    fn map_blocks_around(
+        inode: &INode<'_, Self>,
+        block: &[u32; ondisk::N_BLOCKS],
+        lblk: u64,
+        want: u64,
+        around: Option<&mut Option<extents::Extent>>,
+    ) -> Result<(Option<u32>, u64)> {
         let sb = inode.super_block();
         let geo = &sb.data().geo;
         let err = |c| corrupt(sb, inode.ino(), c);
@@ -347,7 +367,22 @@ impl Rext2 {
                     if level == depth {
                         let max = want32.min(path.remaining_in_block() + 1);
                         let run = buf.read(|d| bmap::contiguous_run_le(d, at, max));
-                        return Self::run(sb, inode.ino(), run);
+                        let found = Self::run(sb, inode.ino(), run)?;
+                        if let (Some(out), (Some(_), _)) = (around, found) {
+                            let apb = geo.addr_per_block as usize;
+                            // A run whose other blocks a map would refuse
+                            // (a corrupt block) is not cached: those are
+                            // refused when they are mapped.
+                            *out = buf
+                                .read(|d| bmap::run_around_le(d, at, apb))
+                                .filter(|&(_, start, count)| sb.data().run_ok(start, count))
+                                .map(|(first, start, count)| extents::Extent {
+                                    lblk: lblk - (at - first) as u64,
+                                    pblk: start.into(),
+                                    len: count.into(),
+                                });
+                        }
+                        return Ok(found);
                     }
                     ptr = buf.read(|d| bmap::read_ptr(d, at)).ok_or(EUCLEAN)?;
                 }
@@ -604,8 +639,8 @@ impl blockfs::file::Operations for Rext2 {
     type FileSystem = Self;
 
     fn map(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
-        let st = inode.data().state.lock();
-        Self::map_locked(inode, &st, pos, len)
+        let mut st = inode.data().state.lock();
+        Self::map_locked(inode, &mut st, pos, len)
     }
 
     fn map_write(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
@@ -693,15 +728,15 @@ impl blockfs::xattr::Operations for Rext2 {
 
 impl Rext2 {
     /// Maps the range of `inode` containing `pos`, with its state locked.
-    fn map_locked(inode: &INode<'_, Self>, st: &IState, pos: u64, len: u64) -> Result<Mapping> {
+    fn map_locked(inode: &INode<'_, Self>, st: &mut IState, pos: u64, len: u64) -> Result<Mapping> {
         let lblk = pos / BS;
         let end = pos.saturating_add(len.max(1)).div_ceil(BS);
         let want = end - lblk;
-        let (start, mut count) = Self::map_blocks(inode, &st.di.block, lblk, want)?;
+        let (start, mut count) = Self::map_cached(inode, st, lblk, want)?;
         // Runs stop where a pointer block ends; carry on while the next
         // one continues the same extent, so that 2 MiB faults see 2 MiB.
         while count < want {
-            let (next, n) = Self::map_blocks(inode, &st.di.block, lblk + count, want - count)?;
+            let (next, n) = Self::map_cached(inode, st, lblk + count, want - count)?;
             let continues = match (start, next) {
                 (Some(a), Some(b)) => u64::from(a) + count == u64::from(b),
                 (None, None) => true,
@@ -723,5 +758,43 @@ impl Rext2 {
             },
             None => Mapping::Hole { offset, len },
         })
+    }
+
+    /// [`Self::map_blocks`] for the inode whose state `st` is, through its
+    /// extent cache: a hit reads no indirect block; a miss that walks to
+    /// one caches the whole extent found there.
+    fn map_cached(
+        inode: &INode<'_, Self>,
+        st: &mut IState,
+        lblk: u64,
+        want: u64,
+    ) -> Result<(Option<u32>, u64)> {
+        if let Some((pblk, n)) = st.extents.as_ref().and_then(|c| c.lookup(lblk)) {
+            // Cached from a checked run of 32-bit block numbers.
+            let pblk = u32::try_from(pblk).map_err(|_| EUCLEAN)?;
+            return Ok((Some(pblk), n.min(want.max(1))));
+        }
+        let mut found = None;
+        let r = Self::map_blocks_around(inode, &st.di.block, lblk, want, Some(&mut found))?;
+        if let Some(e) = found {
+            if st.extents.is_none() {
+                // Not worth reclaim under the inode's mutex, on the read
+                // and fault path: without memory for it at once, mapping
+                // walks the tree as before, and tries again next time.
+                st.extents = KBox::new(extents::ExtentCache::new(), GFP_NOWAIT).ok();
+            }
+            if let Some(c) = st.extents.as_mut() {
+                c.insert(e);
+            }
+        }
+        Ok(r)
+    }
+
+    /// Empties the extent cache of the inode whose state `st` is: called
+    /// before any of its block pointers changes, under the same lock.
+    pub(crate) fn map_changes(st: &mut IState) {
+        if let Some(c) = st.extents.as_mut() {
+            c.clear();
+        }
     }
 }

@@ -175,6 +175,7 @@ impl Rext2 {
     ) -> Result {
         let sb = inode.super_block();
         let geo = &sb.data().geo;
+        Self::map_changes(st);
         let path = bmap::path(lblk).map_err(|c| corrupt(sb, inode.ino(), c))?;
         let offs = path.offsets();
         let depth = path.depth();
@@ -258,7 +259,7 @@ impl Rext2 {
     pub(crate) fn map_alloc(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
         let sb = inode.super_block();
         let mut st = inode.data().state.lock();
-        let m = Self::map_locked(inode, &st, pos, len)?;
+        let m = Self::map_locked(inode, &mut st, pos, len)?;
         let Mapping::Hole { offset, len: hole } = m else {
             return Ok(m);
         };
@@ -276,7 +277,8 @@ impl Rext2 {
         let want = if ahead && st.window > need {
             // How far the hole goes (`map_locked` looked only as far as
             // the write).
-            let room = match Self::map_locked(inode, &st, offset, u64::from(st.window) * BS)? {
+            let window = u64::from(st.window) * BS;
+            let room = match Self::map_locked(inode, &mut st, offset, window)? {
                 Mapping::Hole { len, .. } => len / BS,
                 Mapping::Mapped { .. } => 1,
             };
@@ -305,9 +307,11 @@ impl Rext2 {
         // free space; and never to refill part of a chunk, which would
         // take a free aligned 2 MiB for a few blocks.
         let pmd = u64::from(PMD_BLOCKS);
-        let chunk_is_hole = || -> Result<bool> {
-            Ok(matches!(Self::map_locked(inode, &st, offset, pmd * BS)?,
-                Mapping::Hole { len, .. } if len >= pmd * BS))
+        let mut chunk_is_hole = || -> Result<bool> {
+            Ok(
+                matches!(Self::map_locked(inode, &mut st, offset, pmd * BS)?,
+                Mapping::Hole { len, .. } if len >= pmd * BS),
+            )
         };
         let align = if lblk % pmd == 0
             && (u64::from(want) >= pmd
@@ -420,6 +424,7 @@ impl Rext2 {
         if first >= end {
             return Ok(());
         }
+        Self::map_changes(st);
         let sb = inode.super_block();
         let apb = u64::from(sb.data().geo.addr_per_block);
         // Detached trees: (root, levels of indirection; 0 for data).

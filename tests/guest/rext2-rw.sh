@@ -253,6 +253,77 @@ check_eq "a file appended 4 KiB at a time: each 2 MiB past the first too" 3 \
 	"$(pmd_mapped $M/pmd-4k)"
 rm -f $M/pmd-1m $M/pmd-4k
 
+# 3b. Mapping a large file's blocks reads its indirect blocks once per
+# extent (the extent cache): 1,000 random 4 KiB reads of a 16 MiB file
+# (double indirect) touch next to no buffer. Each read used to look up the
+# double indirect block and an indirect one: mostly hits in the per-CPU
+# buffer LRU, which the block_touch_buffer tracepoint counts (lookups
+# that miss it are not traced). And what the cache serves is
+# what the tree says after every kind of change to the block map:
+# punching a hole, filling it again, truncating and growing, writing past
+# the end, each read back through read() and a mapping. The file is
+# written at once, so that its few runs fit the cache whatever the
+# earlier sections left free.
+python3 -c 'import os, sys
+fd = os.open(sys.argv[1], os.O_CREAT | os.O_WRONLY | os.O_TRUNC)
+data = b"".join(b.to_bytes(4, "little") * 1024 for b in range(4096))
+assert os.write(fd, data) == len(data)
+os.close(fd)' $M/ext
+check "the 16 MiB file has at most 8 extents" \
+	sh -c "filefrag $M/ext | awk '{ exit !(\$2 <= 8) }'"
+echo "dev == $(($(stat -L -c '0x%t' $BIG) << 20 | $(stat -L -c '0x%T' $BIG)))" \
+	>$TR/events/block/block_touch_buffer/filter
+cat $M/ext >/dev/null
+echo >$TR/trace
+echo 1 >$TR/events/block/block_touch_buffer/enable
+check "1,000 random 4 KiB reads of a 16 MiB file return its data" python3 -c 'import os, random, sys
+r = random.Random(13)
+fd = os.open(sys.argv[1], os.O_RDONLY)
+for _ in range(1000):
+    b = r.randrange(4096)
+    assert os.pread(fd, 4096, b * 4096) == b.to_bytes(4, "little") * 1024, b' $M/ext
+echo 0 >$TR/events/block/block_touch_buffer/enable
+echo 0 >$TR/events/block/block_touch_buffer/filter
+touched=$(grep -c block_touch_buffer $TR/trace)
+check "1,000 random 4 KiB reads of a 16 MiB file look up few buffers ($touched < 100)" \
+	test "$touched" -lt 100
+check "the extent cache follows punch, refill, truncate, extension and appends" \
+	python3 - $M/ext <<'PY'
+import mmap, os, sys
+p = sys.argv[1]
+fd = os.open(p, os.O_RDWR)
+def blk(b, tag=0):
+    return (b ^ tag).to_bytes(4, "little") * 1024
+def expect(b, want):
+    got = os.pread(fd, 4096, b * 4096)
+    assert got == want, ("read", b, got[:8])
+    m = mmap.mmap(fd, 0)
+    assert m[b * 4096:(b + 1) * 4096] == want, ("mmap", b)
+    m.close()
+for b in (0, 100, 2000, 4095):
+    expect(b, blk(b))
+# Punch blocks 1500..2500 (crossing indirect blocks): zeros, then filled.
+assert os.system("fallocate -p -o %d -l %d %s" % (1500 * 4096, 1000 * 4096, p)) == 0
+for b in (1499, 1500, 2047, 2048, 2499, 2500):
+    expect(b, blk(b) if b in (1499, 2500) else bytes(4096))
+for b in range(1500, 2500):
+    os.pwrite(fd, blk(b, 0x55), b * 4096)
+for b in (1500, 2047, 2048, 2499):
+    expect(b, blk(b, 0x55))
+# Truncate into the middle, grow again: the rest reads as zeros.
+os.ftruncate(fd, 1000 * 4096)
+os.ftruncate(fd, 4096 * 4096)
+for b in (999, 1000, 3000, 4095):
+    expect(b, blk(b) if b == 999 else bytes(4096))
+# Write past the end: new blocks, mapped where they are.
+for b in range(4096, 4600):
+    os.pwrite(fd, blk(b, 0xaa), b * 4096)
+for b in (999, 1000, 4096, 4599):
+    expect(b, blk(b) if b == 999 else blk(b, 0xaa) if b >= 4096 else bytes(4096))
+os.close(fd)
+PY
+rm -f $M/ext
+
 # 4. fsx (fsx_seeds, tests/lib.sh). The seeds run in parallel, each on
 # its own file, 20,000 operations each in make check (FSX_OPS=N changes
 # that; make fsx runs 100,000).

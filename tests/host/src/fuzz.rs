@@ -302,6 +302,14 @@ fn exercise_bmap(data: &[u8], k: &mut Knobs<'_>) {
             Run::Hole { count } | Run::Mapped { count, .. } => assert!(count <= max),
         }
     }
+    // The run around a pointer holds it, and is contiguous.
+    let len = k.u32() as usize % 1100;
+    if let Some((first, start, count)) = bmap::run_around_le(data, idx, len) {
+        assert!(first <= idx && idx < first + count as usize && first + count as usize <= len);
+        for i in 0..count as usize {
+            assert_eq!(bmap::read_ptr(data, first + i), Some(start + i as u32));
+        }
+    }
     let _ = bmap::pmd_mappable(k.u64(), k.u32(), k.u64());
     let mut copy = data.to_vec();
     let _ = bmap::write_ptr(&mut copy, idx, 7);

@@ -28,6 +28,8 @@ pub mod bmap;
 pub mod dirent;
 #[path = "../../../fs/rext2/dirindex.rs"]
 pub mod dirindex;
+#[path = "../../../fs/rext2/extents.rs"]
+pub mod extents;
 #[path = "../../../fs/rext2/ondisk.rs"]
 pub mod ondisk;
 #[path = "../../../drivers/nvdimm/pfn_info.rs"]

@@ -183,3 +183,37 @@ fn pmd() {
     assert!(!pmd_mappable(0, 512, 511));
     assert_eq!(PMD_BLOCKS * 4096, 2 << 20);
 }
+
+#[test]
+fn runs_around() {
+    let ptrs = [100, 101, 102, 0, 0, 7, 8, 10, u32::MAX - 1, u32::MAX, 0];
+    let n = ptrs.len();
+    // From any pointer of a run, the whole run, both ways.
+    for i in 0..3 {
+        assert_eq!(run_around(&ptrs, i, n), Some((0, 100, 3)), "index {i}");
+    }
+    assert_eq!(run_around(&ptrs, 3, n), None);
+    assert_eq!(run_around(&ptrs, 4, n), None);
+    assert_eq!(run_around(&ptrs, 6, n), Some((5, 7, 2)));
+    assert_eq!(run_around(&ptrs, 7, n), Some((7, 10, 1)));
+    // No wrap past u32::MAX either way.
+    assert_eq!(run_around(&ptrs, 9, n), Some((8, u32::MAX - 1, 2)));
+    assert_eq!(run_around(&ptrs, 10, n), None);
+    // Only within `len`.
+    assert_eq!(run_around(&ptrs, 1, 2), Some((0, 100, 2)));
+    assert_eq!(run_around(&ptrs, 2, 2), None);
+    assert_eq!(run_around(&ptrs, 11, 100), None);
+    assert_eq!(run_around(&[], 0, 5), None);
+    // A run that would continue back past block 0 does not.
+    assert_eq!(run_around(&[0, 1, 2], 2, 3), Some((1, 1, 2)));
+
+    let mut block = vec![0u8; 4096];
+    for (i, v) in [(1020usize, 50u32), (1021, 51), (1022, 52), (1023, 53)] {
+        assert!(write_ptr(&mut block, i, v));
+    }
+    assert_eq!(run_around_le(&block, 1021, 1024), Some((1020, 50, 4)));
+    assert_eq!(run_around_le(&block, 1019, 1024), None);
+    // `len` past the block: the block's end bounds the run.
+    assert_eq!(run_around_le(&block, 1023, 5000), Some((1020, 50, 4)));
+    assert_eq!(run_around_le(&block, 1024, 5000), None);
+}
