@@ -38,4 +38,5 @@ pub mod pfn_info;
 pub mod xattr;
 
 pub mod fuzz;
+pub mod rng;
 pub mod sample;

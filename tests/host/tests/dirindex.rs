@@ -5,6 +5,7 @@
 
 use rext2_host::dirent::{self, DirFormat};
 use rext2_host::dirindex::*;
+use rext2_host::rng::Rng;
 use std::collections::HashMap;
 
 const FMT: DirFormat = DirFormat {
@@ -12,22 +13,6 @@ const FMT: DirFormat = DirFormat {
     filetype: true,
 };
 const BS: usize = 4096;
-
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
 
 #[test]
 fn pack_round_trips_and_refuses_what_does_not_fit() {

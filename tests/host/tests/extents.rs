@@ -3,22 +3,7 @@
 //! Tests of `fs/rext2/extents.rs`.
 
 use rext2_host::extents::*;
-
-/// xorshift64*: deterministic, no dependencies.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-}
+use rext2_host::rng::Rng;
 
 fn ext(lblk: u64, pblk: u64, len: u64) -> Extent {
     Extent { lblk, pblk, len }
