@@ -67,17 +67,19 @@ impl SbData {
             .metadata_in(start, count, |g| self.meta.get(g as usize).copied())
     }
 
-    /// Whether the `count` blocks from `start` are all inside the file
-    /// system and none is metadata: what `Rext2::check_meta_ptr` checks,
-    /// without reporting.
-    pub(crate) fn run_ok(&self, start: u32, count: u32) -> bool {
-        let Some(last) = start.checked_add(count.saturating_sub(1)) else {
-            return false;
-        };
-        [start, last]
-            .iter()
-            .all(|&b| matches!(ondisk::check_block_ptr(b, &self.geo), Ok(Some(_))))
-            && self.metadata_in(start, count).is_none()
+    /// Checks that the `count` blocks from `start` are inside the file
+    /// system and none of them is metadata: `Err(Some(problem))` if not,
+    /// `Err(None)` if the run wraps past the last block number. Reports
+    /// nothing (see `Rext2::check_meta_ptr`).
+    pub(crate) fn check_run(&self, start: u32, count: u32) -> Result<(), Option<Corrupt>> {
+        let last = start.checked_add(count.saturating_sub(1)).ok_or(None)?;
+        for b in [start, last] {
+            ondisk::check_block_ptr(b, &self.geo).map_err(Some)?;
+        }
+        match self.metadata_in(start, count) {
+            Some(block) => Err(Some(Corrupt::BlockPtrIntoMetadata { block })),
+            None => Ok(()),
+        }
     }
 
     /// Free blocks in all groups.

@@ -375,7 +375,9 @@ impl Rext2 {
                             // refused when they are mapped.
                             *out = buf
                                 .read(|d| bmap::run_around_le(d, at, apb))
-                                .filter(|&(_, start, count)| sb.data().run_ok(start, count))
+                                .filter(|&(_, start, count)| {
+                                    sb.data().check_run(start, count).is_ok()
+                                })
                                 .map(|(first, start, count)| extents::Extent {
                                     lblk: lblk - (at - first) as u64,
                                     pblk: start.into(),
@@ -415,14 +417,10 @@ impl Rext2 {
         start: u32,
         count: u32,
     ) -> Result {
-        let geo = &sb.data().geo;
-        let last = start.checked_add(count.saturating_sub(1)).ok_or(EUCLEAN)?;
-        for b in [start, last] {
-            ondisk::check_block_ptr(b, geo).map_err(|c| corrupt(sb, ino, c))?;
-        }
-        match sb.data().metadata_in(start, count) {
-            Some(block) => Err(corrupt(sb, ino, Corrupt::BlockPtrIntoMetadata { block })),
-            None => Ok(()),
+        match sb.data().check_run(start, count) {
+            Ok(()) => Ok(()),
+            Err(Some(c)) => Err(corrupt(sb, ino, c)),
+            Err(None) => Err(EUCLEAN),
         }
     }
 
