@@ -332,19 +332,12 @@ impl Rext2 {
         for lblk in 0..n {
             idx.reserve(ENTRIES_PER_BLOCK)?;
             let buf = Self::dir_block_in(dir, map, lblk)?;
-            let room = buf.read(|b| -> Option<usize> {
-                for e in dirent::entries(b, fmt) {
-                    let e = e.ok()?;
-                    if e.name == b"." || e.name == b".." {
-                        continue;
-                    }
-                    if !idx.add(e.name, lblk, e.offset) {
-                        return None;
-                    }
-                }
-                dirent::room(b, fmt).ok()
+            let room = buf.read(|b| {
+                dirent::scan(b, fmt, |e| {
+                    e.name == b"." || e.name == b".." || idx.add(e.name, lblk, e.offset)
+                })
             });
-            let room = room.ok_or(EUCLEAN)?;
+            let room = room.ok().flatten().ok_or(EUCLEAN)?;
             idx.rooms
                 .push(room.min(u16::MAX.into()) as u16, GFP_KERNEL)?;
         }

@@ -253,17 +253,33 @@ pub fn entry_at(
 /// [`find_slot`] would find room for (a new entry of `rec_len_for(n)`
 /// bytes fits if this is at least that). The whole block is checked.
 pub fn room(block: &[u8], fmt: DirFormat) -> Result<usize, Corrupt> {
+    // A closure that never stops the scan: never `Ok(None)`.
+    scan(block, fmt, |_| true).map(|r| r.unwrap_or(0))
+}
+
+/// Checks every entry of `block`, calls `f` on each in-use one, and
+/// returns the block's [`room`]: one pass where `entries` and `room`
+/// would take two. As soon as `f` returns `false`, returns `Ok(None)`,
+/// the rest of the block unchecked.
+pub fn scan(
+    block: &[u8],
+    fmt: DirFormat,
+    mut f: impl FnMut(&DirEntry<'_>) -> bool,
+) -> Result<Option<usize>, Corrupt> {
     let mut best = 0;
     for e in all_entries(block, fmt) {
         let e = e?;
         let r = if e.inode == 0 {
             e.rec_len
         } else {
+            if !f(&e) {
+                return Ok(None);
+            }
             e.rec_len.saturating_sub(used_len(&e))
         };
         best = best.max(r);
     }
-    Ok(best)
+    Ok(Some(best))
 }
 
 /// Why a directory block could not be changed.

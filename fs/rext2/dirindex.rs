@@ -79,9 +79,13 @@ pub fn name_hash(seed: u64, name: &[u8]) -> u32 {
     const K2: u64 = 0xbf58_476d_1ce4_e5b9;
     let mut h = seed ^ (name.len() as u64).wrapping_mul(K1);
     for chunk in name.chunks(8) {
-        let mut w = [0u8; 8];
-        w[..chunk.len()].copy_from_slice(chunk);
-        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K2);
+        // The chunk as a little-endian word, zero-padded: a fixed-size
+        // load for whole chunks, without a call to `memcpy` for each.
+        let w = chunk
+            .iter()
+            .rev()
+            .fold(0u64, |w, &b| (w << 8) | u64::from(b));
+        h = (h ^ w).wrapping_mul(K2);
         h ^= h >> 31;
     }
     h = h.wrapping_mul(K1);

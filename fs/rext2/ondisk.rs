@@ -517,16 +517,19 @@ impl Corrupt {
 }
 
 /// Reads `N` bytes at `off`, or zeroes if the range is outside `buf`.
+#[inline]
 fn read_arr<const N: usize>(buf: &[u8], off: usize) -> [u8; N] {
-    let mut out = [0u8; N];
-    if let Some(src) = off.checked_add(N).and_then(|end| buf.get(off..end)) {
-        out.copy_from_slice(src);
-    }
-    out
+    // `try_into` of an `N`-byte slice is a load; `copy_from_slice` may
+    // be a call to `memcpy` for each field.
+    off.checked_add(N)
+        .and_then(|end| buf.get(off..end))
+        .and_then(|src| src.try_into().ok())
+        .unwrap_or([0u8; N])
 }
 
 /// Copies `src` to `buf` at `off`; returns `false` (writing nothing) if the
 /// range is outside `buf`.
+#[inline]
 fn write_bytes(buf: &mut [u8], off: usize, src: &[u8]) -> bool {
     match off
         .checked_add(src.len())
@@ -541,6 +544,7 @@ fn write_bytes(buf: &mut [u8], off: usize, src: &[u8]) -> bool {
 }
 
 /// Reads a little-endian `u16` at `off`, or `None` if out of range.
+#[inline]
 pub fn read_u16(buf: &[u8], off: usize) -> Option<u16> {
     let end = off.checked_add(2)?;
     let b = buf.get(off..end)?;
@@ -548,6 +552,7 @@ pub fn read_u16(buf: &[u8], off: usize) -> Option<u16> {
 }
 
 /// Reads a little-endian `u32` at `off`, or `None` if out of range.
+#[inline]
 pub fn read_u32(buf: &[u8], off: usize) -> Option<u32> {
     let end = off.checked_add(4)?;
     let b = buf.get(off..end)?;
@@ -555,11 +560,13 @@ pub fn read_u32(buf: &[u8], off: usize) -> Option<u32> {
 }
 
 /// Writes a little-endian `u16` at `off`; returns `false` if out of range.
+#[inline]
 pub fn write_u16(buf: &mut [u8], off: usize, v: u16) -> bool {
     write_bytes(buf, off, &v.to_le_bytes())
 }
 
 /// Writes a little-endian `u32` at `off`; returns `false` if out of range.
+#[inline]
 pub fn write_u32(buf: &mut [u8], off: usize, v: u32) -> bool {
     write_bytes(buf, off, &v.to_le_bytes())
 }

@@ -201,6 +201,52 @@ fn exercise(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
     exercise_bitmap(data, k);
 }
 
+/// `dirent::scan` sees the entries `entries` lists, fails as it does,
+/// returns the room that each entry's own leaves, and stops when told.
+fn check_scan(data: &[u8], fmt: DirFormat, stop: usize) {
+    let mut seen = Vec::new();
+    let scanned = dirent::scan(data, fmt, |e| {
+        seen.push((e.offset, e.inode));
+        true
+    });
+    let listed: Result<Vec<_>, _> = dirent::entries(data, fmt)
+        .map(|e| e.map(|e| (e.offset, e.inode)))
+        .collect();
+    let room = dirent::all_entries(data, fmt).try_fold(0, |best, e| {
+        e.map(|e| {
+            let used = dirent::rec_len_for(e.name.len()).max(dirent::MIN_REC_LEN);
+            let r = if e.inode == 0 {
+                e.rec_len
+            } else {
+                e.rec_len.saturating_sub(used)
+            };
+            best.max(r)
+        })
+    });
+    match (&scanned, &listed, &room) {
+        (Ok(Some(got)), Ok(list), Ok(want)) => {
+            assert_eq!(&seen, list);
+            assert_eq!(got, want);
+            assert_eq!(dirent::room(data, fmt), Ok(*want));
+        }
+        (Err(a), Err(b), Err(c)) => assert!(a == b && b == c),
+        other => panic!("scan and entries disagree: {other:?}"),
+    }
+    // Told to stop after `stop` entries: stops there, without a room.
+    let mut calls = 0;
+    let r = dirent::scan(data, fmt, |_| {
+        calls += 1;
+        calls <= stop
+    });
+    if let Ok(list) = &listed {
+        if list.len() > stop {
+            assert_eq!((r, calls), (Ok(None), stop + 1));
+        } else {
+            assert_eq!(r, scanned);
+        }
+    }
+}
+
 fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
     for filetype in [true, false] {
         let fmt = DirFormat {
@@ -220,6 +266,9 @@ fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
         }
         assert!(n <= data.len() / dirent::MIN_REC_LEN);
         let valid = dirent::check_block(data, fmt).is_ok();
+        // `stop` from the data, not a knob: the knobs after this one keep
+        // their meaning for the corpus.
+        check_scan(data, fmt, data.len() % 61);
         let _ = dirent::find_entry(data, b"name-3", fmt);
         let _ = dirent::is_empty_dir_block(data, 2, fmt);
 

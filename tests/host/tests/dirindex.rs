@@ -111,6 +111,37 @@ fn hash_depends_on_seed_and_every_byte() {
     assert!(dups < 10, "{dups} collisions");
 }
 
+/// The hash as first written (zero-padded chunks copied into a word):
+/// the faster form must give the same values.
+fn name_hash_reference(seed: u64, name: &[u8]) -> u32 {
+    const K1: u64 = 0x9e37_79b9_7f4a_7c15;
+    const K2: u64 = 0xbf58_476d_1ce4_e5b9;
+    let mut h = seed ^ (name.len() as u64).wrapping_mul(K1);
+    for chunk in name.chunks(8) {
+        let mut w = [0u8; 8];
+        w[..chunk.len()].copy_from_slice(chunk);
+        h = (h ^ u64::from_le_bytes(w)).wrapping_mul(K2);
+        h ^= h >> 31;
+    }
+    h = h.wrapping_mul(K1);
+    (h ^ (h >> 32)) as u32
+}
+
+#[test]
+fn hash_matches_reference() {
+    let mut rng = Rng(0x4e41_4d45);
+    for _ in 0..20_000 {
+        let len = rng.below(256) as usize;
+        let name: Vec<u8> = (0..len).map(|_| rng.next_u64() as u8).collect();
+        let seed = rng.next_u64();
+        assert_eq!(
+            name_hash(seed, &name),
+            name_hash_reference(seed, &name),
+            "{name:?}"
+        );
+    }
+}
+
 /// A directory of blocks with its index, changed as `namei.rs` does.
 struct Dir {
     blocks: Vec<Vec<u8>>,
