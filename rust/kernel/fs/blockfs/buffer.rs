@@ -250,6 +250,32 @@ impl Buffer<'_> {
         })
     }
 
+    /// Gets block `block` if the buffer cache has it up to date, without
+    /// reading it. A buffer whose write failed is not up to date: as
+    /// `bread` would, the caller reads the device instead.
+    ///
+    /// # Safety
+    ///
+    /// As for `read_block`.
+    pub(super) unsafe fn cached(sb: *mut bindings::super_block, block: u64) -> Option<Self> {
+        // SAFETY: `sb` is a valid block-device superblock (caller), so
+        // `s_bdev` and `s_blocksize` are set.
+        let bh = NonNull::new(unsafe {
+            bindings::__find_get_block_nonatomic((*sb).s_bdev, block, (*sb).s_blocksize as u32)
+        })?;
+        // SAFETY: `__find_get_block_nonatomic` returns a referenced buffer:
+        // ours, released when `head` goes.
+        let head: ARef<Head> = unsafe { ARef::from_raw(bh.cast()) };
+        // SAFETY: `head` is a valid, referenced buffer.
+        if unsafe { bindings::buffer_uptodate(head.raw()) } == 0 {
+            return None;
+        }
+        Some(Self {
+            head,
+            _sb: PhantomData,
+        })
+    }
+
     /// Gets block `block` without reading it, filled with zeros.
     ///
     /// # Safety

@@ -3,6 +3,10 @@
 //! Superblocks: [`NewSuperBlock`] while it is being filled, then [`SuperBlock`].
 
 use super::*;
+use crate::{
+    ffi::{c_long, c_ulong, c_void},
+    pmem,
+};
 
 /// A reference to the DAX device under a mounted block device, taken with
 /// `fs_dax_get_by_bdev` and dropped with `fs_put_dax`.
@@ -46,6 +50,41 @@ impl FsDax {
     pub(super) fn as_ptr(&self) -> *mut bindings::dax_device {
         self.0.as_ptr()
     }
+}
+
+/// Copies `out.len()` bytes at byte `dev` of DAX device `dax` into `out`
+/// with `copy_mc_to_kernel`: `Ok(true)` once copied, `Ok(false)` if the
+/// device cannot map them all (a bad block: the caller reads through the
+/// block layer, which reports it), `EIO` if the copy hit poison.
+fn copy_from_dax(dax: &FsDax, dev: u64, out: &mut [u8]) -> Result<bool> {
+    let page = 1u64 << bindings::PAGE_SHIFT;
+    let in_page = (dev & (page - 1)) as usize;
+    let pages = (in_page + out.len()).div_ceil(page as usize);
+    let mut kaddr: *mut c_void = core::ptr::null_mut();
+    // The read lock keeps the DAX device alive while we use its memory.
+    let _lock = DaxReadLock::lock();
+    // SAFETY: `dax` is a DAX device we hold a reference to (type
+    // invariant of `FsDax`), alive under the read lock; `pfn` may be NULL.
+    let got = unsafe {
+        bindings::dax_direct_access(
+            dax.as_ptr(),
+            (dev >> bindings::PAGE_SHIFT) as c_ulong,
+            pages as c_long,
+            bindings::dax_access_mode_DAX_ACCESS,
+            &mut kaddr,
+            core::ptr::null_mut(),
+        )
+    };
+    if kaddr.is_null() || got < pages as c_long {
+        return Ok(false);
+    }
+    // SAFETY: `dax_direct_access` mapped `pages` pages from `kaddr`, which
+    // hold `in_page + out.len()` bytes, readable while the read lock is
+    // held; `out` is ours, so the ranges are disjoint. Device memory may be
+    // poisoned: the copy stops there and says so.
+    let r =
+        unsafe { pmem::raw_copy_mc(out.as_mut_ptr(), kaddr.cast::<u8>().add(in_page), out.len()) };
+    r.map(|()| true).map_err(|_| EIO)
 }
 
 impl Drop for FsDax {
@@ -229,6 +268,54 @@ impl<T: FileSystem> SuperBlock<T> {
         // SAFETY: `raw` is a valid superblock (type invariant) while it is
         // borrowed.
         unsafe { Buffer::read_block(self.raw(), block) }
+    }
+
+    /// Calls `f` on the bytes of block `block` (of the file system's block
+    /// size), for scans that read many blocks once each, such as indexing
+    /// a large directory: they need not fill the buffer cache.
+    ///
+    /// A block with an up-to-date buffer in the buffer cache is read there,
+    /// since the buffer may hold changes not yet written; `f` then runs
+    /// under the buffer lock, as for [`Head::read`]. Any other block (one
+    /// whose write failed included: its device copy is read, as `bread`
+    /// does) is, on a DAX device, copied from persistent memory into
+    /// `scratch` with `copy_mc_to_kernel`, without a bio or a buffer;
+    /// poisoned memory fails the read with `EIO`. Otherwise, or if the DAX
+    /// device cannot map the block, it is read as [`SuperBlock::bread`]
+    /// does, which also refuses blocks past the end of the device.
+    ///
+    /// `scratch` must be at least one block long (`EINVAL`). As for any
+    /// read of metadata, the caller keeps the block from changing
+    /// meanwhile.
+    pub fn read_block_once<R>(
+        &self,
+        block: u64,
+        scratch: &mut [u8],
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Result<R> {
+        let bs = self.block_size();
+        let out = scratch.get_mut(..bs as usize).ok_or(EINVAL)?;
+        // SAFETY: `raw` is a valid block-device superblock (type
+        // invariant) while it is borrowed, and so the buffer's lifetime.
+        if let Some(buf) = unsafe { Buffer::cached(self.raw(), block) } {
+            return Ok(buf.read(f));
+        }
+        let info = self.info();
+        // SAFETY: `s_bdev` is set for block-device superblocks.
+        let size = unsafe { bindings::bdev_nr_bytes((*self.raw()).s_bdev) };
+        // The DAX device may span more than this partition, and its driver
+        // need not check bounds: only blocks of the device go there.
+        let dev = block
+            .checked_add(1)
+            .and_then(|n| n.checked_mul(bs))
+            .filter(|&end| end <= u64::try_from(size).unwrap_or(0))
+            .and_then(|end| (end - bs).checked_add(info.part_off));
+        if let (Some(dax), Some(dev)) = (&info.dax, dev) {
+            if copy_from_dax(dax, dev, out)? {
+                return Ok(f(out));
+            }
+        }
+        Ok(self.bread(block)?.read(f))
     }
 
     /// Gets the inode `ino`: a cached one, or a new one to be filled.
