@@ -329,14 +329,19 @@ impl Rext2 {
         let seed = dir.ino().wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ sb.data().fsid;
         let mut idx = DirIndex::new(seed)?;
         idx.rooms.reserve(n as usize, GFP_KERNEL)?;
+        // Blocks read once each: from DAX memory into `scratch` where the
+        // device has it, not through the buffer cache (a bio and a buffer
+        // for each block cost as much as indexing its entries). Callers
+        // hold the directory's inode lock: its blocks cannot change.
+        let mut scratch = KVec::from_elem(0u8, BS as usize, GFP_KERNEL)?;
         for lblk in 0..n {
             idx.reserve(ENTRIES_PER_BLOCK)?;
-            let buf = Self::dir_block_in(dir, map, lblk)?;
-            let room = buf.read(|b| {
+            let blk = Self::dir_block_nr(dir, map, lblk)?;
+            let room = sb.read_block_once(blk.into(), &mut scratch, |b| {
                 dirent::scan(b, fmt, |e| {
                     e.name == b"." || e.name == b".." || idx.add(e.name, lblk, e.offset)
                 })
-            });
+            })?;
             let room = room.ok().flatten().ok_or(EUCLEAN)?;
             idx.rooms
                 .push(room.min(u16::MAX.into()) as u16, GFP_KERNEL)?;

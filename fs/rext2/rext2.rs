@@ -437,17 +437,26 @@ impl Rext2 {
         map: &[u32; ondisk::N_BLOCKS],
         lblk: u64,
     ) -> Result<blockfs::Buffer<'a>> {
-        let sb = dir.super_block();
+        // Entries are checked as the iterators reach them.
+        dir.super_block()
+            .bread(Self::dir_block_nr(dir, map, lblk)?.into())
+    }
+
+    /// The device block of logical block `lblk` of `dir` (block map
+    /// `map`, locked by the caller); a hole is corruption.
+    fn dir_block_nr(
+        dir: &INode<'_, Self>,
+        map: &[u32; ondisk::N_BLOCKS],
+        lblk: u64,
+    ) -> Result<u32> {
         let (blk, _) = Self::map_blocks(dir, map, lblk, 1)?;
-        let Some(blk) = blk else {
-            return Err(report(
-                sb,
+        blk.ok_or_else(|| {
+            report(
+                dir.super_block(),
                 dir.ino(),
                 format_args!("hole in a directory, at block {}", lblk),
-            ));
-        };
-        // Entries are checked as the iterators reach them.
-        sb.bread(blk.into())
+            )
+        })
     }
 
     fn dir_blocks(dir: &INode<'_, Self>) -> u64 {

@@ -60,6 +60,46 @@ python3 "$BD" check $M/bigdir /tmp/bigdir.list || FAILED=$((FAILED + 1))
 python3 "$BD" churn $M/bigdir /tmp/bigdir.list 2 || FAILED=$((FAILED + 1))
 check "rm -rf of the big directory" rm -rf $M/bigdir $M/bigdir.side
 
+# 2a'. Indexing a directory anew, after its inode left memory, reads its
+# blocks straight from DAX memory instead of through a bio and a buffer
+# each: a lookup in an evicted directory of 10,000 entries (50 blocks)
+# queues a few bios (the root's block, the directory's inode and
+# indirect block, the entry's block and inode: at least the two of the
+# directory, so it was evicted), where it used to queue one more per
+# block. The index built that way finds every name, and not one removed
+# before the eviction; so does the one built through the buffer cache,
+# without DAX.
+python3 -c 'import os, sys
+os.mkdir(sys.argv[1])
+for i in range(10000):
+    os.close(os.open("%s/entry-%06d" % (sys.argv[1], i), os.O_CREAT | os.O_WRONLY))
+os.unlink("%s/entry-%06d" % (sys.argv[1], 77))' $M/evicted
+blocks=$(($(stat -c %s $M/evicted) / 4096))
+TR=/sys/kernel/tracing
+echo "dev == $(($(stat -L -c '0x%t' $BIG) << 20 | $(stat -L -c '0x%T' $BIG)))" \
+	>$TR/events/block/block_bio_queue/filter
+sync
+echo 3 >/proc/sys/vm/drop_caches
+echo >$TR/trace
+echo 1 >$TR/events/block/block_bio_queue/enable
+stat $M/evicted/entry-009999 >/dev/null
+echo 0 >$TR/events/block/block_bio_queue/enable
+echo 0 >$TR/events/block/block_bio_queue/filter
+bios=$(grep -c block_bio_queue $TR/trace)
+check "a lookup in an evicted directory of $blocks blocks queues few bios (2 <= $bios < $((blocks / 2)))" \
+	test "$bios" -ge 2 -a "$bios" -lt $((blocks / 2))
+all_names() {
+	python3 -c 'import os, sys
+for i in range(10000):
+    p = "%s/entry-%06d" % (sys.argv[1], i)
+    assert os.path.exists(p) == (i != 77), p' $M/evicted
+}
+check "the index built from DAX memory finds every name, and not the removed one" all_names
+check "remount -o dax=never" sh -c "umount $M && mount -t rext2 -o dax=never $BIG $M"
+check "the index built through the buffer cache finds them too" all_names
+check "remount -o dax" sh -c "umount $M && mount -t rext2 -o dax $BIG $M"
+check "rm -rf of the evicted directory" rm -rf $M/evicted
+
 # 2b. Extended attributes and POSIX ACLs, and their interchange with the
 # C ext2 driver (built with XATTR, POSIX_ACL and SECURITY).
 XA="$RPMEM_TOP/tests/guest/rext2_xattr.py"
