@@ -10,6 +10,7 @@
 #include <linux/mm.h>
 #include <linux/pagemap.h>
 #include <linux/posix_acl.h>
+#include <linux/sched/mm.h>
 #include <linux/seq_file.h>
 #include <linux/uio.h>
 
@@ -331,4 +332,14 @@ __rust_helper kgid_t rust_helper_make_kgid(struct user_namespace *from, gid_t gi
 __rust_helper gid_t rust_helper_from_kgid(struct user_namespace *to, kgid_t gid)
 {
 	return from_kgid(to, gid);
+}
+
+__rust_helper unsigned int rust_helper_memalloc_nofs_save(void)
+{
+	return memalloc_nofs_save();
+}
+
+__rust_helper void rust_helper_memalloc_nofs_restore(unsigned int flags)
+{
+	memalloc_nofs_restore(flags);
 }

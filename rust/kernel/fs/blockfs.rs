@@ -75,6 +75,7 @@ pub use dentry::{Dentry, Idmap, InheritedAcls, Instantiated, NewDentry, TmpFile}
 pub use dir::{DirEmitter, DirEntryType, RENAME_EXCHANGE, RENAME_NOREPLACE, RENAME_WHITEOUT};
 use inode::{vfs_flags, INodeWithData};
 pub use inode::{BareINode, INode, INodeParams, INodeType, NewINode, NewNode, ATTR_VFS_FLAGS};
+pub use lock::NoFsScope;
 use lock::{DaxReadLock, FrozenBdev, InodeLock, IntWrite, InvalidateLock, Mode, PageFault};
 use sb::{FsDax, SbInfo};
 pub use sb::{GetINode, NewSuperBlock, SuperBlock};

@@ -168,6 +168,47 @@ impl Drop for InvalidateLock {
     }
 }
 
+/// A scope in which the current task's allocations do not enter
+/// file-system reclaim, as if they were all `GFP_NOFS`
+/// (`memalloc_nofs_save`).
+///
+/// A file system holds one while it holds a lock that its own inode
+/// eviction takes: reclaim may evict inodes, and an allocation under the
+/// lock must not wait for that (C ext2 allocates `GFP_NOFS` under its
+/// `truncate_mutex` for the same reason).
+///
+/// # Invariants
+///
+/// `flags` is what `memalloc_nofs_save` returned to this task; the guard
+/// passes it to `memalloc_nofs_restore` once, on drop.
+pub struct NoFsScope {
+    flags: c_uint,
+    _not_send: NotThreadSafe,
+}
+
+impl NoFsScope {
+    /// Enters the scope, until the guard is dropped. Scopes nest; each
+    /// should end in the reverse order of its start.
+    pub fn enter() -> Self {
+        // SAFETY: No requirements: it changes only the current task's
+        // allocation flags.
+        let flags = unsafe { bindings::memalloc_nofs_save() };
+        // INVARIANT: Saved just above, by this task.
+        Self {
+            flags,
+            _not_send: NotThreadSafe,
+        }
+    }
+}
+
+impl Drop for NoFsScope {
+    fn drop(&mut self) {
+        // SAFETY: By the type invariants `flags` is what this task's
+        // `memalloc_nofs_save` returned.
+        unsafe { bindings::memalloc_nofs_restore(self.flags) };
+    }
+}
+
 /// The DAX read lock (`dax_read_lock`, an SRCU read section): DAX devices
 /// are not killed while it is held.
 ///
