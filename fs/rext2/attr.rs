@@ -65,7 +65,7 @@ impl Rext2 {
         inode: &INode<'_, Self>,
         f: impl FnOnce(Option<&[u8]>) -> Result<R>,
     ) -> Result<R> {
-        let st = inode.data().state.lock();
+        let st = inode.data().lock_state();
         if st.di.file_acl == 0 {
             return f(None);
         }
@@ -122,7 +122,7 @@ impl Rext2 {
         let ino = inode.ino();
         let idx = index(ns);
         let mut new = KVec::from_elem(0u8, BS as usize, GFP_KERNEL)?;
-        let mut st = inode.data().state.lock();
+        let mut st = inode.data().lock_state();
         let old = st.di.file_acl;
         let buf = match old {
             0 => None,

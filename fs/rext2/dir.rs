@@ -234,7 +234,7 @@ impl Rext2 {
         (di.atime, di.mtime, di.ctime) = (t, t, t);
         di.links_count = 1;
         di.generation = Self::next_generation(sb);
-        di.flags = ondisk::inherited_flags(dir.data().state.lock().di.flags, ft);
+        di.flags = ondisk::inherited_flags(dir.data().lock_state().di.flags, ft);
         let goal = || {
             let g = (ino - 1) / geo.inodes_per_group;
             geo.group_first_block(g).unwrap_or(0)
@@ -359,7 +359,7 @@ impl Rext2 {
         let sb = dir.super_block();
         let fmt = sb.data().fmt;
         if name != b"." && name != b".." {
-            let mut guard = dir.data().state.lock();
+            let mut guard = dir.data().lock_state();
             let st = &mut *guard;
             if Self::indexed(dir, st) {
                 if let Some(idx) = &st.index {
@@ -433,7 +433,7 @@ impl Rext2 {
 
     /// `add_entry`: in the first block with room, or in a new block.
     pub(crate) fn add_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
-        let mut guard = dir.data().state.lock();
+        let mut guard = dir.data().lock_state();
         let st = &mut *guard;
         let r = Self::add_link_locked(dir, st, name, inode, true);
         if r.is_err() {
@@ -556,7 +556,7 @@ impl Rext2 {
     ) -> Result {
         let sb = dir.super_block();
         let fmt = sb.data().fmt;
-        Self::dir_changed(dir, &mut dir.data().state.lock())?;
+        Self::dir_changed(dir, &mut dir.data().lock_state())?;
         let (buf, lblk, off, ino) = Self::find(dir, name)?.ok_or(ENOENT)?;
         if u64::from(ino) != inode.ino() {
             return Err(report(
@@ -573,7 +573,7 @@ impl Rext2 {
                 buf.read(|b| dirent::room(b, fmt))
                     .map_err(|c| corrupt(sb, dir.ino(), c))
             });
-        let mut st = dir.data().state.lock();
+        let mut st = dir.data().lock_state();
         let keep = match (&r, &mut st.index) {
             (Ok(room), Some(idx)) => idx.remove(name, lblk, off) && idx.set_room(lblk, *room),
             _ => false,
@@ -588,7 +588,7 @@ impl Rext2 {
     /// The entry stays where it is: the index is unchanged.
     pub(crate) fn set_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         let sb = dir.super_block();
-        Self::dir_changed(dir, &mut dir.data().state.lock())?;
+        Self::dir_changed(dir, &mut dir.data().lock_state())?;
         let (buf, _, off, _) = Self::find(dir, name)?.ok_or(ENOENT)?;
         let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
         let ft = dirent::ft_from_mode(inode.mode());

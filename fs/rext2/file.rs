@@ -27,7 +27,7 @@ use kernel::{
 /// write that allocates nothing (an append inside the last block) writes
 /// the inode once, in [`commit_size`].
 fn reserve_size(inode: &INode<'_, Rext2>, size: u64) {
-    let mut st = inode.data().state.lock();
+    let mut st = inode.data().lock_state();
     st.cover = st.cover.max(size);
 }
 
@@ -35,7 +35,7 @@ fn reserve_size(inode: &INode<'_, Rext2>, size: u64) {
 /// were never allocated), so the size on disk becomes the inode's size
 /// again; writes the inode.
 fn commit_size(inode: &INode<'_, Rext2>) -> Result {
-    let mut st = inode.data().state.lock();
+    let mut st = inode.data().lock_state();
     st.cover = 0;
     Rext2::write_inode_locked(inode, &mut st)
 }
@@ -171,7 +171,7 @@ impl Rext2 {
             free_range(i, first, last)?;
         }
         i.touch_mtime();
-        Self::write_inode_locked(i, &mut i.data().state.lock())
+        Self::write_inode_locked(i, &mut i.data().lock_state())
     }
 
     /// Allocates (zeroed) blocks for `start..end`; with `zero`, also
@@ -233,7 +233,7 @@ impl Rext2 {
         let w = if extend {
             commit_size(i)
         } else {
-            Self::write_inode_locked(i, &mut i.data().state.lock())
+            Self::write_inode_locked(i, &mut i.data().lock_state())
         };
         drop(inval);
         r.and(w)

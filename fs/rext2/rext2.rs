@@ -16,12 +16,12 @@ use core::sync::atomic::AtomicU64;
 use kernel::{
     fs::blockfs::{
         self, AclEntry, AclType, BareINode, Fallocate, GetINode, INode, INodeParams, INodeType,
-        LockedINode, Mapping, MountOptions, NewSuperBlock, Stat, SuperBlock, Timespec, Write,
-        Written, XattrNs, XattrSet,
+        LockedINode, Mapping, MountOptions, NewSuperBlock, NoFsScope, Stat, SuperBlock, Timespec,
+        Write, Written, XattrNs, XattrSet,
     },
     new_mutex,
     prelude::*,
-    sync::{aref::ARef, Mutex},
+    sync::{aref::ARef, Mutex, MutexGuard},
 };
 
 mod alloc;
@@ -104,6 +104,28 @@ struct INodeData {
     state: Pin<KBox<Mutex<IState>>>,
 }
 
+/// [`INodeData::lock_state`]'s guard: the state, locked, with the task's
+/// allocations kept out of file-system reclaim until it is dropped.
+struct StateGuard<'a> {
+    // Dropped first: the mutex is released inside the scope.
+    guard: MutexGuard<'a, IState>,
+    _nofs: NoFsScope,
+}
+
+impl core::ops::Deref for StateGuard<'_> {
+    type Target = IState;
+
+    fn deref(&self) -> &IState {
+        &self.guard
+    }
+}
+
+impl core::ops::DerefMut for StateGuard<'_> {
+    fn deref_mut(&mut self) -> &mut IState {
+        &mut self.guard
+    }
+}
+
 /// The mutable part of an inode.
 struct IState {
     /// The on-disk inode as last read or written; the VFS inode has the
@@ -136,6 +158,19 @@ struct IState {
 }
 
 impl INodeData {
+    /// Locks the inode's state. Reclaim evicts inodes, and evicting one
+    /// takes its state lock (to give back blocks allocated ahead,
+    /// `Rext2::trim_prealloc`), so allocations under the lock must not
+    /// enter file-system reclaim: the guard holds a [`NoFsScope`], as C
+    /// ext2 allocates `GFP_NOFS` under its `truncate_mutex`.
+    fn lock_state(&self) -> StateGuard<'_> {
+        let nofs = NoFsScope::enter();
+        StateGuard {
+            guard: self.state.lock(),
+            _nofs: nofs,
+        }
+    }
+
     fn new(di: Inode) -> Result<Self> {
         Ok(Self {
             state: KBox::pin_init(
@@ -426,7 +461,7 @@ impl Rext2 {
 
     /// Reads directory block `lblk` of `dir`.
     fn dir_block<'a>(dir: &'a INode<'_, Self>, lblk: u64) -> Result<blockfs::Buffer<'a>> {
-        let map = dir.data().state.lock().di.block;
+        let map = dir.data().lock_state().di.block;
         Self::dir_block_in(dir, &map, lblk)
     }
 
@@ -591,7 +626,7 @@ impl blockfs::FileSystem for Rext2 {
     }
 
     fn write_inode(inode: &BareINode<Self>) -> Result {
-        let mut st = inode.data().state.lock();
+        let mut st = inode.data().lock_state();
         Self::write_inode_locked(inode, &mut st)
     }
 
@@ -646,7 +681,7 @@ impl blockfs::file::Operations for Rext2 {
     type FileSystem = Self;
 
     fn map(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
-        let mut st = inode.data().state.lock();
+        let mut st = inode.data().lock_state();
         Self::map_locked(inode, &mut st, pos, len)
     }
 
@@ -676,7 +711,7 @@ impl blockfs::file::Operations for Rext2 {
     }
 
     fn xattr_extent(inode: &INode<'_, Self>) -> Result<Option<(u64, u64)>> {
-        let block = inode.data().state.lock().di.file_acl;
+        let block = inode.data().lock_state().di.file_acl;
         Ok((block != 0).then(|| (u64::from(block) * BS, BS)))
     }
 }
@@ -694,11 +729,11 @@ impl blockfs::inode::Operations for Rext2 {
     }
 
     fn attr_flags(inode: &INode<'_, Self>) -> u32 {
-        inode.data().state.lock().di.flags & ondisk::FL_USER_VISIBLE
+        inode.data().lock_state().di.flags & ondisk::FL_USER_VISIBLE
     }
 
     fn set_attr_flags(inode: &INode<'_, Self>, flags: u32) -> Result<u32> {
-        let mut st = inode.data().state.lock();
+        let mut st = inode.data().lock_state();
         st.di.flags = ondisk::chattr_flags(st.di.flags, flags);
         // The caller writes the inode (with its new change time).
         Ok(st.di.flags & ondisk::FL_USER_VISIBLE)

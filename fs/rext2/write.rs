@@ -258,7 +258,7 @@ impl Rext2 {
     /// blocks for a hole at `pos`.
     pub(crate) fn map_alloc(inode: &INode<'_, Self>, pos: u64, len: u64) -> Result<Mapping> {
         let sb = inode.super_block();
-        let mut st = inode.data().state.lock();
+        let mut st = inode.data().lock_state();
         let m = Self::map_locked(inode, &mut st, pos, len)?;
         let Mapping::Hole { offset, len: hole } = m else {
             return Ok(m);
@@ -411,7 +411,7 @@ impl Rext2 {
     /// is already free: the walk stops there with `EUCLEAN`, leaking what
     /// it did not reach, rather than freeing a block twice or looping.
     pub(crate) fn free_blocks_of(inode: &BareINode<Self>, first: u64, end: u64) -> Result {
-        Self::free_blocks_locked(inode, &mut inode.data().state.lock(), first, end)
+        Self::free_blocks_locked(inode, &mut inode.data().lock_state(), first, end)
     }
 
     /// As [`Rext2::free_blocks_of`], with the inode's state lock held.
@@ -494,7 +494,7 @@ impl Rext2 {
     /// while it is up nothing is given back (the extension goes on past
     /// them, and a truncation frees them itself).
     pub(crate) fn trim_prealloc(inode: &BareINode<Self>) -> Result {
-        let mut st = inode.data().state.lock();
+        let mut st = inode.data().lock_state();
         let size = inode.size();
         if st.prealloc == 0 || st.cover != 0 {
             return Ok(());
@@ -520,7 +520,7 @@ impl Rext2 {
         let sb = inode.super_block();
         let typ = u32::from(inode.mode()) & u32::from(ondisk::S_IFMT);
         let has_blocks = {
-            let st = inode.data().state.lock();
+            let st = inode.data().lock_state();
             match typ {
                 t if t == u32::from(ondisk::S_IFREG) || t == u32::from(ondisk::S_IFDIR) => true,
                 t if t == u32::from(ondisk::S_IFLNK) => !st.di.is_fast_symlink(ondisk::BLOCK_SIZE),
@@ -531,7 +531,7 @@ impl Rext2 {
         if has_blocks {
             Self::free_blocks_of(inode, 0, u64::MAX)?;
         }
-        let mut st = inode.data().state.lock();
+        let mut st = inode.data().lock_state();
         let acl = core::mem::take(&mut st.di.file_acl);
         if acl != 0 {
             st.di.blocks = st.di.blocks.saturating_sub(SECTORS);

@@ -5,7 +5,7 @@
 # driver reads it (and the reverse); POSIX semantics (tests/guest/
 # rext2_ops.py); 2 MiB write faults; fsx; concurrent namespace changes;
 # remount; a full device.  On the host, e2fsck -fn accepts both images
-# afterwards.
+# afterwards.  Then reclaim evicting rext2 inodes in a small guest.
 
 . "$(dirname "$0")/../lib.sh"
 RUN=$RPMEM_TOP/qemu/run
@@ -38,4 +38,10 @@ check "mke2fs: a 64 MiB ext2 image with 256 inodes" \
 check_eq "guest checks ran, no kernel splat" 0 "$?"
 check "e2fsck -fn accepts the big image" e2fsck -fn "$WORK/img/nvdimm0.img"
 check "e2fsck -fn accepts the small image" e2fsck -fn "$WORK/img/nvdimm1.img"
+
+# Reclaim evicting rext2 inodes while rext2 allocates, in a small guest:
+# no lockdep report (tests/guest/rext2-reclaim.sh).
+"$RUN" --nvdimms 1 --nvdimm-size 1G --memory 768M --timeout 900 -- \
+	bash "$RPMEM_TOP/tests/guest/rext2-reclaim.sh"
+check_eq "reclaim boot: guest checks ran, no kernel splat" 0 "$?"
 finish
