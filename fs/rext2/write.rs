@@ -58,14 +58,8 @@ impl<'a> Dirty<'a> {
     /// inode whose pointers and block count changed with them) if given:
     /// one ordering point, as nothing in either points into the other.
     fn sync_with(&self, inode: Option<Buffer<'_>>) -> Result {
-        let mut heads = KVec::with_capacity(self.0.len() + 1, GFP_KERNEL)?;
-        for (_, b) in self.0.iter() {
-            heads.push(&**b, GFP_KERNEL)?;
-        }
-        if let Some(b) = &inode {
-            heads.push(&**b, GFP_KERNEL)?;
-        }
-        Head::sync_all(&heads)
+        let blocks = self.0.iter().map(|(_, b)| &**b);
+        Head::sync_all_iter(Iterator::chain(blocks, inode.as_deref()))
     }
 }
 

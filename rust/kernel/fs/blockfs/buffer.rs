@@ -184,23 +184,42 @@ impl Head {
     /// Makes the blocks of `heads` durable together, and everything
     /// written to the device before: one ordering point for blocks whose
     /// writes need no order among themselves (a bitmap and its group
-    /// descriptor). Each dirty block is written (`REQ_SYNC`, without
-    /// `REQ_FUA`) and waited for; then one cache flush (`REQ_PREFLUSH`,
-    /// `blkdev_issue_flush`) makes all of them durable, on the device's
-    /// own flush path as for [`Head::sync`]. Until it returns, a crash may
-    /// keep any subset of the writes.
+    /// descriptor). See [`Head::sync_all_iter`].
     pub fn sync_all(heads: &[&Head]) -> Result {
-        let Some(first) = heads.first() else {
+        Self::sync_all_iter(heads.iter().copied())
+    }
+
+    /// As [`Head::sync_all`], for the blocks `heads` yields (it is walked
+    /// more than once, so it costs no allocation to build a list).
+    ///
+    /// A block listed more than once is written once. Every dirty block
+    /// but the last listed is written (`REQ_SYNC`) and waited for; then
+    /// the last goes with `REQ_PREFLUSH | REQ_FUA`, as a journal's commit
+    /// block does: the cache flush before it makes the others durable, the
+    /// FUA the last itself, on the device's own flush path as for
+    /// [`Head::sync`]. If the last is clean, an empty flush takes its
+    /// place. Until it returns, a crash may keep any subset of the writes.
+    pub fn sync_all_iter<'a>(heads: impl Iterator<Item = &'a Head> + Clone) -> Result {
+        let Some(last) = heads.clone().last() else {
             return Ok(());
         };
-        for h in heads {
-            // SAFETY: The buffer is referenced and up to date (type
-            // invariant); `write_dirty_buffer` takes the buffer lock, and
-            // `bh_end_write` drops it when the write completes.
-            unsafe { bindings::write_dirty_buffer(h.raw(), bindings::REQ_SYNC) };
+        // Whether `h`, the `i`-th, is the last or was listed before it.
+        let repeated = |i: usize, h: &Head| {
+            core::ptr::eq(h, last) || heads.clone().take(i).any(|o| core::ptr::eq(o, h))
+        };
+        for (i, h) in heads.clone().enumerate() {
+            if !repeated(i, h) {
+                // SAFETY: The buffer is referenced and up to date (type
+                // invariant); `write_dirty_buffer` takes the buffer lock,
+                // and `bh_end_write` drops it when the write completes.
+                unsafe { bindings::write_dirty_buffer(h.raw(), bindings::REQ_SYNC) };
+            }
         }
         let mut r = Ok(());
-        for h in heads {
+        for (i, h) in heads.clone().enumerate() {
+            if repeated(i, h) {
+                continue;
+            }
             // SAFETY: As above; waiting needs only the reference.
             unsafe { bindings::wait_on_buffer(h.raw()) };
             // SAFETY: As above.
@@ -209,8 +228,17 @@ impl Head {
             }
         }
         r?;
-        // SAFETY: The buffers are of an open block device (type invariant).
-        to_result(unsafe { bindings::blkdev_issue_flush((*first.raw()).b_bdev) })
+        let mut locked = Locked::new(last);
+        if locked.test_clear_dirty() {
+            let op = bindings::req_op_REQ_OP_WRITE
+                | bindings::REQ_SYNC
+                | bindings::REQ_PREFLUSH
+                | bindings::REQ_FUA;
+            return locked.submit_write(op);
+        }
+        drop(locked);
+        // SAFETY: The buffer is of an open block device (type invariant).
+        to_result(unsafe { bindings::blkdev_issue_flush((*last.raw()).b_bdev) })
     }
 }
 

@@ -356,7 +356,7 @@ impl<T: FileSystem> SuperBlock<T> {
 
     /// Zeroes `count` blocks from `block` on the device and waits for the
     /// writes, but leaves them in the device's volatile domain: the next
-    /// cache flush (`REQ_PREFLUSH`, as [`Head::sync_all`] ends with) makes
+    /// cache flush (`REQ_PREFLUSH`, as [`Head::sync_all`]'s last write carries) makes
     /// them durable, so that one ordering point can cover them and the
     /// metadata written with them. Through the DAX device if there is one
     /// (the driver zeroes with non-temporal stores and no fence), otherwise
