@@ -5,9 +5,12 @@
 //! Each group has its own lock, which covers its descriptor and its two
 //! bitmaps; no code holds two group locks at once. A change is made
 //! durable with one ordering point: the bitmap block and the group
-//! descriptor are written together, then flushed (`Head::sync_all`); a
-//! data allocation shares that point with the zeroing of its blocks and
-//! the size that covers them (`Rext2::alloc_blocks_unsynced`).
+//! descriptor are written together (`Head::sync_all`). A data allocation
+//! shares that point with the zeroing of its blocks and the size that
+//! covers them (`Rext2::alloc_blocks_unsynced`), a new inode's with its
+//! first write, and the frees of a delete share one (a [`Pending`] set).
+//! A bitmap and its descriptor may disagree after a crash: e2fsck
+//! recounts the free counts.
 //! Allocations set bits before anything points at the blocks or inodes;
 //! frees clear them after nothing points at them any more, so a crash can
 //! only leak (see `Documentation/filesystems/rext2.rst`).
@@ -23,16 +26,6 @@ use ondisk::{Corrupt, GroupDesc};
 /// Blocks in a PMD (2 MiB) mapping: large aligned files get runs of this
 /// alignment, so that DAX can map them with huge pages.
 pub(crate) const PMD_BLOCKS: u32 = 512;
-
-/// Writes group descriptor `g` and the bitmap block `bitmap` that changed
-/// with it, durably, with one ordering point: neither is written unless
-/// the other is, and a crash in between leaves only a free count that
-/// disagrees with the bitmap (e2fsck's "free blocks count wrong", which
-/// it recounts).
-fn write_gd(sb: &SuperBlock<Rext2>, g: u32, gd: &GroupDesc, bitmap: &Buffer<'_>) -> Result {
-    let buf = put_gd(sb, g, gd)?;
-    Head::sync_all(&[bitmap, &buf])
-}
 
 /// Puts group descriptor `g` into its block and returns the block, dirty:
 /// the caller makes it durable.
@@ -57,6 +50,80 @@ pub(crate) struct Allocated<'a> {
     pub(crate) count: u32,
     pub(crate) bitmap: Buffer<'a>,
     pub(crate) gd: Buffer<'a>,
+}
+
+/// Most buffers a [`Pending`] set holds before it syncs them.
+const PENDING_MAX: usize = 8;
+
+/// Dirty metadata buffers whose writes need no order among themselves,
+/// made durable together by one ordering point (`Head::sync_all`): the
+/// bitmaps and group descriptors of a delete's frees, or a new inode's bit
+/// with its first write. Any subset of them reaching the media is a state
+/// the crash rules allow, so the set may also sync early, when it is full.
+/// Each buffer is held once; the set lives on the stack.
+///
+/// Dropped with buffers in it (an error path), it makes them durable
+/// first, so that no change is left to write-back: a bit cleared there
+/// could otherwise reach the media after the block was reused, and a
+/// stale metadata buffer could overwrite a reused block.
+pub(crate) struct Pending<'a> {
+    bufs: [Option<Buffer<'a>>; PENDING_MAX],
+    len: usize,
+}
+
+impl<'a> Pending<'a> {
+    pub(crate) fn new() -> Self {
+        Self {
+            bufs: [const { None }; PENDING_MAX],
+            len: 0,
+        }
+    }
+
+    /// Adds `buf`, which the caller changed, unless the set holds it.
+    pub(crate) fn add(&mut self, buf: Buffer<'a>) -> Result {
+        let held = self.heads().any(|h| core::ptr::eq(h, &*buf));
+        if held {
+            return Ok(());
+        }
+        // Held even if the early sync fails, so that its change is made
+        // durable later, by the next sync or on drop.
+        let r = if self.len == PENDING_MAX {
+            self.sync()
+        } else {
+            Ok(())
+        };
+        self.bufs[self.len] = Some(buf);
+        self.len += 1;
+        r
+    }
+
+    fn heads(&self) -> impl Iterator<Item = &Head> + Clone {
+        self.bufs[..self.len].iter().flatten().map(|b| &**b)
+    }
+
+    /// Makes the buffers durable, with `extra` (last) if given: one
+    /// ordering point. The set is empty afterwards, whatever the outcome.
+    pub(crate) fn sync_with(&mut self, extra: Option<&Head>) -> Result {
+        let r = Head::sync_all_iter(Iterator::chain(self.heads(), extra));
+        self.bufs.iter_mut().for_each(|b| *b = None);
+        self.len = 0;
+        r
+    }
+
+    /// As [`Pending::sync_with`], alone.
+    pub(crate) fn sync(&mut self) -> Result {
+        self.sync_with(None)
+    }
+}
+
+impl Drop for Pending<'_> {
+    fn drop(&mut self) {
+        if self.len > 0 {
+            // An error path: the error that brought us here is the one
+            // reported.
+            let _ = self.sync();
+        }
+    }
 }
 
 impl SbData {
@@ -244,6 +311,22 @@ impl Rext2 {
     /// metadata, if any: whoever pointed at it shares it with someone else
     /// (corruption, logged here).
     pub(crate) fn free_blocks(sb: &SuperBlock<Self>, blocks: &mut [u32]) -> Result<Option<u32>> {
+        let mut pending = Pending::new();
+        let bad = Self::free_blocks_pending(sb, blocks, &mut pending)?;
+        pending.sync()?;
+        Ok(bad)
+    }
+
+    /// As [`Rext2::free_blocks`], but leaves the bitmaps and the group
+    /// descriptors in `pending`, for the caller's ordering point. The bits
+    /// are clear in memory at once: an allocation may take the blocks
+    /// before they are durable, and then makes the same buffers durable
+    /// before anything points at them.
+    pub(crate) fn free_blocks_pending<'a>(
+        sb: &'a SuperBlock<Self>,
+        blocks: &mut [u32],
+        pending: &mut Pending<'a>,
+    ) -> Result<Option<u32>> {
         let d = sb.data();
         let geo = &d.geo;
         blocks.sort_unstable();
@@ -277,7 +360,9 @@ impl Rext2 {
             });
             let now = gd.free_blocks_count.saturating_add(freed as u16);
             d.set_free_blocks(&mut gd, now);
-            write_gd(sb, g, &gd, &buf)?;
+            let gd_buf = put_gd(sb, g, &gd)?;
+            pending.add(buf)?;
+            pending.add(gd_buf)?;
             drop(gd);
             if let Some(blk) = first_bad {
                 pr_err!(
@@ -328,7 +413,14 @@ impl Rext2 {
 
     /// Allocates an inode number for a child of a directory in group
     /// `parent`.
-    pub(crate) fn alloc_inode(sb: &SuperBlock<Self>, parent: u32, dir: bool) -> Result<u32> {
+    /// Its bitmap and group descriptor are left in `pending`, for the
+    /// ordering point of the inode's first write (which has no links).
+    pub(crate) fn alloc_inode<'a>(
+        sb: &'a SuperBlock<Self>,
+        parent: u32,
+        dir: bool,
+        pending: &mut Pending<'a>,
+    ) -> Result<u32> {
         let d = sb.data();
         let geo = &d.geo;
         let g0 = Self::inode_group(sb, parent, dir) % geo.groups;
@@ -363,7 +455,9 @@ impl Rext2 {
             if dir {
                 gd.used_dirs_count = gd.used_dirs_count.saturating_add(1);
             }
-            write_gd(sb, g, &gd, &buf)?;
+            let gd_buf = put_gd(sb, g, &gd)?;
+            pending.add(buf)?;
+            pending.add(gd_buf)?;
             return Ok(g * geo.inodes_per_group + bit as u32 + 1);
         }
         Err(ENOSPC)
@@ -371,6 +465,19 @@ impl Rext2 {
 
     /// Frees inode number `ino`.
     pub(crate) fn free_inode(sb: &SuperBlock<Self>, ino: u32, dir: bool) -> Result {
+        let mut pending = Pending::new();
+        Self::free_inode_pending(sb, ino, dir, &mut pending)?;
+        pending.sync()
+    }
+
+    /// As [`Rext2::free_inode`], but leaves the bitmap and the group
+    /// descriptor in `pending`, as [`Rext2::free_blocks_pending`] does.
+    pub(crate) fn free_inode_pending<'a>(
+        sb: &'a SuperBlock<Self>,
+        ino: u32,
+        dir: bool,
+        pending: &mut Pending<'a>,
+    ) -> Result {
         let d = sb.data();
         let loc = ondisk::inode_location(&d.geo, ino).map_err(|c| corrupt_sb(sb, c))?;
         let lock = d.groups.get(loc.group as usize).ok_or(EUCLEAN)?;
@@ -389,6 +496,8 @@ impl Rext2 {
         if dir {
             gd.used_dirs_count = gd.used_dirs_count.saturating_sub(1);
         }
-        write_gd(sb, loc.group, &gd, &buf)
+        let gd_buf = put_gd(sb, loc.group, &gd)?;
+        pending.add(buf)?;
+        pending.add(gd_buf)
     }
 }

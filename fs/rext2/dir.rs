@@ -8,12 +8,16 @@
 //! and its first block) is durable before an entry points to it; an entry
 //! is removed before its inode's link count drops.
 
-use crate::{corrupt, dirent, dirindex, ondisk, report, INodeData, IState, Rext2, BS};
+use crate::{
+    alloc::Pending, corrupt, dirent, dirindex, ondisk, report, INodeData, IState, Rext2, BS,
+};
 use dirent::DirError;
 use dirindex::Slot;
 use kernel::{
     alloc::KVVec,
-    fs::blockfs::{Buffer, GetINode, INode, INodeParams, INodeType, Idmap, NewNode, SuperBlock},
+    fs::blockfs::{
+        Buffer, GetINode, Head, INode, INodeParams, INodeType, Idmap, NewNode, SuperBlock,
+    },
     prelude::*,
     sync::aref::ARef,
 };
@@ -150,7 +154,11 @@ impl Rext2 {
         let geo = &sb.data().geo;
         let is_dir = matches!(typ, INodeType::Dir);
         let parent_group = ((dir.ino() - 1) / u64::from(geo.inodes_per_group)) as u32;
-        let ino = Self::alloc_inode(sb, parent_group, is_dir)?;
+        // The inode's bit and descriptor, and a directory's or a slow
+        // symlink's first block with its own, share the ordering point of
+        // the inode's first write, which has no links (rules 1 and 3).
+        let mut pending = Pending::new();
+        let ino = Self::alloc_inode(sb, parent_group, is_dir, &mut pending)?;
         // A free bit for an inode in use (a corrupt bitmap) must not make
         // us overwrite it: it may be cached, or live on disk. Either way
         // the bit stays set (it was wrong) and the creation fails.
@@ -165,10 +173,13 @@ impl Rext2 {
         }
         let node = new.init_owner(idmap, dir, typ, mode);
         let mut data_block = 0;
-        let r = Self::init_inode(sb, dir, ino, &node, &mut data_block);
+        let r = Self::init_inode(sb, dir, ino, &node, &mut data_block, &mut pending);
         let (di, typ) = match r {
             Ok(x) => x,
             Err(e) => {
+                // What was allocated is durable before it is freed, so no
+                // change to a freed block waits in the buffer cache.
+                let _ = pending.sync();
                 if data_block != 0 {
                     let _ = Self::free_blocks(sb, &mut [data_block]);
                 }
@@ -205,12 +216,13 @@ impl Rext2 {
     /// Builds and writes the on-disk inode `ino`, and a directory's or a
     /// slow symlink's first block (returned in `data_block` so that it
     /// can be freed on failure).
-    fn init_inode(
-        sb: &SuperBlock<Self>,
+    fn init_inode<'a>(
+        sb: &'a SuperBlock<Self>,
         dir: &INode<'_, Self>,
         ino: u32,
         node: &NewNode,
         data_block: &mut u32,
+        pending: &mut Pending<'a>,
     ) -> Result<(ondisk::Inode, INodeType)> {
         let geo = &sb.data().geo;
         let mut di = ondisk::Inode::zeroed();
@@ -241,13 +253,12 @@ impl Rext2 {
         };
         let typ = match &node.typ {
             INodeType::Dir => {
-                let (b, _) = Self::alloc_blocks(sb, goal(), 1, 1)?;
-                *data_block = b;
+                let b = Self::first_block(sb, goal(), data_block, pending)?;
                 let buf = sb.new_buffer(b.into())?;
                 let fmt = sb.data().fmt;
                 buf.modify(|blk| dirent::make_empty_dir(blk, ino, dir.ino() as u32, fmt))
                     .map_err(|e| dir_err(dir, e))?;
-                buf.sync()?;
+                pending.add(buf)?;
                 di.block[0] = b;
                 di.blocks = (BS / 512) as u32;
                 di.links_count = 2;
@@ -259,15 +270,14 @@ impl Rext2 {
                     di.set_fast_symlink_target(t)
                         .map_err(|c| corrupt(sb, ino.into(), c))?;
                 } else {
-                    let (b, _) = Self::alloc_blocks(sb, goal(), 1, 1)?;
-                    *data_block = b;
+                    let b = Self::first_block(sb, goal(), data_block, pending)?;
                     let buf = sb.new_buffer(b.into())?;
                     buf.modify(|blk| {
                         if let Some(dst) = blk.get_mut(..t.len()) {
                             dst.copy_from_slice(t);
                         }
                     });
-                    buf.sync()?;
+                    pending.add(buf)?;
                     di.block[0] = b;
                     di.blocks = (BS / 512) as u32;
                 }
@@ -293,12 +303,30 @@ impl Rext2 {
         // and a torn new inode with links would be an in-use inode mixing
         // old and new fields (an invalid mode, a deletion time). Written
         // first without links, any mix is a deleted inode to e2fsck (its
-        // bit a leak, as rule 3 allows); then the count alone, one field.
+        // bit a leak, as rule 3 allows), so the bits and the first block
+        // go with it; then the count alone, one field.
         let links = core::mem::take(&mut di.links_count);
-        Self::write_di(sb, ino.into(), &di)?;
+        let ibuf = Self::put_di(sb, ino.into(), &di)?;
+        pending.sync_with(Some(&ibuf))?;
         di.links_count = links;
         Self::write_di(sb, ino.into(), &di)?;
         Ok((di, typ))
+    }
+
+    /// Allocates a new inode's first block near `goal` (its number also
+    /// goes to `data_block`, for the caller to free on failure), leaving
+    /// its bitmap and descriptor in `pending`.
+    fn first_block<'a>(
+        sb: &'a SuperBlock<Self>,
+        goal: u32,
+        data_block: &mut u32,
+        pending: &mut Pending<'a>,
+    ) -> Result<u32> {
+        let a = Self::alloc_blocks_unsynced(sb, goal, 1, 1)?;
+        *data_block = a.start;
+        pending.add(a.bitmap)?;
+        pending.add(a.gd)?;
+        Ok(a.start)
     }
 
     /// Makes sure `st.index` is the index of `dir`, building it if the
@@ -404,9 +432,12 @@ impl Rext2 {
     }
 
     /// Adds entry `name` at `off` of `buf`, block `lblk`; returns the new
-    /// entry's offset and the room left in the block.
+    /// entry's offset and the room left in the block. The directory's new
+    /// times share the entry's first ordering point: nothing depends on
+    /// them.
     fn insert_entry(
         dir: &INode<'_, Self>,
+        st: &mut IState,
         buf: &Buffer<'_>,
         off: usize,
         ino: u32,
@@ -422,7 +453,18 @@ impl Rext2 {
         let pending = buf
             .modify(|b| dirent::insert_prepare(b, off, ino, ft, name, fmt))
             .map_err(|e| dir_err(dir, e))?;
-        buf.sync()?;
+        dir.touch_mtime();
+        let ibuf = match Self::put_inode_locked(dir, st) {
+            Ok(ibuf) => ibuf,
+            Err(e) => {
+                // The prepared entry is not visible; it is written all the
+                // same, so that the buffer holds nothing undurable.
+                let _ = buf.sync();
+                return Err(e);
+            }
+        };
+        let heads = Iterator::chain(core::iter::once(&**buf), ibuf.as_deref());
+        Head::sync_all_iter(heads)?;
         buf.modify(|b| dirent::insert_commit(b, &pending));
         buf.sync()?;
         let room = buf
@@ -431,7 +473,9 @@ impl Rext2 {
         Ok((pending.offset(), room))
     }
 
-    /// `add_entry`: in the first block with room, or in a new block.
+    /// `add_entry`: in the first block with room, or in a new block. The
+    /// directory's modification and change times are set, and written
+    /// with the entry.
     pub(crate) fn add_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         let mut guard = dir.data().lock_state();
         let st = &mut *guard;
@@ -481,7 +525,7 @@ impl Rext2 {
                 }
                 continue;
             };
-            let (new_off, room) = Self::insert_entry(dir, &buf, off, ino, ft, name)?;
+            let (new_off, room) = Self::insert_entry(dir, st, &buf, off, ino, ft, name)?;
             if let Some(idx) = &mut st.index {
                 if idx.reserve(1).is_err()
                     || !idx.add(name, lblk, new_off)
@@ -516,6 +560,8 @@ impl Rext2 {
                 return Err(e);
             }
         };
+        // The times go with the pointer to the block.
+        dir.touch_mtime();
         Self::append_block(dir, st, nblocks, b)?;
         if let Some(idx) = &mut st.index {
             let ok = idx.reserve(1).is_ok()
@@ -548,7 +594,8 @@ impl Rext2 {
         Self::write_inode_locked(dir, st)
     }
 
-    /// `remove_entry`.
+    /// `remove_entry`. The directory's modification and change times are
+    /// set, and written with the removal: nothing depends on them.
     pub(crate) fn remove_link(
         dir: &INode<'_, Self>,
         name: &[u8],
@@ -565,15 +612,21 @@ impl Rext2 {
                 format_args!("entry refers to inode {} instead of {}", ino, inode.ino()),
             ));
         }
-        let r = buf
-            .modify(|b| dirent::remove(b, off, fmt))
-            .map_err(|e| dir_err(dir, e))
-            .and_then(|()| buf.sync())
-            .and_then(|()| {
-                buf.read(|b| dirent::room(b, fmt))
-                    .map_err(|c| corrupt(sb, dir.ino(), c))
-            });
         let mut st = dir.data().lock_state();
+        let removed = buf
+            .modify(|b| dirent::remove(b, off, fmt))
+            .map_err(|e| dir_err(dir, e));
+        dir.touch_mtime();
+        // Written even if the entry could not be removed: an inode's bytes
+        // in its buffer are always durable (see `put_inode_locked`).
+        let ibuf = Self::put_inode_locked(dir, &mut st);
+        let entry = removed.is_ok().then_some(&*buf);
+        let ihead = ibuf.as_ref().ok().and_then(|b| b.as_deref());
+        let synced = Head::sync_all_iter(Iterator::chain(entry.into_iter(), ihead));
+        let r = removed.and(ibuf.map(|_| ())).and(synced).and_then(|()| {
+            buf.read(|b| dirent::room(b, fmt))
+                .map_err(|c| corrupt(sb, dir.ino(), c))
+        });
         let keep = match (&r, &mut st.index) {
             (Ok(room), Some(idx)) => idx.remove(name, lblk, off) && idx.set_room(lblk, *room),
             _ => false,

@@ -58,21 +58,18 @@ impl Rext2 {
             inode.clear_nlink();
             return Err(e);
         }
-        Self::entered(dir, dentry, inode)
+        Self::entered(dentry, inode)
     }
 
     /// The end of a namespace operation once the entry naming `inode` is
-    /// on disk: nothing is undone from here on (counts stay as high as the
-    /// entry needs), the dentry gets its inode, the directory its times.
+    /// on disk (with the directory's times, `add_link`): nothing is undone
+    /// from here on (counts stay as high as the entry needs), the dentry
+    /// gets its inode.
     fn entered<'a>(
-        dir: &INode<'a, Self>,
         dentry: NewDentry<'a, Self>,
         inode: ARef<INode<'a, Self>>,
     ) -> Result<Instantiated> {
-        dir.touch_mtime();
-        let done = dentry.instantiate(inode)?;
-        Self::sync(dir)?;
-        Ok(done)
+        dentry.instantiate(inode)
     }
 
     /// `rename` without `RENAME_EXCHANGE`: `src`, named `oname` in `od`,
@@ -335,7 +332,7 @@ impl blockfs::dir::Operations for Rext2 {
             inode.clear_nlink();
             return undo(e);
         }
-        Self::entered(dir, dentry, inode)
+        Self::entered(dentry, inode)
     }
 
     fn tmpfile<'a>(
@@ -363,14 +360,12 @@ impl blockfs::dir::Operations for Rext2 {
             Self::sync(inode)?;
             return Err(e);
         }
-        Self::entered(dir, dentry, ARef::from(inode))
+        Self::entered(dentry, ARef::from(inode))
     }
 
     fn unlink<'a>(dir: &INode<'a, Self>, dentry: &Dentry<'a, Self>) -> Result {
         let inode = dentry.inode().ok_or(ENOENT)?;
         Self::remove_link(dir, dentry.name(), inode)?;
-        dir.touch_mtime();
-        Self::sync(dir)?;
         inode.touch_ctime();
         inode.drop_nlink();
         Self::sync(inode)

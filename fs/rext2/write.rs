@@ -13,7 +13,10 @@
 //! So a crash leaves no pointer to a block that is free or uninitialised;
 //! at worst blocks are marked used that nothing points to.
 
-use crate::{alloc::PMD_BLOCKS, bmap, corrupt, corrupt_sb, ondisk, IState, Rext2, BS};
+use crate::{
+    alloc::{Pending, PMD_BLOCKS},
+    bmap, corrupt, corrupt_sb, ondisk, IState, Rext2, BS,
+};
 use kernel::{
     alloc::KVVec,
     fs::blockfs::{BareINode, Buffer, Head, INode, Mapping, SuperBlock},
@@ -80,7 +83,7 @@ impl Rext2 {
     /// in it are already what it holds. Those bytes were made durable by
     /// whoever put them there: every change to an inode is synced under
     /// its state lock, which the caller holds.
-    fn put_inode_locked<'a>(
+    pub(crate) fn put_inode_locked<'a>(
         inode: &'a BareINode<Self>,
         st: &mut IState,
     ) -> Result<Option<Buffer<'a>>> {
@@ -110,13 +113,23 @@ impl Rext2 {
 
     /// Writes on-disk inode `ino` durably.
     pub(crate) fn write_di(sb: &SuperBlock<Self>, ino: u64, di: &ondisk::Inode) -> Result {
+        Self::put_di(sb, ino, di)?.sync()
+    }
+
+    /// Puts on-disk inode `ino` into its block and returns the block,
+    /// dirty: the caller makes it durable.
+    pub(crate) fn put_di<'a>(
+        sb: &'a SuperBlock<Self>,
+        ino: u64,
+        di: &ondisk::Inode,
+    ) -> Result<Buffer<'a>> {
         let size = sb.data().geo.inode_size as usize;
         let (buf, off) = Self::inode_buffer(sb, ino)?;
         buf.modify(|b| match b.get_mut(off..off + size) {
             Some(out) => di.write_to(out).map_err(|c| corrupt(sb, ino, c)),
             None => Err(EUCLEAN),
         })?;
-        buf.sync()
+        Ok(buf)
     }
 
     /// Sets the `large_file` feature, needed for files of 2 GiB and more.
@@ -405,15 +418,23 @@ impl Rext2 {
     /// is already free: the walk stops there with `EUCLEAN`, leaking what
     /// it did not reach, rather than freeing a block twice or looping.
     pub(crate) fn free_blocks_of(inode: &BareINode<Self>, first: u64, end: u64) -> Result {
-        Self::free_blocks_locked(inode, &mut inode.data().lock_state(), first, end)
+        let mut pending = Pending::new();
+        let mut st = inode.data().lock_state();
+        Self::free_blocks_locked(inode, &mut st, first, end, &mut pending)?;
+        pending.sync()
     }
 
-    /// As [`Rext2::free_blocks_of`], with the inode's state lock held.
-    fn free_blocks_locked(
-        inode: &BareINode<Self>,
+    /// As [`Rext2::free_blocks_of`], with the inode's state lock held, and
+    /// the bitmaps and descriptors of the frees left in `pending`: they
+    /// need no order among themselves, only to come after the inode and
+    /// indirect blocks that no longer point at the blocks, which are
+    /// durable when it returns (rule 2).
+    fn free_blocks_locked<'a>(
+        inode: &'a BareINode<Self>,
         st: &mut IState,
         first: u64,
         end: u64,
+        pending: &mut Pending<'a>,
     ) -> Result {
         if first >= end {
             return Ok(());
@@ -421,8 +442,7 @@ impl Rext2 {
         Self::map_changes(st);
         let sb = inode.super_block();
         let apb = u64::from(sb.data().geo.addr_per_block);
-        // Detached trees: (root, levels of indirection; 0 for data).
-        let mut detached = KVec::new();
+        let mut detached = Roots::new();
         let mut cx = Detach {
             inode,
             first,
@@ -454,12 +474,14 @@ impl Rext2 {
         Self::write_inode_locked(inode, st)?;
         let mut f = Freer {
             inode,
-            batch: KVec::new(),
+            batch: [0; FREE_BATCH],
+            len: 0,
             count: 0,
+            pending,
         };
         let r = detached
             .iter()
-            .try_for_each(|&(ptr, depth)| f.tree(ptr, depth))
+            .try_for_each(|(ptr, depth)| f.tree(ptr, depth))
             .and_then(|()| f.flush());
         // Written by the caller, which writes the inode after freeing.
         let freed = u32::try_from(f.count).unwrap_or(u32::MAX);
@@ -502,43 +524,53 @@ impl Rext2 {
         let from = size.div_ceil(BS);
         if st.prealloc > from * BS {
             st.window = 0;
-            Self::free_blocks_locked(inode, &mut st, from, u64::MAX)?;
+            let mut pending = Pending::new();
+            Self::free_blocks_locked(inode, &mut st, from, u64::MAX, &mut pending)?;
+            pending.sync()?;
         }
         st.prealloc = 0;
         Self::write_inode_locked(inode, &mut st)
     }
 
     /// Frees an unlinked inode: its blocks, its extended attribute block
-    /// and its number.
+    /// and its number, with two ordering points (rules 2 and 3). First the
+    /// inode, once, with its deletion time and no size, block pointers or
+    /// attribute block; then the bits of its blocks and of its number
+    /// together, as nothing on disk points at the blocks or names the
+    /// inode any more: a crash in between, or any subset of the bitmap
+    /// writes, leaks.
     pub(crate) fn delete(inode: &BareINode<Self>) -> Result {
         let sb = inode.super_block();
         let typ = u32::from(inode.mode()) & u32::from(ondisk::S_IFMT);
-        let has_blocks = {
-            let st = inode.data().lock_state();
-            match typ {
-                t if t == u32::from(ondisk::S_IFREG) || t == u32::from(ondisk::S_IFDIR) => true,
-                t if t == u32::from(ondisk::S_IFLNK) => !st.di.is_fast_symlink(ondisk::BLOCK_SIZE),
-                _ => false,
-            }
-        };
         inode.set_size(0);
-        if has_blocks {
-            Self::free_blocks_of(inode, 0, u64::MAX)?;
-        }
+        let mut pending = Pending::new();
         let mut st = inode.data().lock_state();
+        let has_blocks = match typ {
+            t if t == u32::from(ondisk::S_IFREG) || t == u32::from(ondisk::S_IFDIR) => true,
+            t if t == u32::from(ondisk::S_IFLNK) => !st.di.is_fast_symlink(ondisk::BLOCK_SIZE),
+            _ => false,
+        };
         let acl = core::mem::take(&mut st.di.file_acl);
         if acl != 0 {
             st.di.blocks = st.di.blocks.saturating_sub(SECTORS);
         }
         // ext2 marks deleted inodes with a deletion time.
         st.di.dtime = inode.ctime().sec as u32;
-        Self::write_inode_locked(inode, &mut st)?;
+        // Every block goes: the size on disk need not cover any.
+        st.prealloc = 0;
+        if has_blocks {
+            Self::free_blocks_locked(inode, &mut st, 0, u64::MAX, &mut pending)?;
+        } else {
+            Self::write_inode_locked(inode, &mut st)?;
+        }
         // The inode no longer points at its attribute block on disk.
         if acl != 0 {
             Self::release_xattr_block(sb, inode.ino(), acl)?;
         }
         drop(st);
-        Self::free_inode(sb, inode.ino() as u32, typ == u32::from(ondisk::S_IFDIR))
+        let dir = typ == u32::from(ondisk::S_IFDIR);
+        Self::free_inode_pending(sb, inode.ino() as u32, dir, &mut pending)?;
+        pending.sync()
     }
 
     /// Writes the primary superblock with exact free counts, marked clean
@@ -592,14 +624,14 @@ struct Detach<'a> {
     end: u64,
     apb: u64,
     /// Roots of the detached trees and their levels of indirection.
-    detached: &'a mut KVec<(u32, u32)>,
+    detached: &'a mut Roots,
 }
 
 impl Detach<'_> {
     fn push(&mut self, b: u32, depth: u32) -> Result {
         if b != 0 {
             Rext2::check_meta_ptr(self.inode.super_block(), self.inode.ino(), b, 1)?;
-            self.detached.push((b, depth), GFP_KERNEL)?;
+            self.detached.push(b, depth)?;
         }
         Ok(())
     }
@@ -636,26 +668,68 @@ impl Detach<'_> {
     }
 }
 
-/// Frees detached trees, a batch of blocks at a time.
-struct Freer<'a> {
-    inode: &'a BareINode<Rext2>,
-    /// Blocks to free with the next [`Freer::flush`].
-    batch: KVec<u32>,
-    /// Blocks freed so far.
-    count: u64,
+/// The roots of detached trees, with their levels of indirection (0 for
+/// data): those of a whole small file (at most 15) on the stack, so that
+/// deleting one allocates nothing; more, from a partial truncation, in a
+/// vector.
+struct Roots {
+    near: [(u32, u32); ondisk::N_BLOCKS],
+    len: usize,
+    more: KVec<(u32, u32)>,
 }
 
-impl Freer<'_> {
+impl Roots {
+    fn new() -> Self {
+        Self {
+            near: [(0, 0); ondisk::N_BLOCKS],
+            len: 0,
+            more: KVec::new(),
+        }
+    }
+
+    fn push(&mut self, root: u32, depth: u32) -> Result {
+        match self.near.get_mut(self.len) {
+            Some(slot) => {
+                *slot = (root, depth);
+                self.len += 1;
+            }
+            None => self.more.push((root, depth), GFP_KERNEL)?,
+        }
+        Ok(())
+    }
+
+    fn iter(&self) -> impl Iterator<Item = (u32, u32)> + '_ {
+        Iterator::chain(self.near[..self.len].iter(), self.more.iter()).copied()
+    }
+}
+
+/// Blocks freed in one batch by [`Freer`].
+const FREE_BATCH: usize = 128;
+
+/// Frees detached trees, a batch of blocks at a time, into a [`Pending`]
+/// set of bitmaps and descriptors.
+struct Freer<'a, 'p> {
+    inode: &'a BareINode<Rext2>,
+    /// Blocks to free with the next [`Freer::flush`]: the first `len`.
+    batch: [u32; FREE_BATCH],
+    len: usize,
+    /// Blocks freed so far.
+    count: u64,
+    pending: &'p mut Pending<'a>,
+}
+
+impl Freer<'_, '_> {
     /// Frees the batch. A block already free means the tree reached it
     /// twice: corruption, and the end of the walk.
     fn flush(&mut self) -> Result {
-        if self.batch.is_empty() {
+        if self.len == 0 {
             return Ok(());
         }
         let sb = self.inode.super_block();
-        let twice = Rext2::free_blocks(sb, &mut self.batch)?;
-        self.count += self.batch.len() as u64;
-        self.batch.clear();
+        let batch = &mut self.batch[..self.len];
+        let twice = Rext2::free_blocks_pending(sb, batch, self.pending)?;
+        self.count += self.len as u64;
+        self.len = 0;
         kernel::fs::blockfs::cond_resched();
         match twice {
             Some(block) => Err(corrupt(
@@ -668,10 +742,11 @@ impl Freer<'_> {
     }
 
     fn push(&mut self, b: u32) -> Result {
-        self.batch.push(b, GFP_KERNEL)?;
-        if self.batch.len() >= 1024 {
+        if self.len == FREE_BATCH {
             self.flush()?;
         }
+        self.batch[self.len] = b;
+        self.len += 1;
         Ok(())
     }
 

@@ -261,6 +261,21 @@ check_eq "and leaves no write unfenced" "" "$(unfenced /tmp/bios-b | head -3)"
 # flush, alone or ahead of a write, not a FUA write alone.
 check "a cache flush (REQ_PREFLUSH) follows the zeroing of the new block" sh -c \
 	"awk '\$1 ~ /^F/ || \$1 ~ /^F?WF/ { print; exit }' /tmp/bios-b | grep -q '^FW'"
+# Metadata calls share ordering points where the crash rules need no
+# order: a create costs four (the inode's bit and its first write, which
+# has no links; its link count; the entry's two steps, the first with the
+# directory's times), an unlink four (the removal with the times; the
+# link count; the deleted inode; the bits of its blocks and its number),
+# a mkdir five (the parent's count before the rest of a create).
+traced /tmp/bios-c touch $M/fence/c
+check_eq "a create costs four fences" 4 "$(fences /tmp/bios-c)"
+traced /tmp/bios-u rm $M/fence/b
+check_eq "an unlink that frees blocks costs four fences" 4 "$(fences /tmp/bios-u)"
+traced /tmp/bios-m mkdir $M/fence/d
+check_eq "a mkdir costs five fences" 5 "$(fences /tmp/bios-m)"
+for t in c u m; do
+	check_eq "and leaves no write unfenced ($t)" "" "$(unfenced /tmp/bios-$t | head -3)"
+done
 echo 0 >$TR/events/block/block_bio_queue/filter
 
 # 3. 2 MiB write faults: a new 4 MiB file written through a shared
