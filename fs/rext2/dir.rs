@@ -467,10 +467,7 @@ impl Rext2 {
         Head::sync_all_iter(heads)?;
         buf.modify(|b| dirent::insert_commit(b, &pending));
         buf.sync()?;
-        let room = buf
-            .read(|b| dirent::room(b, fmt))
-            .map_err(|c| corrupt(sb, dir.ino(), c))?;
-        Ok((pending.offset(), room))
+        Ok((pending.offset(), pending.room()))
     }
 
     /// `add_entry`: in the first block with room, or in a new block. The

@@ -434,12 +434,20 @@ pub struct Pending {
     inode: u32,
     /// For a split entry: the `rec_len` it keeps (else 0: a reused one).
     keep: usize,
+    /// The block's [`room`] once the entry is committed.
+    room: usize,
 }
 
 impl Pending {
     /// Offset of the new entry in the block.
     pub fn offset(&self) -> usize {
         self.new
+    }
+
+    /// The block's [`room`] once [`insert_commit`] has run: computed by
+    /// the scan that prepared the entry, so that no third scan is needed.
+    pub fn room(&self) -> usize {
+        self.room
     }
 }
 
@@ -467,6 +475,8 @@ pub fn insert_prepare(
     }
     let need = rec_len_for(name.len());
     let mut target = None;
+    // The room of every other entry, as `room` counts it.
+    let mut room = 0;
     for e in all_entries(block, fmt) {
         let e = e?;
         if e.inode != 0 && e.name == name {
@@ -477,10 +487,17 @@ pub fn insert_prepare(
                 return Err(DirError::NoSpace);
             }
             target = Some((e.inode, e.rec_len, used_len(&e)));
+        } else if e.inode == 0 {
+            room = room.max(e.rec_len);
+        } else {
+            room = room.max(e.rec_len.saturating_sub(used_len(&e)));
         }
     }
     let (old_inode, rec_len, used) = target.ok_or(DirError::NotAnEntry { offset })?;
     let ftype = if fmt.filetype { ftype } else { 0 };
+    // The new entry is in use, with `need.max(MIN_REC_LEN)` bytes of its
+    // record its own; a split entry keeps none to spare.
+    let own = need.max(MIN_REC_LEN);
     if old_inode == 0 {
         write_entry(block, offset, 0, ftype, name, fmt);
         return Ok(Pending {
@@ -488,6 +505,7 @@ pub fn insert_prepare(
             new: offset,
             inode,
             keep: 0,
+            room: room.max(rec_len.saturating_sub(own)),
         });
     }
     let new = offset + used;
@@ -498,6 +516,7 @@ pub fn insert_prepare(
         new,
         inode,
         keep: used,
+        room: room.max((rec_len - used).saturating_sub(own)),
     })
 }
 

@@ -280,8 +280,13 @@ fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
         match dirent::find_slot(&block, &name, fmt) {
             Ok(Some(slot)) => {
                 assert!(valid);
-                let at = dirent::insert(&mut block, slot, ino, 1, &name, fmt).expect("slot fits");
+                let p = dirent::insert_prepare(&mut block, slot, ino, 1, &name, fmt)
+                    .expect("slot fits");
+                dirent::insert_commit(&mut block, &p);
+                let at = p.offset();
                 dirent::check_block(&block, fmt).expect("valid after insert");
+                // The room the prepare's scan computed is the block's.
+                assert_eq!(dirent::room(&block, fmt), Ok(p.room()));
                 let e = dirent::find_entry(&block, &name, fmt)
                     .expect("valid")
                     .expect("inserted");

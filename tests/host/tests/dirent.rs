@@ -549,6 +549,7 @@ fn insert_and_remove_are_tear_safe() {
             "round {round}"
         );
         check_block(&committed, FMT).unwrap();
+        assert_eq!(p.room(), room(&committed, FMT).unwrap(), "round {round}");
         let e = find_entry(&committed, name.as_bytes(), FMT)
             .unwrap()
             .unwrap();
