@@ -18,7 +18,10 @@ for i in range(60000):
     os.close(os.open("%s/f%06d" % (sys.argv[1], i), os.O_CREAT | os.O_WRONLY))' $M/d
 # Anonymous memory, 4 MiB at a time, until reclaim has evicted a third
 # of the inodes (or too little memory is left): kswapd and direct
-# reclaim shrink the dentry and inode caches.
+# reclaim shrink the dentry and inode caches. Lockdep needs one eviction
+# in reclaim to close the cycle (the allocations under the state lock
+# were recorded during the creates); how many more come before memory
+# runs short depends on the host's load, so the check asks for 2,000.
 check "reclaim evicted rext2 inodes" python3 -c 'import re, time
 def avail():
     return int(re.search(r"MemAvailable:\s+(\d+)", open("/proc/meminfo").read()).group(1))
@@ -31,7 +34,7 @@ while inodes() > before - 20000 and avail() > 6000 and len(hog) < 1000:
     if avail() < 40000:
         time.sleep(0.05)
 print(before, "inodes in the cache before,", inodes(), "after;", avail() // 1024, "MiB left")
-assert inodes() <= before - 20000'
+assert inodes() <= before - 2000'
 check "every file is still there" python3 -c 'import os, sys
 assert len(os.listdir(sys.argv[1])) == 60000' $M/d
 check "umount" umount $M
