@@ -82,7 +82,9 @@ impl Rext2 {
     /// the caller's ordering point, or returns `None` if the inode's bytes
     /// in it are already what it holds. Those bytes were made durable by
     /// whoever put them there: every change to an inode is synced under
-    /// its state lock, which the caller holds.
+    /// its state lock, which the caller holds. If that write failed, the
+    /// buffer is returned all the same (`Head::modify_if`), to be written
+    /// again.
     pub(crate) fn put_inode_locked<'a>(
         inode: &'a BareINode<Self>,
         st: &mut IState,

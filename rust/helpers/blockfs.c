@@ -14,12 +14,6 @@
 #include <linux/seq_file.h>
 #include <linux/uio.h>
 
-__rust_helper struct buffer_head *
-rust_helper_sb_bread(struct super_block *sb, sector_t block)
-{
-	return sb_bread(sb, block);
-}
-
 __rust_helper int rust_helper_fs_parse(struct fs_context *fc,
 				       const struct fs_parameter_spec *desc,
 				       struct fs_parameter *param,

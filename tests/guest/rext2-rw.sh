@@ -579,12 +579,46 @@ check "umount rext2" umount $M
 # block; the host's e2fsck then checks the image.
 check "mkfs.ext2 on the small device for write errors" mkfs.ext2 -q -F -b 4096 $SMALL
 check "mount rext2 on it" mount -t rext2 -o dax $SMALL $S
-echo data >$S/victim && sync
-blk=$(debugfs -R "imap /victim" $SMALL 2>/dev/null | sed -n 's/.*located at block \([0-9]*\),.*/\1/p')
+# The inode table block that holds PATH's inode.
+imap_block() {
+	debugfs -R "imap $1" $SMALL 2>/dev/null | sed -n 's/.*located at block \([0-9]*\),.*/\1/p'
+}
+# 9a. Blocks synced together (Head::sync_all): when one write fails, the
+# others are still written, so none is left dirty for write-back to
+# write after the caller has given up (and maybe freed the block). An
+# unlink whose directory block is bad still writes the directory's inode
+# (its new times; hence the second's wait), with the ordering point's FUA.
+mkdir $S/d && echo data >$S/d/doomed && sync && sleep 1
+dblk=$(debugfs -R "blocks /d" $SMALL 2>/dev/null | awk '{print $1}')
+iblk=$(imap_block /d)
+check "debugfs finds the directory's block and inode block" test -n "$dblk" -a -n "$iblk"
+echo "$((dblk * 8)) 8" >/sys/block/${SMALL#/dev/}/badblocks
+echo "dev == $(($(stat -L -c '0x%t' $SMALL) << 20 | $(stat -L -c '0x%T' $SMALL)))" \
+	>$TR/events/block/block_bio_queue/filter
+echo >$TR/trace
+echo 1 >$TR/events/block/block_bio_queue/enable
+rm -f $S/d/doomed 2>/dev/null
+rc=$?
+echo 0 >$TR/events/block/block_bio_queue/enable
+echo 0 >$TR/events/block/block_bio_queue/filter
+grep block_bio_queue $TR/trace | sed 's/.*block_bio_queue: [0-9,]* //' >/tmp/bios-e
+check "unlink fails when its directory block cannot be written" test "$rc" != 0
+check "... and still writes the directory's inode block, with a FUA" \
+	awk -v s=$((iblk * 8)) '$1 ~ /^F?WF/ && $2 == s { f = 1 } END { exit !f }' /tmp/bios-e
+# 9b. After a failed write the block's bytes in memory are the newest: a
+# lookup of another inode in the block reads them rather than the bad
+# sectors, and a change that puts back the same bytes must still write
+# them (they are not on the device), so it fails too.
+echo data >$S/victim && echo data >$S/neighbour && sync
+blk=$(imap_block /victim)
 check "debugfs finds the inode's block" test -n "$blk"
+check_eq "... which also holds another inode" "$blk" "$(imap_block /neighbour)"
 echo "$((blk * 8)) 8" >/sys/block/${SMALL#/dev/}/badblocks
 mark_dmesg
 check "chmod fails when its inode block cannot be written" sh -c "! chmod 600 $S/victim 2>/dev/null"
+echo 2 >/proc/sys/vm/drop_caches
+check "the other inode of the block is still read, once evicted" stat $S/neighbour
+check "the same chmod again fails as well" sh -c "! chmod 600 $S/victim 2>/dev/null"
 check "... and so does the next change of that block" sh -c "! chmod 640 $S/victim 2>/dev/null"
 check_eq "... without a kernel warning" "" "$(dmesg_since | grep -E 'WARNING|BUG')"
 check "umount after the write errors" umount $S

@@ -16,10 +16,12 @@ use super::*;
 /// # Invariants
 ///
 /// A `Head` is only reached through a reference-counted buffer head of an
-/// open block device whose data is `b_size` bytes long and was up to date
-/// when the `Head` was handed out. A failed write clears the buffer's
-/// up-to-date bit later; the bytes stay the newest, and the buffer lock's
-/// guard sets the bit again before they are reached.
+/// open block device whose data is `b_size` bytes long and, when the
+/// `Head` was handed out, was up to date or held the bytes of a write
+/// that failed. A failed write clears the buffer's up-to-date bit and sets
+/// its write-error bit; the bytes stay the newest, the buffer lock's guard
+/// sets the up-to-date bit again before they are reached, and the next
+/// sync writes them again (the write-error bit stays set until then).
 #[repr(transparent)]
 pub struct Head(Opaque<bindings::buffer_head>);
 
@@ -105,22 +107,37 @@ impl<'a> Locked<'a> {
         unsafe { bindings::test_clear_buffer_dirty(self.head.raw()) != 0 }
     }
 
-    /// Writes the block with `op` and waits: the lock goes to the write,
-    /// whose completion (`bh_end_write`) releases it.
-    fn submit_write(self, op: bindings::blk_opf_t) -> Result {
+    /// Whether the block's last write failed, so that its bytes are not on
+    /// the device; `bh_submit` clears the bit when it writes them again.
+    fn write_failed(&self) -> bool {
+        // SAFETY: The buffer is referenced and locked.
+        unsafe { bindings::buffer_write_io_error(self.head.raw()) != 0 }
+    }
+
+    /// Takes the dirty bit: whether the block must be written, because it
+    /// is dirty or because its last write failed. A write that another
+    /// task started and that failed took the dirty bit with it, and the
+    /// changes of this task that it carried are not on the device either.
+    fn take_write(&mut self) -> bool {
+        let dirty = self.test_clear_dirty();
+        dirty || self.write_failed()
+    }
+
+    /// Starts writing the block with `op`: the lock goes to the write,
+    /// whose completion (`bh_end_write`) releases it. See [`Head::written`].
+    fn start_write(self, op: bindings::blk_opf_t) {
         let bh = self.head.raw();
         core::mem::forget(self);
         // SAFETY: The buffer is referenced and was locked by the guard,
         // whose lock `bh_end_write` releases when the write completes.
         unsafe { bindings::bh_submit(bh, op, Some(bindings::bh_end_write)) };
-        // SAFETY: Waiting needs only the reference.
-        unsafe { bindings::wait_on_buffer(bh) };
-        // SAFETY: As above.
-        if unsafe { bindings::buffer_uptodate(bh) } != 0 {
-            Ok(())
-        } else {
-            Err(EIO)
-        }
+    }
+
+    /// Writes the block with `op` and waits for it.
+    fn submit_write(self, op: bindings::blk_opf_t) -> Result {
+        let head = self.head;
+        self.start_write(op);
+        head.written()
     }
 }
 
@@ -134,6 +151,26 @@ impl Drop for Locked<'_> {
 impl Head {
     pub(super) fn raw(&self) -> *mut bindings::buffer_head {
         self.0.get()
+    }
+
+    /// Waits for a write of the block in flight, if any; `EIO` if the
+    /// block's last write failed.
+    fn written(&self) -> Result {
+        let bh = self.raw();
+        // SAFETY: Waiting needs only the reference (type invariant).
+        unsafe { bindings::wait_on_buffer(bh) };
+        // A task that locks the buffer after a failed write sets the
+        // up-to-date bit again, but not the write-error bit, which only
+        // the next write clears.
+        // SAFETY: As above.
+        let failed = unsafe {
+            bindings::buffer_uptodate(bh) == 0 || bindings::buffer_write_io_error(bh) != 0
+        };
+        if failed {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
     }
 
     /// Runs `f` on the block's bytes under the buffer lock, for reading.
@@ -151,28 +188,41 @@ impl Head {
     }
 
     /// As [`Head::modify`], but marks the buffer dirty only if `f` says it
-    /// changed something (`Ok(true)`); its answer is returned.
+    /// changed something (`Ok(true)`); its answer is returned, or
+    /// `Ok(true)` if the block's last write failed: then the bytes `f`
+    /// found already there are not on the device, and need a sync as much
+    /// as a change does.
     pub fn modify_if<E>(&self, f: impl FnOnce(&mut [u8]) -> Result<bool, E>) -> Result<bool, E> {
         let mut locked = Locked::new(self);
         let r = f(locked.bytes_mut());
-        if let Ok(true) = r {
-            locked.mark_dirty();
+        match r {
+            Ok(true) => locked.mark_dirty(),
+            Ok(false) if locked.write_failed() => return Ok(true),
+            _ => {}
         }
         r
     }
 
+    /// Drops the block's changes that are not written yet, for a block
+    /// being freed, as `bforget` does: write-back must not write them over
+    /// the block's next use. The bytes in memory stay as they are.
+    pub fn discard(&self) {
+        Locked::new(self).test_clear_dirty();
+    }
+
     /// Makes the block's contents durable, and everything written to the
-    /// device before: an ordering point. A dirty buffer is written with
-    /// `REQ_FUA` (a pmem driver copies, then fences with `nvdimm_flush`);
-    /// one already written by write-back, which sets no such flag, gets an
-    /// explicit cache flush (`REQ_PREFLUSH`) instead. Either way the flush
+    /// device before: an ordering point. A dirty buffer, or one whose last
+    /// write failed, is written with `REQ_FUA` (a pmem driver copies, then
+    /// fences with `nvdimm_flush`); one already written by write-back,
+    /// which sets no such flag, gets an explicit cache flush
+    /// (`REQ_PREFLUSH`) instead. Either way the flush
     /// happens on the device's own flush path, so asynchronous regions
     /// (virtio-pmem) are covered too.
     pub fn sync(&self) -> Result {
         // As `__sync_dirty_buffer`: with the buffer locked, write-back cannot
         // be writing it.
         let mut locked = Locked::new(self);
-        if locked.test_clear_dirty() {
+        if locked.take_write() {
             let op = bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC | bindings::REQ_FUA;
             return locked.submit_write(op);
         }
@@ -192,13 +242,18 @@ impl Head {
     /// As [`Head::sync_all`], for the blocks `heads` yields (it is walked
     /// more than once, so it costs no allocation to build a list).
     ///
-    /// A block listed more than once is written once. Every dirty block
-    /// but the last listed is written (`REQ_SYNC`) and waited for; then
-    /// the last goes with `REQ_PREFLUSH | REQ_FUA`, as a journal's commit
-    /// block does: the cache flush before it makes the others durable, the
-    /// FUA the last itself, on the device's own flush path as for
-    /// [`Head::sync`]. If the last is clean, an empty flush takes its
-    /// place. Until it returns, a crash may keep any subset of the writes.
+    /// A block listed more than once is written once. Every block but the
+    /// last listed that is dirty, or whose last write failed, is written
+    /// (`REQ_SYNC`) and waited for; then the last goes with
+    /// `REQ_PREFLUSH | REQ_FUA`, as a journal's commit block does: the
+    /// cache flush before it makes the others durable, the FUA the last
+    /// itself, on the device's own flush path as for [`Head::sync`]. If the
+    /// last is clean, an empty flush takes its place.
+    ///
+    /// Until it returns, a crash may keep any subset of the writes, so the
+    /// last is written even if another write failed (the first error is
+    /// returned): no listed block is left dirty, for write-back to write
+    /// after its caller, seeing the error, has freed the block.
     pub fn sync_all_iter<'a>(heads: impl Iterator<Item = &'a Head> + Clone) -> Result {
         let Some(last) = heads.clone().last() else {
             return Ok(());
@@ -207,38 +262,39 @@ impl Head {
         let repeated = |i: usize, h: &Head| {
             core::ptr::eq(h, last) || heads.clone().take(i).any(|o| core::ptr::eq(o, h))
         };
-        for (i, h) in heads.clone().enumerate() {
-            if !repeated(i, h) {
-                // SAFETY: The buffer is referenced and up to date (type
-                // invariant); `write_dirty_buffer` takes the buffer lock,
-                // and `bh_end_write` drops it when the write completes.
-                unsafe { bindings::write_dirty_buffer(h.raw(), bindings::REQ_SYNC) };
+        let others = || {
+            heads
+                .clone()
+                .enumerate()
+                .filter(|&(i, h)| !repeated(i, h))
+                .map(|(_, h)| h)
+        };
+        for h in others() {
+            let mut locked = Locked::new(h);
+            if locked.take_write() {
+                locked.start_write(bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC);
             }
         }
+        // Each is waited for, also when clean: write-back may be writing it.
         let mut r = Ok(());
-        for (i, h) in heads.clone().enumerate() {
-            if repeated(i, h) {
-                continue;
-            }
-            // SAFETY: As above; waiting needs only the reference.
-            unsafe { bindings::wait_on_buffer(h.raw()) };
-            // SAFETY: As above.
-            if unsafe { bindings::buffer_uptodate(h.raw()) } == 0 {
-                r = Err(EIO);
+        for h in others() {
+            if let Err(e) = h.written() {
+                r = Err(e);
             }
         }
-        r?;
         let mut locked = Locked::new(last);
-        if locked.test_clear_dirty() {
+        let last_r = if locked.take_write() {
             let op = bindings::req_op_REQ_OP_WRITE
                 | bindings::REQ_SYNC
                 | bindings::REQ_PREFLUSH
                 | bindings::REQ_FUA;
-            return locked.submit_write(op);
-        }
-        drop(locked);
-        // SAFETY: The buffer is of an open block device (type invariant).
-        to_result(unsafe { bindings::blkdev_issue_flush((*last.raw()).b_bdev) })
+            locked.submit_write(op)
+        } else {
+            drop(locked);
+            // SAFETY: The buffer is of an open block device (type invariant).
+            to_result(unsafe { bindings::blkdev_issue_flush((*last.raw()).b_bdev) })
+        };
+        r.and(last_r)
     }
 }
 
@@ -267,20 +323,48 @@ impl Buffer<'_> {
     ///
     /// `sb` must be a valid block-device superblock, for the buffer's
     /// lifetime.
+    ///
+    /// As `sb_bread`, but a buffer whose last write failed is not read
+    /// again, as `ext4_buffer_uptodate` has it: its bytes are the newest,
+    /// and reading the device would bring back older ones.
     pub(super) unsafe fn read_block(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
         // SAFETY: `sb` is valid (caller).
-        let bh = NonNull::new(unsafe { bindings::sb_bread(sb, block) }).ok_or(EIO)?;
-        // SAFETY: `sb_bread` returns a referenced, up-to-date buffer: ours.
-        let head = unsafe { ARef::from_raw(bh.cast()) };
+        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(ENOMEM)?;
+        // SAFETY: `sb_getblk` returns a referenced buffer: ours, released
+        // when `head` goes.
+        let head: ARef<Head> = unsafe { ARef::from_raw(bh.cast()) };
+        let b = head.raw();
+        // SAFETY: `b` is a referenced buffer of the device; as in
+        // `__bread_slow`, the lock keeps others from reading or writing it
+        // meanwhile, and `bh_end_read` releases it.
+        unsafe {
+            if bindings::buffer_uptodate(b) == 0 {
+                bindings::lock_buffer(b);
+                if bindings::buffer_uptodate(b) != 0 || bindings::buffer_write_io_error(b) != 0 {
+                    bindings::unlock_buffer(b);
+                } else {
+                    bindings::bh_submit(
+                        b,
+                        bindings::req_op_REQ_OP_READ,
+                        Some(bindings::bh_end_read),
+                    );
+                    bindings::wait_on_buffer(b);
+                    if bindings::buffer_uptodate(b) == 0 {
+                        return Err(EIO);
+                    }
+                }
+            }
+        }
+        // INVARIANT: Up to date, or holding the bytes of a failed write.
         Ok(Self {
             head,
             _sb: PhantomData,
         })
     }
 
-    /// Gets block `block` if the buffer cache has it up to date, without
-    /// reading it. A buffer whose write failed is not up to date: as
-    /// `bread` would, the caller reads the device instead.
+    /// Gets block `block` if the buffer cache has it up to date, or holding
+    /// the bytes of a write that failed (as [`Buffer::read_block`] takes
+    /// them), without reading it.
     ///
     /// # Safety
     ///
@@ -295,7 +379,11 @@ impl Buffer<'_> {
         // ours, released when `head` goes.
         let head: ARef<Head> = unsafe { ARef::from_raw(bh.cast()) };
         // SAFETY: `head` is a valid, referenced buffer.
-        if unsafe { bindings::buffer_uptodate(head.raw()) } == 0 {
+        let usable = unsafe {
+            bindings::buffer_uptodate(head.raw()) != 0
+                || bindings::buffer_write_io_error(head.raw()) != 0
+        };
+        if !usable {
             return None;
         }
         Some(Self {
