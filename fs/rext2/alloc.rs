@@ -360,9 +360,10 @@ impl Rext2 {
             });
             let now = gd.free_blocks_count.saturating_add(freed as u16);
             d.set_free_blocks(&mut gd, now);
+            // Both are held even if an early sync fails (see `Pending::add`).
+            let r = pending.add(buf);
             let gd_buf = put_gd(sb, g, &gd)?;
-            pending.add(buf)?;
-            pending.add(gd_buf)?;
+            r.and(pending.add(gd_buf))?;
             drop(gd);
             if let Some(blk) = first_bad {
                 pr_err!(
@@ -455,9 +456,9 @@ impl Rext2 {
             if dir {
                 gd.used_dirs_count = gd.used_dirs_count.saturating_add(1);
             }
+            let r = pending.add(buf);
             let gd_buf = put_gd(sb, g, &gd)?;
-            pending.add(buf)?;
-            pending.add(gd_buf)?;
+            r.and(pending.add(gd_buf))?;
             return Ok(g * geo.inodes_per_group + bit as u32 + 1);
         }
         Err(ENOSPC)
@@ -496,8 +497,8 @@ impl Rext2 {
         if dir {
             gd.used_dirs_count = gd.used_dirs_count.saturating_sub(1);
         }
+        let r = pending.add(buf);
         let gd_buf = put_gd(sb, loc.group, &gd)?;
-        pending.add(buf)?;
-        pending.add(gd_buf)
+        r.and(pending.add(gd_buf))
     }
 }

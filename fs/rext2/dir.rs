@@ -257,7 +257,11 @@ impl Rext2 {
                 let buf = sb.new_buffer(b.into())?;
                 let fmt = sb.data().fmt;
                 buf.modify(|blk| dirent::make_empty_dir(blk, ino, dir.ino() as u32, fmt))
-                    .map_err(|e| dir_err(dir, e))?;
+                    .map_err(|e| {
+                        // The caller frees the block: nothing may write it.
+                        buf.discard();
+                        dir_err(dir, e)
+                    })?;
                 pending.add(buf)?;
                 di.block[0] = b;
                 di.blocks = (BS / 512) as u32;
@@ -324,8 +328,8 @@ impl Rext2 {
     ) -> Result<u32> {
         let a = Self::alloc_blocks_unsynced(sb, goal, 1, 1)?;
         *data_block = a.start;
-        pending.add(a.bitmap)?;
-        pending.add(a.gd)?;
+        let r = pending.add(a.bitmap);
+        r.and(pending.add(a.gd))?;
         Ok(a.start)
     }
 
@@ -539,17 +543,24 @@ impl Rext2 {
             _ => 0,
         };
         let (b, _) = Self::alloc_blocks(sb, goal, 1, 1)?;
-        let r = (|| {
-            let buf = sb.new_buffer(b.into())?;
-            buf.modify(|blk| {
-                dirent::init_empty(blk)?;
-                dirent::insert(blk, 0, ino, ft, name, fmt)
-            })
-            .map_err(|e| dir_err(dir, e))?;
-            buf.sync()?;
-            buf.read(|b| dirent::room(b, fmt))
-                .map_err(|c| corrupt(sb, dir.ino(), c))
-        })();
+        let r = sb.new_buffer(b.into()).and_then(|buf| {
+            let r = buf
+                .modify(|blk| {
+                    dirent::init_empty(blk)?;
+                    dirent::insert(blk, 0, ino, ft, name, fmt)
+                })
+                .map_err(|e| dir_err(dir, e))
+                .and_then(|_| buf.sync())
+                .and_then(|()| {
+                    buf.read(|b| dirent::room(b, fmt))
+                        .map_err(|c| corrupt(sb, dir.ino(), c))
+                });
+            if r.is_err() {
+                // The block is freed below: nothing may write it later.
+                buf.discard();
+            }
+            r
+        });
         let room = match r {
             Ok(room) => room,
             Err(e) => {
@@ -610,17 +621,19 @@ impl Rext2 {
             ));
         }
         let mut st = dir.data().lock_state();
+        // The directory's inode first: if it cannot be written, the entry
+        // stays, and the call fails with nothing changed on the device.
+        dir.touch_mtime();
+        let ibuf = Self::put_inode_locked(dir, &mut st)?;
         let removed = buf
             .modify(|b| dirent::remove(b, off, fmt))
             .map_err(|e| dir_err(dir, e));
-        dir.touch_mtime();
-        // Written even if the entry could not be removed: an inode's bytes
-        // in its buffer are always durable (see `put_inode_locked`).
-        let ibuf = Self::put_inode_locked(dir, &mut st);
+        // The inode is written even if the entry could not be removed: an
+        // inode's bytes in its buffer are always durable (see
+        // `put_inode_locked`).
         let entry = removed.is_ok().then_some(&*buf);
-        let ihead = ibuf.as_ref().ok().and_then(|b| b.as_deref());
-        let synced = Head::sync_all_iter(Iterator::chain(entry.into_iter(), ihead));
-        let r = removed.and(ibuf.map(|_| ())).and(synced).and_then(|()| {
+        let synced = Head::sync_all_iter(Iterator::chain(entry.into_iter(), ibuf.as_deref()));
+        let r = removed.and(synced).and_then(|()| {
             buf.read(|b| dirent::room(b, fmt))
                 .map_err(|c| corrupt(sb, dir.ino(), c))
         });
