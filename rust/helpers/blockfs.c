@@ -193,6 +193,17 @@ __rust_helper void rust_helper_set_buffer_uptodate(struct buffer_head *bh)
 	set_buffer_uptodate(bh);
 }
 
+__rust_helper void rust_helper_clear_buffer_uptodate(struct buffer_head *bh)
+{
+	clear_buffer_uptodate(bh);
+}
+
+__rust_helper void
+rust_helper_clear_buffer_write_io_error(struct buffer_head *bh)
+{
+	clear_buffer_write_io_error(bh);
+}
+
 __rust_helper struct folio *rust_helper_pfn_folio(unsigned long pfn)
 {
 	return pfn_folio(pfn);

@@ -3,6 +3,10 @@
 //! Metadata blocks in the buffer cache: [`Head`] and [`Buffer`].
 
 use super::*;
+use crate::sync::{
+    atomic::{Atomic, Full, Relaxed},
+    Completion,
+};
 
 /// A block of a block device in the buffer cache (`struct buffer_head`).
 ///
@@ -21,7 +25,10 @@ use super::*;
 /// that failed. A failed write clears the buffer's up-to-date bit and sets
 /// its write-error bit; the bytes stay the newest, the buffer lock's guard
 /// sets the up-to-date bit again before they are reached, and the next
-/// sync writes them again (the write-error bit stays set until then).
+/// write of the block, a sync's or write-back's, writes them again and
+/// clears the write-error bit. Only while the block's page stays in
+/// memory, though: reclaim may drop a buffer that is not dirty, and with
+/// it the bytes of a failed write.
 #[repr(transparent)]
 pub struct Head(Opaque<bindings::buffer_head>);
 
@@ -51,7 +58,7 @@ unsafe impl Sync for Head {}
 /// # Invariants
 ///
 /// The guard holds the buffer lock of `head`, released once: on drop, or
-/// by the completion of the write [`Locked::submit_write`] starts.
+/// by the completion of the write [`Locked::start_write`] starts.
 struct Locked<'a> {
     head: &'a Head,
     _not_send: crate::types::NotThreadSafe,
@@ -63,7 +70,7 @@ impl<'a> Locked<'a> {
         // SAFETY: The buffer is referenced (type invariant of `Head`); the
         // lock may sleep, and nothing here holds it yet.
         unsafe { bindings::lock_buffer(bh) };
-        // A write of the block failed (`bh_end_write` cleared the up-to-date
+        // A write of the block failed (`end_write` cleared the up-to-date
         // bit): the bytes in memory are still the newest, as
         // `ext4_buffer_uptodate` has it. Mark them so again, which keeps
         // `Head`'s invariant, and a later change from warning in
@@ -123,22 +130,113 @@ impl<'a> Locked<'a> {
         dirty || self.write_failed()
     }
 
-    /// Starts writing the block with `op`: the lock goes to the write,
-    /// whose completion (`bh_end_write`) releases it. See [`Head::written`].
-    fn start_write(self, op: bindings::blk_opf_t) {
+    /// Starts writing the block with `op`, one of `writes`: the lock goes
+    /// to the write, whose completion ([`end_write`]) releases it and
+    /// reports to `writes`.
+    fn start_write(self, op: bindings::blk_opf_t, writes: &Writes) {
         let bh = self.head.raw();
         core::mem::forget(self);
-        // SAFETY: The buffer is referenced and was locked by the guard,
-        // whose lock `bh_end_write` releases when the write completes.
-        unsafe { bindings::bh_submit(bh, op, Some(bindings::bh_end_write)) };
+        // INVARIANT: One more write points to `writes`; `Writes::run` waits
+        // for it before `writes` goes.
+        writes.left.fetch_add(1, Relaxed);
+        // SAFETY: The buffer is referenced and was locked by the guard: its
+        // `b_private`, "reserved for b_end_io", is ours until `end_write`
+        // runs and releases the lock.
+        unsafe {
+            (*bh).b_private = core::ptr::from_ref(writes).cast_mut().cast();
+            bindings::bh_submit(bh, op, Some(end_write));
+        }
+    }
+}
+
+/// Writes of blocks that one task started and waits for. Each reports the
+/// status of its own bio here, so that the task learns whether its writes
+/// reached the device even if another write of the same block (another
+/// task's sync, write-back) changes the buffer's shared bits meanwhile.
+///
+/// # Invariants
+///
+/// `left` counts the writes in flight whose buffer's `b_private` points
+/// to `self`, plus one until [`Writes::run`] waits; `self` is pinned and
+/// outlives them all.
+#[pin_data]
+struct Writes {
+    #[pin]
+    done: Completion,
+    left: Atomic<i32>,
+    failed: Atomic<bool>,
+}
+
+impl Writes {
+    /// Runs `start`, which starts writes with [`Locked::start_write`], and
+    /// waits for all of them; `EIO` if one failed.
+    fn run(start: impl FnOnce(&Writes)) -> Result {
+        pin_init::stack_pin_init!(let w = pin_init!(Writes {
+            done <- Completion::new(),
+            left: Atomic::new(1),
+            failed: Atomic::new(false),
+        }));
+        start(&w);
+        w.put(true);
+        // INVARIANT: No write points to `w` once this returns: `left` went
+        // to zero.
+        w.done.wait_for_completion();
+        if w.failed.load(Relaxed) {
+            Err(EIO)
+        } else {
+            Ok(())
+        }
     }
 
-    /// Writes the block with `op` and waits for it.
-    fn submit_write(self, op: bindings::blk_opf_t) -> Result {
-        let head = self.head;
-        self.start_write(op);
-        head.written()
+    /// One write is done, successful if `ok`, or the waiter's own count.
+    /// `self` must not be touched after this by a write's completion: the
+    /// last `put` lets [`Writes::run`] return.
+    fn put(&self, ok: bool) {
+        if !ok {
+            self.failed.store(true, Relaxed);
+        }
+        // Full ordering: the failure is seen by whoever reaches zero, and
+        // the completion orders it before the waiter's read.
+        if self.left.fetch_sub(1, Full) == 1 {
+            self.done.complete_all();
+        }
     }
+}
+
+/// Completion of a write that [`Locked::start_write`] started: as
+/// `bh_end_write`, and reports the bio's own status to the [`Writes`] that
+/// waits for it.
+///
+/// # Safety
+///
+/// `bio` is a completing write submitted by `bh_submit` from
+/// [`Locked::start_write`].
+unsafe extern "C" fn end_write(bio: *mut bindings::bio) {
+    let mut bh = core::ptr::null_mut();
+    // SAFETY: `bio` was submitted by `bh_submit` (caller); this takes its
+    // buffer and releases it.
+    let ok = unsafe { bindings::bio_endio_bh(bio, &mut bh) };
+    // SAFETY: `bh` is the buffer written, referenced and locked since
+    // `start_write`, which pointed `b_private` to a `Writes` that waits for
+    // this write (type invariant of `Writes`).
+    let writes = unsafe { &*(*bh).b_private.cast::<Writes>() };
+    // SAFETY: As above: the buffer is ours until unlocked.
+    let block = unsafe {
+        (*bh).b_private = core::ptr::null_mut();
+        if ok {
+            bindings::set_buffer_uptodate(bh);
+        } else {
+            bindings::mark_buffer_write_io_error(bh);
+            bindings::clear_buffer_uptodate(bh);
+        }
+        let block = (*bh).b_blocknr;
+        bindings::unlock_buffer(bh);
+        block
+    };
+    if !ok {
+        pr_err!("blockfs: lost write of metadata block {}\n", block);
+    }
+    writes.put(ok);
 }
 
 impl Drop for Locked<'_> {
@@ -151,26 +249,6 @@ impl Drop for Locked<'_> {
 impl Head {
     pub(super) fn raw(&self) -> *mut bindings::buffer_head {
         self.0.get()
-    }
-
-    /// Waits for a write of the block in flight, if any; `EIO` if the
-    /// block's last write failed.
-    fn written(&self) -> Result {
-        let bh = self.raw();
-        // SAFETY: Waiting needs only the reference (type invariant).
-        unsafe { bindings::wait_on_buffer(bh) };
-        // A task that locks the buffer after a failed write sets the
-        // up-to-date bit again, but not the write-error bit, which only
-        // the next write clears.
-        // SAFETY: As above.
-        let failed = unsafe {
-            bindings::buffer_uptodate(bh) == 0 || bindings::buffer_write_io_error(bh) != 0
-        };
-        if failed {
-            Err(EIO)
-        } else {
-            Ok(())
-        }
     }
 
     /// Runs `f` on the block's bytes under the buffer lock, for reading.
@@ -205,9 +283,13 @@ impl Head {
 
     /// Drops the block's changes that are not written yet, for a block
     /// being freed, as `bforget` does: write-back must not write them over
-    /// the block's next use. The bytes in memory stay as they are.
+    /// the block's next use, and a sync must not write them again after a
+    /// failed write. The bytes in memory stay as they are.
     pub fn discard(&self) {
-        Locked::new(self).test_clear_dirty();
+        let mut locked = Locked::new(self);
+        locked.test_clear_dirty();
+        // SAFETY: The buffer is referenced and locked.
+        unsafe { bindings::clear_buffer_write_io_error(self.raw()) };
     }
 
     /// Makes the block's contents durable, and everything written to the
@@ -224,7 +306,7 @@ impl Head {
         let mut locked = Locked::new(self);
         if locked.take_write() {
             let op = bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC | bindings::REQ_FUA;
-            return locked.submit_write(op);
+            return Writes::run(|w| locked.start_write(op, w));
         }
         drop(locked);
         // SAFETY: The buffer is of an open block device (type invariant).
@@ -251,9 +333,15 @@ impl Head {
     /// last is clean, an empty flush takes its place.
     ///
     /// Until it returns, a crash may keep any subset of the writes, so the
-    /// last is written even if another write failed (the first error is
-    /// returned): no listed block is left dirty, for write-back to write
+    /// last is written even if another write failed (`EIO` is returned if
+    /// any did): no listed block is left dirty, for write-back to write
     /// after its caller, seeing the error, has freed the block.
+    ///
+    /// A clean block needs no wait of its own: a write of it in flight
+    /// (write-back's, another task's) holds the buffer lock, which this
+    /// takes, and the flush before the last covers it once done; a write
+    /// that failed left the write-error bit, and the block is written
+    /// again.
     pub fn sync_all_iter<'a>(heads: impl Iterator<Item = &'a Head> + Clone) -> Result {
         let Some(last) = heads.clone().last() else {
             return Ok(());
@@ -269,26 +357,22 @@ impl Head {
                 .filter(|&(i, h)| !repeated(i, h))
                 .map(|(_, h)| h)
         };
-        for h in others() {
-            let mut locked = Locked::new(h);
-            if locked.take_write() {
-                locked.start_write(bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC);
+        let r = Writes::run(|w| {
+            for h in others() {
+                let mut locked = Locked::new(h);
+                if locked.take_write() {
+                    let op = bindings::req_op_REQ_OP_WRITE | bindings::REQ_SYNC;
+                    locked.start_write(op, w);
+                }
             }
-        }
-        // Each is waited for, also when clean: write-back may be writing it.
-        let mut r = Ok(());
-        for h in others() {
-            if let Err(e) = h.written() {
-                r = Err(e);
-            }
-        }
+        });
         let mut locked = Locked::new(last);
         let last_r = if locked.take_write() {
             let op = bindings::req_op_REQ_OP_WRITE
                 | bindings::REQ_SYNC
                 | bindings::REQ_PREFLUSH
                 | bindings::REQ_FUA;
-            locked.submit_write(op)
+            Writes::run(|w| locked.start_write(op, w))
         } else {
             drop(locked);
             // SAFETY: The buffer is of an open block device (type invariant).
@@ -319,40 +403,53 @@ impl core::ops::Deref for Buffer<'_> {
 impl Buffer<'_> {
     /// Reads block `block` of the superblock's block size.
     ///
+    /// As `sb_bread`, but a buffer whose last write failed is not read
+    /// again, as `ext4_buffer_uptodate` has it: its bytes are the newest,
+    /// and reading the device would bring back older ones.
+    ///
     /// # Safety
     ///
     /// `sb` must be a valid block-device superblock, for the buffer's
     /// lifetime.
-    ///
-    /// As `sb_bread`, but a buffer whose last write failed is not read
-    /// again, as `ext4_buffer_uptodate` has it: its bytes are the newest,
-    /// and reading the device would bring back older ones.
     pub(super) unsafe fn read_block(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
+        // `sb_getblk` allocates with `__GFP_NOFAIL`: it fails only for a
+        // block past the device's end, which `sb_bread` reports as a
+        // failed read.
         // SAFETY: `sb` is valid (caller).
-        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(ENOMEM)?;
+        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(EIO)?;
         // SAFETY: `sb_getblk` returns a referenced buffer: ours, released
         // when `head` goes.
         let head: ARef<Head> = unsafe { ARef::from_raw(bh.cast()) };
         let b = head.raw();
-        // SAFETY: `b` is a referenced buffer of the device; as in
-        // `__bread_slow`, the lock keeps others from reading or writing it
-        // meanwhile, and `bh_end_read` releases it.
-        unsafe {
-            if bindings::buffer_uptodate(b) == 0 {
-                bindings::lock_buffer(b);
-                if bindings::buffer_uptodate(b) != 0 || bindings::buffer_write_io_error(b) != 0 {
-                    bindings::unlock_buffer(b);
-                } else {
-                    bindings::bh_submit(
-                        b,
-                        bindings::req_op_REQ_OP_READ,
-                        Some(bindings::bh_end_read),
-                    );
-                    bindings::wait_on_buffer(b);
-                    if bindings::buffer_uptodate(b) == 0 {
-                        return Err(EIO);
-                    }
-                }
+        // SAFETY: `b` is a referenced buffer of the device.
+        if unsafe { bindings::buffer_uptodate(b) } != 0 {
+            // INVARIANT: Up to date.
+            return Ok(Self {
+                head,
+                _sb: PhantomData,
+            });
+        }
+        // As in `__bread_slow`: the lock keeps others from reading or
+        // writing the block meanwhile.
+        // SAFETY: As above; nothing here holds the lock yet.
+        unsafe { bindings::lock_buffer(b) };
+        // SAFETY: `b` is referenced and locked.
+        let usable =
+            unsafe { bindings::buffer_uptodate(b) != 0 || bindings::buffer_write_io_error(b) != 0 };
+        if usable {
+            // SAFETY: Locked just above.
+            unsafe { bindings::unlock_buffer(b) };
+        } else {
+            // SAFETY: `b` is referenced and locked; `bh_end_read` releases
+            // the lock when the read completes.
+            unsafe {
+                bindings::bh_submit(b, bindings::req_op_REQ_OP_READ, Some(bindings::bh_end_read))
+            };
+            // SAFETY: Waiting needs only the reference.
+            unsafe { bindings::wait_on_buffer(b) };
+            // SAFETY: As above.
+            if unsafe { bindings::buffer_uptodate(b) } == 0 {
+                return Err(EIO);
             }
         }
         // INVARIANT: Up to date, or holding the bytes of a failed write.
@@ -398,14 +495,17 @@ impl Buffer<'_> {
     ///
     /// As for `read_block`.
     pub(super) unsafe fn new_zeroed(sb: *mut bindings::super_block, block: u64) -> Result<Self> {
-        // SAFETY: `sb` is valid (caller).
-        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(ENOMEM)?;
+        // SAFETY: `sb` is valid (caller). As in `read_block`, only a block
+        // past the device's end fails.
+        let bh = NonNull::new(unsafe { bindings::sb_getblk(sb, block) }).ok_or(EIO)?;
         // SAFETY: `bh` is a referenced buffer; under its lock no I/O runs on
-        // it and no `read` or `modify` sees the bytes being zeroed.
+        // it and no `read` or `modify` sees the bytes being zeroed. A failed
+        // write of the block's last use is forgotten with its bytes.
         unsafe {
             let b = bh.as_ptr();
             bindings::lock_buffer(b);
             core::ptr::write_bytes((*b).b_data.cast::<u8>(), 0, (*b).b_size);
+            bindings::clear_buffer_write_io_error(b);
             bindings::set_buffer_uptodate(b);
             bindings::unlock_buffer(b);
         }

@@ -274,11 +274,11 @@ impl<T: FileSystem> SuperBlock<T> {
     /// size), for scans that read many blocks once each, such as indexing
     /// a large directory: they need not fill the buffer cache.
     ///
-    /// A block with an up-to-date buffer in the buffer cache is read there,
-    /// since the buffer may hold changes not yet written; `f` then runs
-    /// under the buffer lock, as for [`Head::read`]. Any other block (one
-    /// whose write failed included: its device copy is read, as `bread`
-    /// does) is, on a DAX device, copied from persistent memory into
+    /// A block whose buffer is in the buffer cache, up to date or holding
+    /// the bytes of a write that failed, is read there, since the buffer
+    /// may hold changes not on the device; `f` then runs under the buffer
+    /// lock, as for [`Head::read`]. Any other block is, on a DAX device,
+    /// copied from persistent memory into
     /// `scratch` with `copy_mc_to_kernel`, without a bio or a buffer;
     /// poisoned memory fails the read with `EIO`. Otherwise, or if the DAX
     /// device cannot map the block, it is read as [`SuperBlock::bread`]
