@@ -329,6 +329,8 @@ impl Rext2 {
         let a = Self::alloc_blocks_unsynced(sb, goal, 1, 1)?;
         *data_block = a.start;
         let r = pending.add(a.bitmap);
+        // `and` takes its argument evaluated: the descriptor is added
+        // even if the bitmap's add failed.
         r.and(pending.add(a.gd))?;
         Ok(a.start)
     }
@@ -470,7 +472,15 @@ impl Rext2 {
         let heads = Iterator::chain(core::iter::once(&**buf), ibuf.as_deref());
         Head::sync_all_iter(heads)?;
         buf.modify(|b| dirent::insert_commit(b, &pending));
-        buf.sync()?;
+        if let Err(e) = buf.sync() {
+            // The caller frees the inode, and the buffer keeps the bytes of
+            // a failed write for the next (see `Head`): take the entry back
+            // in memory, so that no later write names a freed inode, and
+            // try to write the block so.
+            buf.modify(|b| dirent::insert_undo(b, &pending));
+            let _ = buf.sync();
+            return Err(e);
+        }
         Ok((pending.offset(), pending.room()))
     }
 
@@ -621,8 +631,8 @@ impl Rext2 {
             ));
         }
         let mut st = dir.data().lock_state();
-        // The directory's inode first: if it cannot be written, the entry
-        // stays, and the call fails with nothing changed on the device.
+        // The directory's new times go into its inode's buffer first: if
+        // that fails, the call fails before the entry is touched.
         dir.touch_mtime();
         let ibuf = Self::put_inode_locked(dir, &mut st)?;
         let removed = buf
@@ -633,6 +643,14 @@ impl Rext2 {
         // `put_inode_locked`).
         let entry = removed.is_ok().then_some(&*buf);
         let synced = Head::sync_all_iter(Iterator::chain(entry.into_iter(), ibuf.as_deref()));
+        if let (Ok(gone), Err(_)) = (&removed, &synced) {
+            // The call fails and the name stays, for the VFS too, but the
+            // buffer keeps the bytes of a failed write for the next (see
+            // `Head`): put the entry back in memory, where lookups and
+            // later writes find it, and try to write the block so.
+            buf.modify(|b| dirent::restore(b, gone));
+            let _ = buf.sync();
+        }
         let r = removed.and(synced).and_then(|()| {
             buf.read(|b| dirent::room(b, fmt))
                 .map_err(|c| corrupt(sb, dir.ino(), c))
@@ -652,18 +670,38 @@ impl Rext2 {
     pub(crate) fn set_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
         let sb = dir.super_block();
         Self::dir_changed(dir, &mut dir.data().lock_state())?;
-        let (buf, _, off, _) = Self::find(dir, name)?.ok_or(ENOENT)?;
+        let (buf, _, off, old_ino) = Self::find(dir, name)?.ok_or(ENOENT)?;
         let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
         let ft = dirent::ft_from_mode(inode.mode());
         let fmt = sb.data().fmt;
-        let (steps, n) = buf
-            .read(|b| dirent::set_inode_steps(b, off, ino, ft, fmt))
+        let (old_ft, (steps, n)) = buf
+            .read(|b| {
+                let old_ft = dirent::entry_at(b, off, fmt)
+                    .ok()
+                    .flatten()
+                    .map_or(dirent::FT_UNKNOWN, |e| e.file_type);
+                dirent::set_inode_steps(b, off, ino, ft, fmt).map(|s| (old_ft, s))
+            })
             .map_err(|e| dir_err(dir, e))?;
         // Each step is an ordering point (see `set_inode_steps`).
         for &(ino, ft) in &steps[..n] {
             buf.modify(|b| dirent::set_inode(b, off, ino, ft, fmt))
                 .map_err(|e| dir_err(dir, e))?;
-            buf.sync()?;
+            if let Err(e) = buf.sync() {
+                // The caller undoes its counts, and the buffer keeps the
+                // bytes of a failed write for the next (see `Head`): the
+                // entry goes back to its inode in memory, in steps as it
+                // came, each written if it can be.
+                if let Ok((back, m)) =
+                    buf.read(|b| dirent::set_inode_steps(b, off, old_ino, old_ft, fmt))
+                {
+                    for &(ino, ft) in &back[..m] {
+                        let _ = buf.modify(|b| dirent::set_inode(b, off, ino, ft, fmt));
+                        let _ = buf.sync();
+                    }
+                }
+                return Err(e);
+            }
         }
         Ok(())
     }

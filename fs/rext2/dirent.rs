@@ -395,8 +395,8 @@ fn write_entry(block: &mut [u8], offs: usize, inode: u32, ftype: u8, name: &[u8]
 
 /// An entry found by [`locate`].
 struct Located {
-    /// Offset of the entry before it, if any.
-    prev: Option<usize>,
+    /// Offset and record length of the entry before it, if any.
+    prev: Option<(usize, usize)>,
     /// Its record length.
     rec_len: usize,
     /// Its inode.
@@ -418,7 +418,7 @@ fn locate(block: &[u8], offset: usize, fmt: DirFormat) -> Result<Located, DirErr
         if e.offset > offset {
             break;
         }
-        prev = Some(e.offset);
+        prev = Some((e.offset, e.rec_len));
     }
     Err(DirError::NotAnEntry { offset })
 }
@@ -434,6 +434,8 @@ pub struct Pending {
     inode: u32,
     /// For a split entry: the `rec_len` it keeps (else 0: a reused one).
     keep: usize,
+    /// For a split entry: its `rec_len` before the split.
+    whole: usize,
     /// The block's [`room`] once the entry is committed.
     room: usize,
 }
@@ -505,6 +507,7 @@ pub fn insert_prepare(
             new: offset,
             inode,
             keep: 0,
+            whole: rec_len,
             room: room.max(rec_len.saturating_sub(own)),
         });
     }
@@ -516,6 +519,7 @@ pub fn insert_prepare(
         new,
         inode,
         keep: used,
+        whole: rec_len,
         room: room.max((rec_len - used).saturating_sub(own)),
     })
 }
@@ -529,6 +533,17 @@ pub fn insert_commit(block: &mut [u8], p: &Pending) {
         write_u32(block, p.new, p.inode);
     } else {
         write_u16(block, p.at + 4, p.keep as u16);
+    }
+}
+
+/// Takes back an [`insert_commit`] whose write failed: the block is again
+/// as [`insert_prepare`] left it, without the new entry. The same one
+/// field changes, so the rewrite is as safe as the commit.
+pub fn insert_undo(block: &mut [u8], p: &Pending) {
+    if p.keep == 0 {
+        write_u32(block, p.new, 0);
+    } else {
+        write_u16(block, p.at + 4, p.whole as u16);
     }
 }
 
@@ -556,18 +571,49 @@ pub fn insert(
 /// first of the block. Each change is one aligned field, and either one
 /// alone leaves a valid block without the entry (hidden in the previous
 /// one's `rec_len`, or free), so a torn write of the block is harmless.
-pub fn remove(block: &mut [u8], offset: usize, fmt: DirFormat) -> Result<(), DirError> {
+/// Returns what [`restore`] needs to take the removal back.
+pub fn remove(block: &mut [u8], offset: usize, fmt: DirFormat) -> Result<Removed, DirError> {
     let found = locate(block, offset, fmt)?;
     if found.inode == 0 {
         return Err(DirError::NotAnEntry { offset });
     }
-    if let Some(poffs) = found.prev {
+    let mut prev = None;
+    if let Some((poffs, old)) = found.prev {
         let merged =
             u16::try_from(offset + found.rec_len - poffs).map_err(|_| DirError::BadBlockSize)?;
+        // `old` was read from the block's 16-bit field.
+        prev = Some((poffs, old as u16));
         write_u16(block, poffs + 4, merged);
     }
     write_u32(block, offset, 0);
-    Ok(())
+    Ok(Removed {
+        offset,
+        inode: found.inode,
+        prev,
+    })
+}
+
+/// An entry taken out of its block by [`remove`], whose bytes are still
+/// there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Removed {
+    /// Its offset.
+    offset: usize,
+    /// Its inode number.
+    inode: u32,
+    /// The entry before it, which took in its record: offset and old
+    /// `rec_len`.
+    prev: Option<(usize, u16)>,
+}
+
+/// Takes back a [`remove`] whose write failed, on the block it changed,
+/// with nothing changed in between: the entry is in use again, where it
+/// was.
+pub fn restore(block: &mut [u8], r: &Removed) {
+    write_u32(block, r.offset, r.inode);
+    if let Some((poffs, rec_len)) = r.prev {
+        write_u16(block, poffs + 4, rec_len);
+    }
 }
 
 /// Points the in-use entry at `offset` to `inode` with type `ftype`, like

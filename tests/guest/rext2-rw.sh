@@ -588,7 +588,7 @@ imap_block() {
 # write after the caller has given up (and maybe freed the block). An
 # unlink whose directory block is bad still writes the directory's inode
 # (its new times; hence the second's wait), with the ordering point's FUA.
-mkdir $S/d && echo data >$S/d/doomed && sync && sleep 1
+mkdir $S/d && echo data >$S/d/doomed && echo other >$S/d/other && sync && sleep 1
 dblk=$(debugfs -R "blocks /d" $SMALL 2>/dev/null | awk '{print $1}')
 iblk=$(imap_block /d)
 check "debugfs finds the directory's block and inode block" test -n "$dblk" -a -n "$iblk"
@@ -605,6 +605,20 @@ grep block_bio_queue $TR/trace | sed 's/.*block_bio_queue: [0-9,]* //' >/tmp/bio
 check "unlink fails when its directory block cannot be written" test "$rc" != 0
 check "... and still writes the directory's inode block, with a FUA" \
 	awk -v s=$((iblk * 8)) '$1 ~ /^F?WF/ && $2 == s { f = 1 } END { exit !f }' /tmp/bios-e
+# The unlink failed, so the name stays: in the block's bytes in memory too,
+# which lookups read once the dentry is gone and the next write writes.
+check "... and the name is still listed" sh -c "ls $S/d | grep -qx doomed"
+echo 2 >/proc/sys/vm/drop_caches
+check "... and found again once its dentry is evicted" stat $S/d/doomed
+# Likewise a rename over a name in that block: it fails, so the name keeps
+# its inode, which the rename's undone link counts rely on.
+doomed_ino=$(stat -c %i $S/d/doomed)
+check "a rename over a name in the bad block fails" \
+	sh -c "! mv -f $S/d/other $S/d/doomed 2>/dev/null"
+echo 2 >/proc/sys/vm/drop_caches
+check_eq "... and the name still has its inode once evicted" \
+	"$doomed_ino" "$(stat -c %i $S/d/doomed)"
+check "... and the renamed file its name" stat $S/d/other
 # 9b. After a failed write the block's bytes in memory are the newest: a
 # lookup of another inode in the block reads them rather than the bad
 # sectors, and a change that puts back the same bytes must still write
@@ -617,8 +631,29 @@ echo "$((blk * 8)) 8" >/sys/block/${SMALL#/dev/}/badblocks
 mark_dmesg
 check "chmod fails when its inode block cannot be written" sh -c "! chmod 600 $S/victim 2>/dev/null"
 echo 2 >/proc/sys/vm/drop_caches
+echo "dev == $(($(stat -L -c '0x%t' $SMALL) << 20 | $(stat -L -c '0x%T' $SMALL)))" \
+	>$TR/events/block/block_bio_queue/filter
+echo >$TR/trace
+echo 1 >$TR/events/block/block_bio_queue/enable
 check "the other inode of the block is still read, once evicted" stat $S/neighbour
-check "the same chmod again fails as well" sh -c "! chmod 600 $S/victim 2>/dev/null"
+check_eq "... and the failed change is what the inode holds" 600 "$(stat -c %a $S/victim)"
+echo 0 >$TR/events/block/block_bio_queue/enable
+echo 0 >$TR/events/block/block_bio_queue/filter
+check "... from memory: the bad block is not read" \
+	awk -v s=$((blk * 8)) '/block_bio_queue/ && $0 ~ " R[A-Z]* " s " " { f = 1 }
+		END { exit f }' $TR/trace
+# The same chmod again changes no byte (timestamps have 1 s granularity),
+# so it must fail only because the bytes are not on the device yet. It is
+# tried until both chmods run in one second.
+same=
+for try in 1 2 3 4 5; do
+	t0=$(date +%s)
+	chmod 600 $S/victim 2>/dev/null
+	chmod 600 $S/victim 2>/dev/null
+	rc=$?
+	[ "$t0" = "$(date +%s)" ] && same=$rc && break
+done
+check "the same chmod again, in the same second, fails as well" test "${same:-0}" != 0
 check "... and so does the next change of that block" sh -c "! chmod 640 $S/victim 2>/dev/null"
 check_eq "... without a kernel warning" "" "$(dmesg_since | grep -E 'WARNING|BUG')"
 check "umount after the write errors" umount $S

@@ -282,6 +282,11 @@ fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
                 assert!(valid);
                 let p = dirent::insert_prepare(&mut block, slot, ino, 1, &name, fmt)
                     .expect("slot fits");
+                // A commit taken back leaves the prepared block.
+                let prepared = block.clone();
+                dirent::insert_commit(&mut block, &p);
+                dirent::insert_undo(&mut block, &p);
+                assert_eq!(block, prepared, "insert_undo");
                 dirent::insert_commit(&mut block, &p);
                 let at = p.offset();
                 dirent::check_block(&block, fmt).expect("valid after insert");
@@ -292,6 +297,11 @@ fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
                     .expect("inserted");
                 assert_eq!((e.offset, e.inode), (at, ino));
                 dirent::set_inode(&mut block, at, ino, 2, fmt).expect("in use");
+                // A removal taken back leaves the block as it was.
+                let before = block.clone();
+                let r = dirent::remove(&mut block, at, fmt).expect("remove");
+                dirent::restore(&mut block, &r);
+                assert_eq!(block, before, "restore");
                 dirent::remove(&mut block, at, fmt).expect("remove");
                 dirent::check_block(&block, fmt).expect("valid after remove");
                 assert!(dirent::find_entry(&block, &name, fmt)

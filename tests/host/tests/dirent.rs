@@ -343,7 +343,7 @@ fn insert_and_remove() {
     }));
     assert_eq!(find_slot(&bad, b"n", FMT).map(|_| ()), corrupt);
     assert_eq!(insert(&mut bad, 24, 3, 1, b"n", FMT).map(|_| ()), corrupt);
-    assert_eq!(remove(&mut bad, 24, FMT), corrupt);
+    assert_eq!(remove(&mut bad, 24, FMT).map(|_| ()), corrupt);
     assert_eq!(set_inode(&mut bad, 24, 3, 1, FMT), corrupt);
     for e in [
         DirError::Corrupt(Corrupt::BadRootInode),
@@ -355,6 +355,42 @@ fn insert_and_remove() {
         DirError::NotAnEntry { offset: 0 },
     ] {
         assert!(!e.describe().is_empty());
+    }
+}
+
+/// A failed write's change is taken back in memory: `insert_undo` and
+/// `restore` give back the block as it was before the change, byte for
+/// byte, for both kinds of insertion and removal.
+#[test]
+fn undo_insert_and_remove() {
+    let mut b = simple();
+    // A split of an in-use entry, then a reuse of a free one.
+    let slot = find_slot(&b, b"new", FMT).unwrap().unwrap();
+    let p = insert_prepare(&mut b, slot, 40, 1, b"new", FMT).unwrap();
+    let prepared = b.clone();
+    insert_commit(&mut b, &p);
+    assert!(find_entry(&b, b"new", FMT).unwrap().is_some());
+    insert_undo(&mut b, &p);
+    assert_eq!(b, prepared);
+    assert_eq!(find_entry(&b, b"new", FMT), Ok(None));
+    assert_eq!(check_block(&b, FMT), Ok(()));
+    let mut c = simple();
+    remove(&mut c, 0, FMT).unwrap();
+    let p = insert_prepare(&mut c, 0, 41, 1, b"n", FMT).unwrap();
+    let prepared = c.clone();
+    insert_commit(&mut c, &p);
+    insert_undo(&mut c, &p);
+    assert_eq!(c, prepared);
+    assert_eq!(find_entry(&c, b"n", FMT), Ok(None));
+
+    // Removals merged into the entry before, and of the first entry.
+    for off in [24, 0] {
+        let mut d = simple();
+        let before = d.clone();
+        let r = remove(&mut d, off, FMT).unwrap();
+        assert_ne!(d, before);
+        restore(&mut d, &r);
+        assert_eq!(d, before, "entry at {off}");
     }
 }
 
