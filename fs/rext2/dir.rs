@@ -553,34 +553,48 @@ impl Rext2 {
             _ => 0,
         };
         let (b, _) = Self::alloc_blocks(sb, goal, 1, 1)?;
-        let r = sb.new_buffer(b.into()).and_then(|buf| {
-            let r = buf
-                .modify(|blk| {
-                    dirent::init_empty(blk)?;
-                    dirent::insert(blk, 0, ino, ft, name, fmt)
-                })
-                .map_err(|e| dir_err(dir, e))
-                .and_then(|_| buf.sync())
-                .and_then(|()| {
-                    buf.read(|b| dirent::room(b, fmt))
-                        .map_err(|c| corrupt(sb, dir.ino(), c))
-                });
-            if r.is_err() {
-                // The block is freed below: nothing may write it later.
-                buf.discard();
+        let buf = match sb.new_buffer(b.into()) {
+            Ok(buf) => buf,
+            Err(e) => {
+                let _ = Self::free_blocks(sb, &mut [b]);
+                return Err(e);
             }
-            r
-        });
+        };
+        let r = buf
+            .modify(|blk| {
+                dirent::init_empty(blk)?;
+                dirent::insert(blk, 0, ino, ft, name, fmt)
+            })
+            .map_err(|e| dir_err(dir, e))
+            .and_then(|_| buf.sync())
+            .and_then(|()| {
+                buf.read(|b| dirent::room(b, fmt))
+                    .map_err(|c| corrupt(sb, dir.ino(), c))
+            });
         let room = match r {
             Ok(room) => room,
             Err(e) => {
+                // The block is freed: nothing may write it later.
+                buf.discard();
                 let _ = Self::free_blocks(sb, &mut [b]);
                 return Err(e);
             }
         };
         // The times go with the pointer to the block.
         dir.touch_mtime();
-        Self::append_block(dir, st, nblocks, b)?;
+        if let Err((e, linked)) = Self::append_block(dir, st, nblocks, b) {
+            if linked {
+                // The block stays the directory's, and what memory holds of
+                // the directory goes to the device with a later write (see
+                // `Head`), maybe with a size that covers the block; the
+                // caller gives the inode up: the entry goes, in memory, and
+                // is written so if it can be. The block's only entry, it
+                // becomes free.
+                let _ = buf.modify(|blk| dirent::remove(blk, 0, fmt));
+                let _ = buf.sync();
+            }
+            return Err(e);
+        }
         if let Some(idx) = &mut st.index {
             let ok = idx.reserve(1).is_ok()
                 && idx.rooms.push(room as u16, GFP_KERNEL).is_ok()
@@ -599,17 +613,29 @@ impl Rext2 {
     /// The pointer is durable before the size covers it: a crash between
     /// the two leaves a block past the end that e2fsck takes back, whereas
     /// a size covering a hole would make the directory unreadable.
-    fn append_block(dir: &INode<'_, Self>, st: &mut IState, lblk: u64, b: u32) -> Result {
+    ///
+    /// An error comes with whether `b` stays linked in memory: if not, it
+    /// is freed.
+    fn append_block(
+        dir: &INode<'_, Self>,
+        st: &mut IState,
+        lblk: u64,
+        b: u32,
+    ) -> core::result::Result<(), (Error, bool)> {
         let sb = dir.super_block();
         // Reuse the file path: a one-block "allocation" that maps `b`.
-        if let Err(e) = Self::link_block(dir, st, lblk, b) {
-            let _ = Self::free_blocks(sb, &mut [b]);
-            return Err(e);
+        match Self::link_block(dir, st, lblk, b) {
+            Err((e, false)) => {
+                let _ = Self::free_blocks(sb, &mut [b]);
+                return Err((e, false));
+            }
+            Err((e, true)) => return Err((e, true)),
+            Ok(()) => {}
         }
         // Linked in memory: from here on the block goes with the directory.
-        Self::write_inode_locked(dir, st)?;
+        Self::write_inode_locked(dir, st).map_err(|e| (e, true))?;
         dir.set_size((lblk + 1) * BS);
-        Self::write_inode_locked(dir, st)
+        Self::write_inode_locked(dir, st).map_err(|e| (e, true))
     }
 
     /// `remove_entry`. The directory's modification and change times are

@@ -235,20 +235,30 @@ impl Rext2 {
     /// Points logical block `lblk` of `inode` at block `b`, which is
     /// allocated and initialised, durably (the inode is written by the
     /// caller).
+    ///
+    /// An error comes with whether `b` is linked in memory all the same
+    /// (its pointer set, but not written: the buffer keeps the bytes of a
+    /// failed write for the next, see `Head`), so that the caller frees
+    /// `b` only if it is not.
     pub(crate) fn link_block(
         inode: &INode<'_, Self>,
         st: &mut IState,
         lblk: u64,
         b: u32,
-    ) -> Result {
+    ) -> core::result::Result<(), (Error, bool)> {
         let mut dirty = Dirty(KVec::new());
         let mut meta = 0u32;
         let r = Self::set_ptr(inode, st, lblk, b, &mut dirty, &mut meta);
-        dirty.sync()?;
+        let synced = dirty.sync();
+        // The new indirect blocks are linked either way.
         let n = u32::from(r.is_ok()) + meta;
         st.di.blocks = st.di.blocks.saturating_add(n.saturating_mul(SECTORS));
         inode.set_blocks(st.di.blocks.into());
-        r
+        match (r, synced) {
+            (Err(e), _) => Err((e, false)),
+            (Ok(()), Err(e)) => Err((e, true)),
+            (Ok(()), Ok(())) => Ok(()),
+        }
     }
 
     /// The first block of the group holding `inode`: where its blocks go

@@ -25,8 +25,9 @@ use crate::sync::{
 /// that failed. A failed write clears the buffer's up-to-date bit and sets
 /// its write-error bit; the bytes stay the newest, the buffer lock's guard
 /// sets the up-to-date bit again before they are reached, and the next
-/// write of the block, a sync's or write-back's, writes them again and
-/// clears the write-error bit. Only while the block's page stays in
+/// sync of the block (a failed write took the dirty bit, so write-back
+/// does not) writes them again and clears the write-error bit. Only while
+/// the block's page stays in
 /// memory, though: reclaim may drop a buffer that is not dirty, and with
 /// it the bytes of a failed write.
 #[repr(transparent)]
