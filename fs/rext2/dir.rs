@@ -702,11 +702,8 @@ impl Rext2 {
         let fmt = sb.data().fmt;
         let (old_ft, (steps, n)) = buf
             .read(|b| {
-                let old_ft = dirent::entry_at(b, off, fmt)
-                    .ok()
-                    .flatten()
-                    .map_or(dirent::FT_UNKNOWN, |e| e.file_type);
-                dirent::set_inode_steps(b, off, ino, ft, fmt).map(|s| (old_ft, s))
+                let s = dirent::set_inode_steps(b, off, ino, ft, fmt)?;
+                Ok((dirent::type_at(b, off, fmt), s))
             })
             .map_err(|e| dir_err(dir, e))?;
         // Each step is an ordering point (see `set_inode_steps`).

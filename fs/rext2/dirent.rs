@@ -640,6 +640,16 @@ pub fn set_inode(
     Ok(())
 }
 
+/// The type byte of the entry at `offset`, `FT_UNKNOWN` without
+/// `filetype`.
+pub fn type_at(block: &[u8], offset: usize, fmt: DirFormat) -> u8 {
+    if fmt.filetype {
+        block.get(offset + 7).copied().unwrap_or(FT_UNKNOWN)
+    } else {
+        FT_UNKNOWN
+    }
+}
+
 /// The writes, each its own ordering point, that point the in-use entry
 /// at `offset` to `inode` of type `ftype` (rename over a name, exchange),
 /// as `(inode, type)` pairs for [`set_inode`] with the number of them.
@@ -665,11 +675,7 @@ pub fn set_inode_steps(
         return Err(DirError::NotAnEntry { offset });
     }
     let ftype = if fmt.filetype { ftype } else { FT_UNKNOWN };
-    let old_ft = if fmt.filetype {
-        block.get(offset + 7).copied().unwrap_or(FT_UNKNOWN)
-    } else {
-        FT_UNKNOWN
-    };
+    let old_ft = type_at(block, offset, fmt);
     let mut steps = [(inode, ftype); 3];
     if offset % 8 == 0 || old_ft == ftype {
         return Ok((steps, 1));

@@ -27,9 +27,8 @@ use crate::sync::{
 /// sets the up-to-date bit again before they are reached, and the next
 /// sync of the block (a failed write took the dirty bit, so write-back
 /// does not) writes them again and clears the write-error bit. Only while
-/// the block's page stays in
-/// memory, though: reclaim may drop a buffer that is not dirty, and with
-/// it the bytes of a failed write.
+/// the block's page stays in memory, though: reclaim may drop a buffer
+/// that is not dirty, and with it the bytes of a failed write.
 #[repr(transparent)]
 pub struct Head(Opaque<bindings::buffer_head>);
 
