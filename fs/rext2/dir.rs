@@ -677,18 +677,19 @@ impl Rext2 {
             buf.modify(|b| dirent::restore(b, gone));
             let _ = buf.sync();
         }
-        let r = removed.and(synced).and_then(|()| {
-            buf.read(|b| dirent::room(b, fmt))
-                .map_err(|c| corrupt(sb, dir.ino(), c))
-        });
-        let keep = match (&r, &mut st.index) {
-            (Ok(room), Some(idx)) => idx.remove(name, lblk, off) && idx.set_room(lblk, *room),
+        let r = removed.and(synced);
+        // `dirent::remove` checked the whole block, so its room is found
+        // (were it not, the removal is durable all the same: the index is
+        // only dropped).
+        let room = r.is_ok().then(|| buf.read(|b| dirent::room(b, fmt)).ok());
+        let keep = match (room.flatten(), &mut st.index) {
+            (Some(room), Some(idx)) => idx.remove(name, lblk, off) && idx.set_room(lblk, room),
             _ => false,
         };
         if !keep {
             st.index = None;
         }
-        r.map(|_| ())
+        r
     }
 
     /// `replace_entry` and `set_parent`: points entry `name` at `inode`.

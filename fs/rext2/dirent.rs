@@ -403,24 +403,29 @@ struct Located {
     inode: u32,
 }
 
-/// The entry starting exactly at `offset`, and the one before it.
+/// The entry starting exactly at `offset`, and the one before it. The
+/// whole block is checked, the entries after it too: no editor changes a
+/// corrupt block, so that a change, once written, is never followed by an
+/// error from the same block (its [`room`], which the caller reads next).
 fn locate(block: &[u8], offset: usize, fmt: DirFormat) -> Result<Located, DirError> {
     let mut prev = None;
+    let mut found = None;
     for e in all_entries(block, fmt) {
         let e = e?;
+        if found.is_some() || e.offset > offset {
+            continue;
+        }
         if e.offset == offset {
-            return Ok(Located {
+            found = Some(Located {
                 prev,
                 rec_len: e.rec_len,
                 inode: e.inode,
             });
+        } else {
+            prev = Some((e.offset, e.rec_len));
         }
-        if e.offset > offset {
-            break;
-        }
-        prev = Some((e.offset, e.rec_len));
     }
-    Err(DirError::NotAnEntry { offset })
+    found.ok_or(DirError::NotAnEntry { offset })
 }
 
 /// An entry written by [`insert_prepare`] but not yet part of the block.

@@ -119,6 +119,24 @@ case_img "dirent rec_len not a multiple of 4"; good "$IMGC"
 b=$(blk "$IMGC" /dir); poke "$IMGC" $((b * 4096 + 4)) '\x0d\x00'
 case_img "dirent name_len past rec_len"; good "$IMGC"
 b=$(blk "$IMGC" /dir); poke "$IMGC" $((b * 4096 + 6)) '\xc8'
+case_img "dirent unaligned after the one unlinked (rw unlink)"; good "$IMGC"
+# A second name after /dir/entry, whose rec_len is then made unaligned.
+debugfs -w -R "ln /file /dir/later" "$IMGC" 2>/dev/null
+b=$(blk "$IMGC" /dir)
+off=$(python3 - "$IMGC" "$b" <<'PY'
+import struct, sys
+with open(sys.argv[1], "rb") as f:
+    f.seek(int(sys.argv[2]) * 4096)
+    block = f.read(4096)
+off = 0
+while off < 4096:
+    rec_len, name_len = struct.unpack_from("<HB", block, off + 4)
+    if block[off + 8:off + 8 + name_len] == b"later":
+        print(off)
+    off += rec_len
+PY
+)
+poke "$IMGC" $((b * 4096 + off + 4)) '\x0d\x00'
 case_img "directory loop"; good "$IMGC"
 debugfs -w -R "ln /a /a/b/loop" "$IMGC" 2>/dev/null
 # Pointers into metadata, blocks shared, reserved and reused inodes, and a

@@ -345,6 +345,13 @@ fn insert_and_remove() {
     assert_eq!(insert(&mut bad, 24, 3, 1, b"n", FMT).map(|_| ()), corrupt);
     assert_eq!(remove(&mut bad, 24, FMT).map(|_| ()), corrupt);
     assert_eq!(set_inode(&mut bad, 24, 3, 1, FMT), corrupt);
+    // Also when the corruption lies after the entry to change: once
+    // written, a change must not be followed by an error from its block.
+    let before = bad.clone();
+    assert_eq!(remove(&mut bad, 12, FMT).map(|_| ()), corrupt);
+    assert_eq!(set_inode(&mut bad, 12, 3, 1, FMT), corrupt);
+    assert_eq!(set_inode_steps(&bad, 12, 3, 1, FMT).map(|_| ()), corrupt);
+    assert_eq!(bad, before);
     for e in [
         DirError::Corrupt(Corrupt::BadRootInode),
         DirError::Exists { offset: 0 },
