@@ -715,7 +715,14 @@ impl Rext2 {
                 // The caller undoes its counts, and the buffer keeps the
                 // bytes of a failed write for the next (see `Head`): the
                 // entry goes back to its inode in memory, in steps as it
-                // came, each written if it can be.
+                // came, each written if it can be. Memory goes all the
+                // way back even if one of those writes fails too: the
+                // entry must not name the inode whose count the caller
+                // drops. A later single write of the block then takes the
+                // entry back, and a crash during it may leave the type
+                // byte torn from the inode number (see `set_inode_steps`),
+                // which e2fsck corrects: a window that needs two failed
+                // writes and a crash.
                 if let Ok((back, m)) =
                     buf.read(|b| dirent::set_inode_steps(b, off, old_ino, old_ft, fmt))
                 {

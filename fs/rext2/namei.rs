@@ -27,6 +27,47 @@ impl Rext2 {
         <Self as blockfs::FileSystem>::write_inode(inode)
     }
 
+    /// Writes the attributes of `inode` once the call has happened: the
+    /// entry change it follows is durable, and the VFS is about to be told
+    /// so. A failed write is logged, not returned, as `ext2_unlink()`
+    /// marks the inode dirty and succeeds: the inode's buffer keeps the
+    /// bytes for its next sync (see `Head`), and until one succeeds the
+    /// count on the device stays too high, which rule 4 allows (`e2fsck`
+    /// lowers it; the file system is marked as having errors for it).
+    fn sync_after(inode: &blockfs::BareINode<Self>) {
+        if let Err(e) = Self::sync(inode) {
+            let sb = inode.super_block();
+            pr_warn!(
+                "{}: inode {}: write failed ({:?}): its link count on disk may be too high\n",
+                sb.id().to_str().unwrap_or("?"),
+                inode.ino(),
+                e
+            );
+            Self::mark_error(sb);
+        }
+    }
+
+    /// Raises the count of each of `inodes`, durably, before the entry
+    /// that needs it (rule 4); if a write fails, none stays raised.
+    fn count<'b>(inodes: impl Iterator<Item = &'b blockfs::BareINode<Self>> + Clone) -> Result {
+        for (i, g) in inodes.clone().enumerate() {
+            g.inc_nlink();
+            if let Err(e) = Self::sync(g) {
+                inodes.take(i + 1).for_each(Self::uncount);
+                return Err(e);
+            }
+        }
+        Ok(())
+    }
+
+    /// Takes back a count raised for an entry that was not written: the
+    /// entry's error is the call's, so a failed write is only logged (the
+    /// count on the device stays too high, as rule 4 allows).
+    fn uncount(inode: &blockfs::BareINode<Self>) {
+        inode.drop_nlink();
+        Self::sync_after(inode);
+    }
+
     /// A new inode of type `typ` and permissions `mode` for an entry of
     /// `dir`: owned as `inode_init_owner` would, with the ACLs it inherits
     /// (as `ext2_new_inode` and `ext2_init_acl`). On failure after the
@@ -96,21 +137,18 @@ impl Rext2 {
     ) -> Result {
         let moved = !core::ptr::eq(od, nd);
         let parent = (src.is_dir() && tgt.is_none()).then_some(nd);
-        for g in [Some(src), parent].into_iter().flatten() {
-            g.inc_nlink();
-            Self::sync(g)?;
-        }
+        Self::count([Some(src), parent].into_iter().flatten().map(|g| &**g))?;
         let linked = match tgt {
             Some(_) => Self::set_link(nd, nname, src),
             None => Self::add_link(nd, nname, src),
         };
         if let Err(e) = linked {
             for g in [Some(src), parent].into_iter().flatten() {
-                g.drop_nlink();
-                Self::sync(g)?;
+                Self::uncount(g);
             }
             return Err(e);
         }
+        // The new name is durable: `tgt` has lost it.
         if let Some(t) = tgt {
             t.touch_ctime();
             if t.is_dir() {
@@ -118,7 +156,7 @@ impl Rext2 {
             } else {
                 t.drop_nlink();
             }
-            Self::sync(t)?;
+            Self::sync_after(t);
         }
         match whiteout {
             Some(w) => {
@@ -167,16 +205,40 @@ impl Rext2 {
         // The entry written first, and the inode it gives a second name.
         let tgt_first = src.is_dir() && !tgt.is_dir();
         let doubled = if tgt_first { tgt } else { src };
-        for g in [gain, Some(doubled)].into_iter().flatten() {
-            g.inc_nlink();
-            Self::sync(g)?;
-        }
-        if tgt_first {
-            Self::set_link(od, oname, tgt)?;
-            Self::set_link(nd, nname, src)?;
+        Self::count([gain, Some(doubled)].into_iter().flatten().map(|g| &**g))?;
+        // Entry `first` is pointed at `doubled` from `other`; then `second`
+        // at `other`.
+        let (first, second, other) = if tgt_first {
+            ((od, oname), (nd, nname), src)
         } else {
-            Self::set_link(nd, nname, src)?;
-            Self::set_link(od, oname, tgt)?;
+            ((nd, nname), (od, oname), tgt)
+        };
+        let uncount = || {
+            for g in [gain, Some(doubled)].into_iter().flatten() {
+                Self::uncount(g);
+            }
+        };
+        if let Err(e) = Self::set_link(first.0, first.1, doubled) {
+            uncount();
+            return Err(e);
+        }
+        if let Err(e) = Self::set_link(second.0, second.1, other) {
+            // The call fails, so nothing has moved, for the VFS either:
+            // the first entry goes back to `other`, which has no name
+            // until it does.
+            match Self::set_link(first.0, first.1, other) {
+                Ok(()) => uncount(),
+                Err(_) => {
+                    let sb = other.super_block();
+                    pr_warn!(
+                        "{}: inode {}: exchange failed half way: it has no name (run e2fsck)\n",
+                        sb.id().to_str().unwrap_or("?"),
+                        other.ino()
+                    );
+                    Self::mark_error(sb);
+                }
+            }
+            return Err(e);
         }
         if moved {
             if src.is_dir() {
@@ -191,7 +253,8 @@ impl Rext2 {
         }
         doubled.drop_nlink();
         tgt.touch_ctime();
-        Self::sync(tgt)
+        Self::sync_after(tgt);
+        Ok(())
     }
 }
 
@@ -317,8 +380,7 @@ impl blockfs::dir::Operations for Rext2 {
         // is not written.
         dir.inc_nlink();
         let undo = |e: Error| -> Result<Instantiated> {
-            dir.drop_nlink();
-            Self::sync(dir)?;
+            Self::uncount(dir);
             Err(e)
         };
         if let Err(e) = Self::sync(dir) {
@@ -353,11 +415,9 @@ impl blockfs::dir::Operations for Rext2 {
         dentry: NewDentry<'a, Self>,
     ) -> Result<Instantiated> {
         inode.touch_ctime();
-        inode.inc_nlink();
-        Self::sync(inode)?;
+        Self::count(core::iter::once(&**inode))?;
         if let Err(e) = Self::add_link(dir, dentry.name(), inode) {
-            inode.drop_nlink();
-            Self::sync(inode)?;
+            Self::uncount(inode);
             return Err(e);
         }
         Self::entered(dentry, ARef::from(inode))
@@ -368,7 +428,8 @@ impl blockfs::dir::Operations for Rext2 {
         Self::remove_link(dir, dentry.name(), inode)?;
         inode.touch_ctime();
         inode.drop_nlink();
-        Self::sync(inode)
+        Self::sync_after(inode);
+        Ok(())
     }
 
     fn rmdir<'a>(dir: &INode<'a, Self>, dentry: &Dentry<'a, Self>) -> Result {
@@ -379,11 +440,12 @@ impl blockfs::dir::Operations for Rext2 {
         Self::remove_link(dir, dentry.name(), inode)?;
         inode.touch_ctime();
         inode.clear_nlink();
-        Self::sync(inode)?;
+        Self::sync_after(inode);
         // Its `..` is gone.
         dir.drop_nlink();
         dir.touch_mtime();
-        Self::sync(dir)
+        Self::sync_after(dir);
+        Ok(())
     }
 
     fn rename<'a>(
@@ -437,12 +499,12 @@ impl blockfs::dir::Operations for Rext2 {
             r?;
         }
         src.touch_ctime();
-        Self::sync(src)?;
+        Self::sync_after(src);
         od.touch_mtime();
-        Self::sync(od)?;
+        Self::sync_after(od);
         if moved {
             nd.touch_mtime();
-            Self::sync(nd)?;
+            Self::sync_after(nd);
         }
         Ok(())
     }

@@ -621,6 +621,16 @@ impl Rext2 {
         buf.sync()
     }
 
+    /// Marks the file system as having errors, as `ext2_error()` does:
+    /// `s_state` gets [`ondisk::STATE_ERROR`], which the superblock's next
+    /// write (at the latest on unmount) keeps, so that `e2fsck -p` checks
+    /// the file system even after a clean unmount.
+    pub(crate) fn mark_error(sb: &SuperBlock<Self>) {
+        let mut st = sb.data().sb.lock();
+        let state = st.raw.state();
+        st.raw.set_state(state | ondisk::STATE_ERROR);
+    }
+
     /// A new `i_generation`.
     pub(crate) fn next_generation(sb: &SuperBlock<Self>) -> u32 {
         let mut st = sb.data().sb.lock();

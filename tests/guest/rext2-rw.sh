@@ -658,6 +658,66 @@ check "... and so does the next change of that block" sh -c "! chmod 640 $S/vict
 check_eq "... without a kernel warning" "" "$(dmesg_since | grep -E 'WARNING|BUG')"
 check "umount after the write errors" umount $S
 
+# reload_rpmem: rmmod rpmem forgets the bad blocks; $SMALL is the disk not
+# labelled "big" once it is back.
+reload_rpmem() {
+	rmmod rpmem && insmod "$(module drivers/nvdimm/rpmem.ko)" || return 1
+	wait_dev /dev/rpmem1 || return 1
+	local d
+	for d in /dev/rpmem0 /dev/rpmem1; do
+		[ "$(e2label $d 2>/dev/null)" != big ] && SMALL=$d
+	done
+}
+check "rpmem reloaded, its bad blocks forgotten" reload_rpmem
+check "e2fsck -fn accepts the image after 9a and 9b" e2fsck -fn $SMALL
+
+# 9c. Once an entry change is durable the call has happened, for the VFS
+# too: a failed write of a count after it is logged, not returned (as
+# ext2_unlink() marks the inode dirty and succeeds). The count on the
+# device stays too high, which e2fsck -p repairs once the block is good.
+check "mkfs.ext2 again for count write errors" mkfs.ext2 -q -F -b 4096 $SMALL
+check "mount rext2 on it" mount -t rext2 -o dax $SMALL $S
+mkdir $S/e && touch $S/e/f{10..49} && sync
+eblk=$(imap_block /e)
+# Two files whose inodes share a block with neither /e nor f10.
+pick=
+for n in $(seq 49 -1 12); do
+	b=$(imap_block /e/f$n)
+	if [ -n "$b" ] && [ "$b" = "$(imap_block /e/f$((n - 1)))" ] &&
+		[ "$b" != "$eblk" ] && [ "$b" != "$(imap_block /e/f10)" ]; then
+		pick=$n
+		break
+	fi
+done
+check "debugfs finds two inodes in a block apart from /e's and f10's" test -n "$pick"
+cblk=$(imap_block /e/f$pick)
+f=f$((pick - 1)) g=f$pick
+src_ino=$(stat -c %i $S/e/f10) f_ino=$(stat -c %i $S/e/$f)
+echo "$((cblk * 8)) 8" >/sys/block/${SMALL#/dev/}/badblocks
+mark_dmesg
+check "unlink succeeds when only its inode's count cannot be written" rm $S/e/$f
+dmesg_since >/tmp/log-9c
+check "... and the log names the inode" grep -q "inode $f_ino: write failed.*count" /tmp/log-9c
+check "... and the name is gone" sh -c "! ls $S/e | grep -qx $f"
+check "rename over a name whose inode count cannot be written succeeds" mv -f $S/e/f10 $S/e/$g
+echo 2 >/proc/sys/vm/drop_caches
+check "... the unlinked name stays gone once evicted" sh -c "! stat $S/e/$f 2>/dev/null"
+check_eq "... the renamed file has the target's name once evicted" \
+	"$src_ino" "$(stat -c %i $S/e/$g)"
+check "... and not its old one" sh -c "! stat $S/e/f10 2>/dev/null"
+check_eq "... without a kernel warning" "" "$(dmesg_since | grep -E 'WARNING|BUG')"
+check "umount after the count write errors" umount $S
+check "rpmem reloaded again" reload_rpmem
+# Both inodes kept their count on the device, and no name. The file system
+# is marked as having errors, so e2fsck -p checks it although it was
+# unmounted cleanly, and clears them (exit status 1: errors corrected).
+check "the superblock says 'clean with errors'" \
+	sh -c "dumpe2fs -h $SMALL 2>/dev/null | grep -q '^Filesystem state: *clean with errors'"
+e2fsck -p $SMALL >/tmp/fsck-p 2>&1
+check_eq "e2fsck -p repairs the counts left too high (exit 1)" 1 "$?"
+check_eq "... two unattached inodes" 2 "$(grep -c -i 'unattached' /tmp/fsck-p)"
+check "... and e2fsck -fn accepts the image then" e2fsck -fn $SMALL
+
 check "rmmod rext2" rmmod rext2
 check "rmmod rpmem" rmmod rpmem
 finish
