@@ -234,6 +234,17 @@ __rust_helper int rust_helper_buffer_write_io_error(const struct buffer_head *bh
 	return buffer_write_io_error(bh);
 }
 
+/*
+ * What bh_end_write() logs for a failed write: buffer_io_error() of
+ * fs/buffer.c, static there (not for a quiet buffer, rate limited).
+ */
+__rust_helper void rust_helper_buffer_io_error(struct buffer_head *bh)
+{
+	if (!test_bit(BH_Quiet, &bh->b_state))
+		pr_err_ratelimited("Buffer I/O error on dev %pg, logical block %llu, lost sync page write\n",
+				   bh->b_bdev, (unsigned long long)bh->b_blocknr);
+}
+
 __rust_helper void rust_helper_wait_on_buffer(struct buffer_head *bh)
 {
 	wait_on_buffer(bh);

@@ -198,6 +198,11 @@ impl Writes {
         // Full ordering: the failure is seen by whoever reaches zero, and
         // the completion orders it before the waiter's read.
         if self.left.fetch_sub(1, Full) == 1 {
+            // The waiter may return, and free `self`, once this completes;
+            // `self` is not used after it. The reference itself outlives
+            // its last use, as `Arc::drop`'s does: `complete_all` is the
+            // last access, and the waiter takes the completion's lock
+            // after it (the on-stack completion pattern of C).
             self.done.complete_all();
         }
     }
@@ -220,21 +225,18 @@ unsafe extern "C" fn end_write(bio: *mut bindings::bio) {
     // `start_write`, which pointed `b_private` to a `Writes` that waits for
     // this write (type invariant of `Writes`).
     let writes = unsafe { &*(*bh).b_private.cast::<Writes>() };
-    // SAFETY: As above: the buffer is ours until unlocked.
-    let block = unsafe {
+    // SAFETY: As above: the buffer is ours until unlocked. As
+    // `bh_end_write`, which logs through `buffer_io_error`.
+    unsafe {
         (*bh).b_private = core::ptr::null_mut();
         if ok {
             bindings::set_buffer_uptodate(bh);
         } else {
+            bindings::buffer_io_error(bh);
             bindings::mark_buffer_write_io_error(bh);
             bindings::clear_buffer_uptodate(bh);
         }
-        let block = (*bh).b_blocknr;
         bindings::unlock_buffer(bh);
-        block
-    };
-    if !ok {
-        pr_err!("blockfs: lost write of metadata block {}\n", block);
     }
     writes.put(ok);
 }
