@@ -583,6 +583,19 @@ check "mount rext2 on it" mount -t rext2 -o dax $SMALL $S
 imap_block() {
 	debugfs -R "imap $1" $SMALL 2>/dev/null | sed -n 's/.*located at block \([0-9]*\),.*/\1/p'
 }
+# bio_trace_start; bio_trace_stop FILE: the bios queued on $SMALL in
+# between, one per line ("RWBS SECTOR + COUNT ...").
+bio_trace_start() {
+	echo "dev == $(($(stat -L -c '0x%t' $SMALL) << 20 | $(stat -L -c '0x%T' $SMALL)))" \
+		>$TR/events/block/block_bio_queue/filter
+	echo >$TR/trace
+	echo 1 >$TR/events/block/block_bio_queue/enable
+}
+bio_trace_stop() {
+	echo 0 >$TR/events/block/block_bio_queue/enable
+	echo 0 >$TR/events/block/block_bio_queue/filter
+	grep block_bio_queue $TR/trace | sed 's/.*block_bio_queue: [0-9,]* //' >"$1"
+}
 # 9a. Blocks synced together (Head::sync_all): when one write fails, the
 # others are still written, so none is left dirty for write-back to
 # write after the caller has given up (and maybe freed the block). An
@@ -613,8 +626,12 @@ check "... and found again once its dentry is evicted" stat $S/d/doomed
 # Likewise a rename over a name in that block: it fails, so the name keeps
 # its inode, which the rename's undone link counts rely on.
 doomed_ino=$(stat -c %i $S/d/doomed)
+bio_trace_start
 check "a rename over a name in the bad block fails" \
 	sh -c "! mv -f $S/d/other $S/d/doomed 2>/dev/null"
+bio_trace_stop /tmp/bios-mv
+check "... having tried to write that block" \
+	awk -v s=$((dblk * 8)) '$1 ~ /^F?W/ && $2 == s { f = 1 } END { exit !f }' /tmp/bios-mv
 echo 2 >/proc/sys/vm/drop_caches
 check_eq "... and the name still has its inode once evicted" \
 	"$doomed_ino" "$(stat -c %i $S/d/doomed)"
@@ -637,8 +654,18 @@ echo >$TR/trace
 echo 1 >$TR/events/block/block_bio_queue/enable
 check "the other inode of the block is still read, once evicted" stat $S/neighbour
 check_eq "... and the failed change is what the inode holds" 600 "$(stat -c %a $S/victim)"
+# The positive control of the absence check below: a read the trace sees.
+# Twice: the first direct read returns the failed write's error, which the
+# device's page cache keeps for the next writer or waiter (AS_EIO).
+for _ in 1 2; do
+	dd if=$SMALL of=/dev/null bs=4096 skip=$((blk + 1)) count=1 iflag=direct \
+		status=none 2>/dev/null
+done
 echo 0 >$TR/events/block/block_bio_queue/enable
 echo 0 >$TR/events/block/block_bio_queue/filter
+check "... the trace sees a direct read of the next block" \
+	awk -v s=$(((blk + 1) * 8)) '/block_bio_queue/ && $0 ~ " R[A-Z]* " s " " { f = 1 }
+		END { exit !f }' $TR/trace
 check "... from memory: the bad block is not read" \
 	awk -v s=$((blk * 8)) '/block_bio_queue/ && $0 ~ " R[A-Z]* " s " " { f = 1 }
 		END { exit f }' $TR/trace
