@@ -696,3 +696,60 @@ fn set_inode_is_tear_safe() {
     }
     assert_eq!(straddling, 12);
 }
+
+/// `set_link`'s undo, for each step its write may fail at: the steps from
+/// the state reached back to the old inode end at the block it started
+/// from, byte for byte; every state on the way, forward and back, names
+/// an inode with its own type or an unknown one; and where the inode
+/// number and the type lie in different words, no step changes both (a
+/// torn write could mix them).
+#[test]
+fn set_link_undo_at_each_step() {
+    // The offset 12 entry ("..") has its inode number and type in two
+    // 8-byte words, the offset 24 one ("x") in one.
+    for (off, new_ft) in [
+        (12, FT_REG_FILE),
+        (12, FT_DIR),
+        (12, FT_UNKNOWN),
+        (24, FT_DIR),
+        (24, FT_REG_FILE),
+    ] {
+        let before = simple();
+        let old = find_entry(&before, if off == 12 { b".." } else { b"x" }, FMT)
+            .unwrap()
+            .unwrap();
+        let (old_ino, old_ft) = (old.inode, old.file_type);
+        let right = |b: &[u8], prev: &mut (u32, u8)| {
+            let e = entry_at(b, off, FMT).unwrap().unwrap();
+            assert_eq!(check_block(b, FMT), Ok(()));
+            assert!(
+                off % 8 == 0 || e.inode == prev.0 || e.file_type == prev.1,
+                "entry at {off}: one step changes both words"
+            );
+            *prev = (e.inode, e.file_type);
+            assert!(
+                e.file_type == FT_UNKNOWN
+                    || (e.inode, e.file_type) == (old_ino, old_ft)
+                    || (e.inode, e.file_type) == (77, new_ft),
+                "entry at {off}: inode {} with type {}",
+                e.inode,
+                e.file_type
+            );
+        };
+        let (steps, n) = set_inode_steps(&before, off, 77, new_ft, FMT).unwrap();
+        for failed in 0..n {
+            let mut b = before.clone();
+            let mut prev = (old_ino, old_ft);
+            for &(ino, ft) in &steps[..=failed] {
+                set_inode(&mut b, off, ino, ft, FMT).unwrap();
+                right(&b, &mut prev);
+            }
+            let (back, m) = set_inode_steps(&b, off, old_ino, old_ft, FMT).unwrap();
+            for &(ino, ft) in &back[..m] {
+                set_inode(&mut b, off, ino, ft, FMT).unwrap();
+                right(&b, &mut prev);
+            }
+            assert_eq!(b, before, "entry at {off}, failed at step {failed}");
+        }
+    }
+}
