@@ -478,10 +478,29 @@ impl Rext2 {
             // in memory, so that no later write names a freed inode, and
             // try to write the block so.
             buf.modify(|b| dirent::insert_undo(b, &pending));
-            let _ = buf.sync();
+            if buf.sync().is_err() {
+                Self::entry_may_stay(dir, ino);
+            }
             return Err(e);
         }
         Ok((pending.offset(), pending.room()))
+    }
+
+    /// Logs that an entry of `dir` naming inode `ino`, which the caller
+    /// gives up, may still be on the device: the write that took it back
+    /// failed, and so may have the one that made it, in part. The file
+    /// system is marked as having errors, so that e2fsck clears the entry
+    /// if a crash leaves it there (a later successful write of the block
+    /// takes it away).
+    fn entry_may_stay(dir: &INode<'_, Self>, ino: u32) {
+        let sb = dir.super_block();
+        pr_warn!(
+            "{}: inode {}: an entry for inode {} may stay on disk\n",
+            sb.id().to_str().unwrap_or("?"),
+            dir.ino(),
+            ino
+        );
+        Self::mark_error(sb);
     }
 
     /// `add_entry`: in the first block with room, or in a new block. The
@@ -591,7 +610,9 @@ impl Rext2 {
                 // is written so if it can be. The block's only entry, it
                 // becomes free.
                 let _ = buf.modify(|blk| dirent::remove(blk, 0, fmt));
-                let _ = buf.sync();
+                if buf.sync().is_err() {
+                    Self::entry_may_stay(dir, ino);
+                }
             }
             return Err(e);
         }
@@ -694,11 +715,25 @@ impl Rext2 {
 
     /// `replace_entry` and `set_parent`: points entry `name` at `inode`.
     /// The entry stays where it is: the index is unchanged.
-    pub(crate) fn set_link(dir: &INode<'_, Self>, name: &[u8], inode: &INode<'_, Self>) -> Result {
+    ///
+    /// On failure the entry names its old inode again, in memory; the
+    /// `bool` says whether the device may still name `inode` through it
+    /// (a write that set it may have reached the device, and the write
+    /// that took it back failed): then `inode` must keep the count the
+    /// caller gave it for the entry, and the file system is marked as
+    /// having errors.
+    pub(crate) fn set_link(
+        dir: &INode<'_, Self>,
+        name: &[u8],
+        inode: &INode<'_, Self>,
+    ) -> Result<(), (Error, bool)> {
         let sb = dir.super_block();
-        Self::dir_changed(dir, &mut dir.data().lock_state())?;
-        let (buf, _, off, old_ino) = Self::find(dir, name)?.ok_or(ENOENT)?;
-        let ino = u32::try_from(inode.ino()).map_err(|_| EINVAL)?;
+        let unnamed = |e| (e, false);
+        Self::dir_changed(dir, &mut dir.data().lock_state()).map_err(unnamed)?;
+        let (buf, _, off, old_ino) = Self::find(dir, name)
+            .and_then(|f| f.ok_or(ENOENT))
+            .map_err(unnamed)?;
+        let ino = u32::try_from(inode.ino()).map_err(|_| (EINVAL, false))?;
         let ft = dirent::ft_from_mode(inode.mode());
         let fmt = sb.data().fmt;
         let (old_ft, (steps, n)) = buf
@@ -706,33 +741,45 @@ impl Rext2 {
                 let s = dirent::set_inode_steps(b, off, ino, ft, fmt)?;
                 Ok((dirent::type_at(b, off, fmt), s))
             })
-            .map_err(|e| dir_err(dir, e))?;
+            .map_err(|e| (dir_err(dir, e), false))?;
         // Each step is an ordering point (see `set_inode_steps`).
-        for &(ino, ft) in &steps[..n] {
-            buf.modify(|b| dirent::set_inode(b, off, ino, ft, fmt))
-                .map_err(|e| dir_err(dir, e))?;
-            if let Err(e) = buf.sync() {
-                // The caller undoes its counts, and the buffer keeps the
-                // bytes of a failed write for the next (see `Head`): the
-                // entry goes back to its inode in memory, in steps as it
-                // came, each written if it can be. Memory goes all the
-                // way back even if one of those writes fails too: the
-                // entry must not name the inode whose count the caller
-                // drops. A later single write of the block then takes the
-                // entry back, and a crash during it may leave the type
-                // byte torn from the inode number (see `set_inode_steps`),
-                // which e2fsck corrects: a window that needs two failed
-                // writes and a crash.
-                if let Ok((back, m)) =
-                    buf.read(|b| dirent::set_inode_steps(b, off, old_ino, old_ft, fmt))
-                {
-                    for &(ino, ft) in &back[..m] {
-                        let _ = buf.modify(|b| dirent::set_inode(b, off, ino, ft, fmt));
-                        let _ = buf.sync();
-                    }
+        for (k, &(step_ino, step_ft)) in steps[..n].iter().enumerate() {
+            buf.modify(|b| dirent::set_inode(b, off, step_ino, step_ft, fmt))
+                .map_err(|e| (dir_err(dir, e), false))?;
+            let Err(e) = buf.sync() else {
+                continue;
+            };
+            // The caller undoes its counts, and the buffer keeps the bytes
+            // of a failed write for the next (see `Head`): the entry goes
+            // back to its inode in memory, in steps as it came, each
+            // written if it can be. Memory goes all the way back even if
+            // one of those writes fails too: the entry must not name the
+            // inode whose count the caller drops. A later single write of
+            // the block then takes the entry back, and a crash during it
+            // may leave the type byte torn from the inode number (see
+            // `set_inode_steps`), which e2fsck corrects.
+            let mut undone = false;
+            if let Ok((back, m)) =
+                buf.read(|b| dirent::set_inode_steps(b, off, old_ino, old_ft, fmt))
+            {
+                for &(i, t) in &back[..m] {
+                    let _ = buf.modify(|b| dirent::set_inode(b, off, i, t, fmt));
+                    // Each write is of the whole block: the last one
+                    // decides what the device holds.
+                    undone = buf.sync().is_ok();
                 }
-                return Err(e);
             }
+            let named = !undone && steps[..=k].iter().any(|&(i, _)| i == ino);
+            if named {
+                pr_warn!(
+                    "{}: inode {}: entry may still name inode {} on disk: its count is kept\n",
+                    sb.id().to_str().unwrap_or("?"),
+                    dir.ino(),
+                    ino
+                );
+                Self::mark_error(sb);
+            }
+            return Err((e, named));
         }
         Ok(())
     }

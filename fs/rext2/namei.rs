@@ -48,12 +48,18 @@ impl Rext2 {
     }
 
     /// Raises the count of each of `inodes`, durably, before the entry
-    /// that needs it (rule 4); if a write fails, none stays raised.
+    /// that needs it (rule 4); if a write fails, none stays raised. The
+    /// one whose write failed drops its count again and tries once more
+    /// to write it (the buffer holds the raised one): its count on the
+    /// device was not raised, so a second failure is not an error of the
+    /// file system.
     fn count<'b>(inodes: impl Iterator<Item = &'b blockfs::BareINode<Self>> + Clone) -> Result {
         for (i, g) in inodes.clone().enumerate() {
             g.inc_nlink();
             if let Err(e) = Self::sync(g) {
-                inodes.take(i + 1).for_each(Self::uncount);
+                g.drop_nlink();
+                let _ = Self::sync(g);
+                inodes.take(i).for_each(Self::uncount);
                 return Err(e);
             }
         }
@@ -116,7 +122,7 @@ impl Rext2 {
     /// `rename` without `RENAME_EXCHANGE`: `src`, named `oname` in `od`,
     /// becomes `nname` in `nd`, replacing `tgt` if there is one; its old
     /// entry goes, or with `whiteout` points at the whiteout instead
-    /// (`named` says when it does).
+    /// (`named` says when the whiteout may be named).
     ///
     /// Rule 4 of the crash rules: a count is raised, durably, before the
     /// entry that needs it and lowered after the entry is gone. The new
@@ -124,6 +130,14 @@ impl Rext2 {
     /// a while: it counts them, a directory too. The new parent gains a
     /// `..` when a directory arrives without replacing one, the old parent
     /// loses one when it leaves (as ext2_rename()).
+    ///
+    /// The old name's change is the point of no return. If it fails, the
+    /// new name is taken back, so that the error means nothing moved, for
+    /// the VFS too (`tgt`, which keeps its dentry, has kept its count).
+    /// After it, the call succeeds: a failed write of a count is logged
+    /// (`sync_after`), and so is a `..` that still names the old parent,
+    /// which then keeps its count; the file system is marked as having
+    /// errors for both.
     #[expect(clippy::too_many_arguments)]
     fn move_entry(
         od: &INode<'_, Self>,
@@ -137,18 +151,50 @@ impl Rext2 {
     ) -> Result {
         let moved = !core::ptr::eq(od, nd);
         let parent = (src.is_dir() && tgt.is_none()).then_some(nd);
-        Self::count([Some(src), parent].into_iter().flatten().map(|g| &**g))?;
+        let counted = || [Some(src), parent].into_iter().flatten();
+        Self::count(counted().map(|g| &**g))?;
         let linked = match tgt {
             Some(_) => Self::set_link(nd, nname, src),
-            None => Self::add_link(nd, nname, src),
+            None => Self::add_link(nd, nname, src).map_err(|e| (e, false)),
         };
-        if let Err(e) = linked {
-            for g in [Some(src), parent].into_iter().flatten() {
-                Self::uncount(g);
+        if let Err((e, may_name)) = linked {
+            // Counts stay raised for a name the device may show.
+            if !may_name {
+                counted().for_each(|g| Self::uncount(g));
             }
             return Err(e);
         }
-        // The new name is durable: `tgt` has lost it.
+        let old_gone = match whiteout {
+            Some(w) => {
+                let r = Self::set_link(od, oname, w);
+                // The whiteout keeps its count where it may be named.
+                *named = r.as_ref().map_or_else(|&(_, may_name)| may_name, |()| true);
+                r.map_err(|(e, _)| e)
+            }
+            None => Self::remove_link(od, oname, src),
+        };
+        if let Err(e) = old_gone {
+            let back = match tgt {
+                Some(t) => Self::set_link(nd, nname, t).map_err(|(e, _)| e),
+                None => Self::remove_link(nd, nname, src),
+            };
+            match back {
+                Ok(()) => counted().for_each(|g| Self::uncount(g)),
+                Err(_) => {
+                    // Both names may be on the device: both are counted.
+                    let sb = src.super_block();
+                    pr_warn!(
+                        "{}: inode {}: rename failed half way: it may have both names\n",
+                        sb.id().to_str().unwrap_or("?"),
+                        src.ino()
+                    );
+                    Self::mark_error(sb);
+                }
+            }
+            return Err(e);
+        }
+        // The point of no return: `tgt` has lost its name, `src` its old
+        // one.
         if let Some(t) = tgt {
             t.touch_ctime();
             if t.is_dir() {
@@ -158,21 +204,103 @@ impl Rext2 {
             }
             Self::sync_after(t);
         }
-        match whiteout {
-            Some(w) => {
-                Self::set_link(od, oname, w)?;
-                *named = true;
-            }
-            None => Self::remove_link(od, oname, src)?,
-        }
         src.drop_nlink();
         if src.is_dir() {
-            if moved {
-                Self::set_link(src, b"..", nd)?;
+            let dotdot = if moved {
+                Self::set_link(src, b"..", nd)
+            } else {
+                Ok(())
+            };
+            match dotdot {
+                Ok(()) => od.drop_nlink(),
+                Err((e, _)) => Self::dotdot_failed(src, od, e),
             }
-            od.drop_nlink();
         }
         Ok(())
+    }
+
+    /// Logs that an exchange that fails could not take back its first
+    /// entry, which still names the other inode's partner in memory: the
+    /// counts cover every name on the device, the dentries may not match
+    /// until they are evicted.
+    fn half_way(other: &INode<'_, Self>) {
+        let sb = other.super_block();
+        pr_warn!(
+            "{}: inode {}: exchange failed half way: its names may not match the dcache\n",
+            sb.id().to_str().unwrap_or("?"),
+            other.ino()
+        );
+        Self::mark_error(sb);
+    }
+
+    /// The `..` entries of an exchange between parents `od` (of `src`
+    /// before) and `nd` (of `tgt` before), once both entries are swapped;
+    /// `lose` is the parent that loses a `..` when only one of the two is
+    /// a directory (its new parent, `gain`, was counted first).
+    ///
+    /// Two directories swap both `..`: between the two writes `nd` is
+    /// named by both, so it counts the second first, durably (rule 4),
+    /// and drops it after. A `..` that cannot be changed keeps naming its
+    /// old parent, which keeps its count (`lose` is not dropped); when the
+    /// first of two cannot, the second is not changed either.
+    fn swap_dotdots(
+        od: &INode<'_, Self>,
+        src: &INode<'_, Self>,
+        nd: &INode<'_, Self>,
+        tgt: &INode<'_, Self>,
+        lose: Option<&INode<'_, Self>>,
+    ) {
+        let both = src.is_dir() && tgt.is_dir();
+        if both {
+            if let Err(e) = Self::count(core::iter::once(&**nd)) {
+                Self::dotdot_failed(src, od, e);
+                Self::dotdot_failed(tgt, nd, e);
+                return;
+            }
+        }
+        let mut kept = false;
+        if src.is_dir() {
+            if let Err((e, may_name)) = Self::set_link(src, b"..", nd) {
+                Self::dotdot_failed(src, od, e);
+                if both {
+                    Self::dotdot_failed(tgt, nd, e);
+                    if !may_name {
+                        Self::uncount(nd);
+                    }
+                    return;
+                }
+                kept = true;
+            }
+        }
+        if tgt.is_dir() {
+            if let Err((e, _)) = Self::set_link(tgt, b"..", od) {
+                // `nd` is named by both `..` now, and counts both.
+                Self::dotdot_failed(tgt, nd, e);
+                return;
+            }
+        }
+        if both {
+            Self::uncount(nd);
+        } else if let (Some(l), false) = (lose, kept) {
+            l.drop_nlink();
+        }
+    }
+
+    /// Logs that the `..` of directory `dir`, moved away from `parent`,
+    /// could not be changed (error `e`): it still names `parent`, which
+    /// keeps its count. The call succeeds all the same (the move is
+    /// durable); the file system is marked as having errors, and e2fsck
+    /// corrects the `..`.
+    fn dotdot_failed(dir: &INode<'_, Self>, parent: &INode<'_, Self>, e: Error) {
+        let sb = dir.super_block();
+        pr_warn!(
+            "{}: inode {}: '..' still names inode {} ({:?})\n",
+            sb.id().to_str().unwrap_or("?"),
+            dir.ino(),
+            parent.ino(),
+            e
+        );
+        Self::mark_error(sb);
     }
 
     /// `RENAME_EXCHANGE`: swaps the inodes of two entries.
@@ -218,37 +346,33 @@ impl Rext2 {
                 Self::uncount(g);
             }
         };
-        if let Err(e) = Self::set_link(first.0, first.1, doubled) {
-            uncount();
+        if let Err((e, may_name)) = Self::set_link(first.0, first.1, doubled) {
+            // Counts stay raised for a name the device may show.
+            if !may_name {
+                uncount();
+            }
             return Err(e);
         }
-        if let Err(e) = Self::set_link(second.0, second.1, other) {
+        if let Err((e, may_name)) = Self::set_link(second.0, second.1, other) {
             // The call fails, so nothing has moved, for the VFS either:
             // the first entry goes back to `other`, which has no name
-            // until it does.
+            // until it does. If the second entry may name `other` on the
+            // device, `other` may then have two names: it counts the
+            // second first, and keeps that count.
+            if may_name && Self::count(core::iter::once(&**other)).is_err() {
+                Self::half_way(other);
+                return Err(e);
+            }
             match Self::set_link(first.0, first.1, other) {
                 Ok(()) => uncount(),
-                Err(_) => {
-                    let sb = other.super_block();
-                    pr_warn!(
-                        "{}: inode {}: exchange failed half way: it has no name (run e2fsck)\n",
-                        sb.id().to_str().unwrap_or("?"),
-                        other.ino()
-                    );
-                    Self::mark_error(sb);
-                }
+                Err(_) => Self::half_way(other),
             }
             return Err(e);
         }
+        // Both entries are swapped: the call succeeds.
         if moved {
-            if src.is_dir() {
-                Self::set_link(src, b"..", nd)?;
-            }
-            if tgt.is_dir() {
-                Self::set_link(tgt, b"..", od)?;
-            }
-        }
-        if let Some(l) = lose {
+            Self::swap_dotdots(od, src, nd, tgt, lose);
+        } else if let Some(l) = lose {
             l.drop_nlink();
         }
         doubled.drop_nlink();
@@ -378,14 +502,11 @@ impl blockfs::dir::Operations for Rext2 {
     ) -> Result<Instantiated> {
         // The new `..`: counted before it exists, uncounted if the entry
         // is not written.
-        dir.inc_nlink();
+        Self::count(core::iter::once(&**dir))?;
         let undo = |e: Error| -> Result<Instantiated> {
             Self::uncount(dir);
             Err(e)
         };
-        if let Err(e) = Self::sync(dir) {
-            return undo(e);
-        }
         let inode = match Self::new_node(idmap, dir, mode, INodeType::Dir) {
             Ok(inode) => inode,
             Err(e) => return undo(e),
