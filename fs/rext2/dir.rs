@@ -9,7 +9,7 @@
 //! is removed before its inode's link count drops.
 
 use crate::{
-    alloc::Pending, corrupt, dirent, dirindex, ondisk, report, INodeData, IState, Rext2, BS,
+    alloc::Pending, corrupt, dirent, dirindex, flag, ondisk, report, INodeData, IState, Rext2, BS,
 };
 use dirent::DirError;
 use dirindex::Slot;
@@ -493,14 +493,11 @@ impl Rext2 {
     /// if a crash leaves it there (a later successful write of the block
     /// takes it away).
     fn entry_may_stay(dir: &INode<'_, Self>, ino: u32) {
-        let sb = dir.super_block();
-        pr_warn!(
-            "{}: inode {}: an entry for inode {} may stay on disk\n",
-            sb.id().to_str().unwrap_or("?"),
+        flag(
+            dir.super_block(),
             dir.ino(),
-            ino
+            format_args!("an entry for inode {ino} may stay on disk"),
         );
-        Self::mark_error(sb);
     }
 
     /// `add_entry`: in the first block with room, or in a new block. The
@@ -771,13 +768,11 @@ impl Rext2 {
             }
             let named = !undone && steps[..=k].iter().any(|&(i, _)| i == ino);
             if named {
-                pr_warn!(
-                    "{}: inode {}: entry may still name inode {} on disk: its count is kept\n",
-                    sb.id().to_str().unwrap_or("?"),
+                flag(
+                    sb,
                     dir.ino(),
-                    ino
+                    format_args!("entry may still name inode {ino} on disk: its count is kept"),
                 );
-                Self::mark_error(sb);
             }
             return Err((e, named));
         }

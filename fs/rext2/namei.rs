@@ -10,7 +10,7 @@
 //! lowered after the entry is gone (rule 4 of the crash rules in
 //! `Documentation/filesystems/rext2.rst`).
 
-use crate::{corrupt, dirent, ondisk, report, Rext2, BS};
+use crate::{corrupt, dirent, flag, ondisk, report, Rext2, BS};
 use kernel::{
     fs::blockfs::{
         self, Dentry, DirEmitter, DirEntryType, INode, INodeType, Idmap, InheritedAcls,
@@ -36,14 +36,11 @@ impl Rext2 {
     /// lowers it; the file system is marked as having errors for it).
     fn sync_after(inode: &blockfs::BareINode<Self>) {
         if let Err(e) = Self::sync(inode) {
-            let sb = inode.super_block();
-            pr_warn!(
-                "{}: inode {}: write failed ({:?}): its link count on disk may be too high\n",
-                sb.id().to_str().unwrap_or("?"),
+            flag(
+                inode.super_block(),
                 inode.ino(),
-                e
+                format_args!("write failed ({e:?}): its link count on disk may be too high"),
             );
-            Self::mark_error(sb);
         }
     }
 
@@ -180,16 +177,12 @@ impl Rext2 {
             };
             match back {
                 Ok(()) => counted().for_each(|g| Self::uncount(g)),
-                Err(_) => {
-                    // Both names may be on the device: both are counted.
-                    let sb = src.super_block();
-                    pr_warn!(
-                        "{}: inode {}: rename failed half way: it may have both names\n",
-                        sb.id().to_str().unwrap_or("?"),
-                        src.ino()
-                    );
-                    Self::mark_error(sb);
-                }
+                // Both names may be on the device: both are counted.
+                Err(_) => flag(
+                    src.super_block(),
+                    src.ino(),
+                    format_args!("rename failed half way: it may have both names"),
+                ),
             }
             return Err(e);
         }
@@ -224,13 +217,11 @@ impl Rext2 {
     /// counts cover every name on the device, the dentries may not match
     /// until they are evicted.
     fn half_way(other: &INode<'_, Self>) {
-        let sb = other.super_block();
-        pr_warn!(
-            "{}: inode {}: exchange failed half way: its names may not match the dcache\n",
-            sb.id().to_str().unwrap_or("?"),
-            other.ino()
+        flag(
+            other.super_block(),
+            other.ino(),
+            format_args!("exchange failed half way: its names may not match the dcache"),
         );
-        Self::mark_error(sb);
     }
 
     /// The `..` entries of an exchange between parents `od` (of `src`
@@ -292,15 +283,11 @@ impl Rext2 {
     /// durable); the file system is marked as having errors, and e2fsck
     /// corrects the `..`.
     fn dotdot_failed(dir: &INode<'_, Self>, parent: &INode<'_, Self>, e: Error) {
-        let sb = dir.super_block();
-        pr_warn!(
-            "{}: inode {}: '..' still names inode {} ({:?})\n",
-            sb.id().to_str().unwrap_or("?"),
+        flag(
+            dir.super_block(),
             dir.ino(),
-            parent.ino(),
-            e
+            format_args!("'..' still names inode {} ({e:?})", parent.ino()),
         );
-        Self::mark_error(sb);
     }
 
     /// `RENAME_EXCHANGE`: swaps the inodes of two entries.

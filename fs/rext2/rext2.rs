@@ -229,6 +229,19 @@ fn report(sb: &SuperBlock<Rext2>, ino: u64, what: core::fmt::Arguments<'_>) -> E
     EUCLEAN
 }
 
+/// Logs, as [`report`] but as a warning, what a failed write left behind
+/// for inode `ino`, and marks the file system as having errors
+/// ([`Rext2::mark_error`]), so that e2fsck checks it.
+fn flag(sb: &SuperBlock<Rext2>, ino: u64, what: core::fmt::Arguments<'_>) {
+    pr_warn!(
+        "{}: inode {}: {}\n",
+        sb.id().to_str().unwrap_or("?"),
+        ino,
+        what
+    );
+    Rext2::mark_error(sb);
+}
+
 /// The block size: 4096, the only one `Superblock::validate` accepts (DAX
 /// needs it equal to the page size). A constant, so divisions need no
 /// zero check.
