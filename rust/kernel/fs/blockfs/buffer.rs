@@ -114,6 +114,15 @@ impl<'a> Locked<'a> {
         unsafe { bindings::test_clear_buffer_dirty(self.head.raw()) != 0 }
     }
 
+    /// Forgets the block's unwritten changes, as `bforget` does: takes the
+    /// dirty bit, and the bit of a failed write that would have a sync
+    /// write them again.
+    fn forget_write(&mut self) {
+        self.test_clear_dirty();
+        // SAFETY: The buffer is referenced and locked.
+        unsafe { bindings::clear_buffer_write_io_error(self.head.raw()) };
+    }
+
     /// Whether the block's last write failed, so that its bytes are not on
     /// the device; `bh_submit` clears the bit when it writes them again.
     fn write_failed(&self) -> bool {
@@ -288,10 +297,7 @@ impl Head {
     /// the block's next use, and a sync must not write them again after a
     /// failed write. The bytes in memory stay as they are.
     pub fn discard(&self) {
-        let mut locked = Locked::new(self);
-        locked.test_clear_dirty();
-        // SAFETY: The buffer is referenced and locked.
-        unsafe { bindings::clear_buffer_write_io_error(self.raw()) };
+        Locked::new(self).forget_write();
     }
 
     /// Makes the block's contents durable, and everything written to the
