@@ -12,7 +12,9 @@
 #                 JOBS; tests/xfstests/run); make xfstests-compare puts
 #                 ext4-dax and rext2 side by side
 #   make bench    rext2 and rpmem against ext4/XFS with DAX, nd_pmem, C ext2
-#                 and tmpfs in one VM (tests/bench/run: QUICK=1, REPS, ...)
+#                 and tmpfs in one VM (tests/bench/run: QUICK=1, REPS, ...),
+#                 on a kernel built without the test kernel's debugging
+#                 (qemu/bench.config; BENCH_KERNEL=test: the test kernel)
 #   make patches  the project as a patch series against the pinned kernel,
 #                 with a cover letter, in PATCHES_OUT (out/patches);
 #                 make patches-check applies and checks it;
@@ -125,9 +127,31 @@ xfstests-compare: modules xfstests-build
 	$(XFSTESTS_ENV) $(TOP)/tests/xfstests/compare
 
 # Benchmarks, side by side in one VM (tests/bench/run documents the
-# settings).
+# settings). With the cached kernel they run on its benchmark twin
+# (scripts/prepare-kernel --bench: lockdep and the other debugging off),
+# with modules built for it in BENCH_MODULES; with BENCH_KERNEL=test,
+# or a KDIR of your own, on the kernel the suites use.
+BENCH_KERNEL ?= bench
+BENCH_KDIR := $(KBUILD_CACHE)/build-bench
+# One per checkout: a run may load its modules hours after it started.
+BENCH_MODULES := $(KBUILD_CACHE)/bench-modules/$(shell printf %s '$(TOP)' | sha1sum | cut -c1-12)
+ifeq ($(KDIR)-$(BENCH_KERNEL),$(CACHED_KDIR)-bench)
+.PHONY: bench-kernel bench-modules
+bench-kernel: deps
+	@KMAKE_ARGS="$(RUST_TOOLCHAIN)" $(TOP)/scripts/prepare-kernel --bench $(KBUILD_CACHE)
+
+# Built from a copy of the modules' sources, refreshed from TOP
+# (scripts/copy-module-sources).
+bench-modules: bench-kernel
+	@$(TOP)/scripts/copy-module-sources $(TOP) $(BENCH_MODULES)
+	+$(MAKE) -C $(BENCH_KDIR) $(RUST_TOOLCHAIN) M=$(BENCH_MODULES) modules
+
+bench: bench-modules
+	KDIR=$(BENCH_KDIR) RPMEM_MODULE_DIR=$(BENCH_MODULES) $(TOP)/tests/bench/run
+else
 bench: modules
 	$(TOP)/tests/bench/run
+endif
 
 PATCHES_OUT ?= $(TOP)/out/patches
 

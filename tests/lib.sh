@@ -50,13 +50,14 @@ check_eq() {
 # The status a suite ends with.
 finish() { [ "$FAILED" = 0 ]; }
 
-# Path of one of the project's modules, built by make out of tree; with
+# Path of one of the project's modules, built by make out of tree (in
+# $RPMEM_MODULE_DIR if set: make bench's, built for its own kernel); with
 # RPMEM_MODULES=in-tree, rpmem and rext2 as the kernel in $KDIR built them
 # from the patch series (scripts/build-series).
 module() {
 	case "${RPMEM_MODULES:-}:$1" in
 	in-tree:drivers/nvdimm/rpmem.ko | in-tree:fs/rext2/rext2.ko) echo "$KDIR/$1" ;;
-	*) echo "$RPMEM_TOP/$1" ;;
+	*) echo "${RPMEM_MODULE_DIR:-$RPMEM_TOP}/$1" ;;
 	esac
 }
 

@@ -54,6 +54,8 @@ for h in "raw (MB/s" "files (us per operation" "dir-200 (us" "fio (MB/s" \
 	"| create | " "| goal | measured | met |" "| create: rext2 at least 2x ext4-dax"; do
 	check "summary.md has '$h'" grep -qF "$h" "$OUT/summary.md"
 done
+check "summary.md names the kernel it ran on (the suites' own, with lockdep)" \
+	grep -qE '^kernel: .*, with lockdep' "$OUT/summary.md"
 check "summary.md gives median (min-max) and ratios" \
 	grep -qE '^\| randread-4k \| [0-9.]+ \([0-9.]+-[0-9.]+\) [0-9.]+x' "$OUT/summary.md"
 check "bench.png is a PNG image" \

@@ -101,4 +101,10 @@ fi
 # 6. make run's demo (tests/demo): every step it shows holds.
 check "the make run demo (rpmem, rext2 with DAX, mmap, a 2 MiB mapping, e2fsck, C ext2, ext4)" \
 	"$RUN" -- "$RPMEM_TOP/tests/demo"
+
+# make bench loads modules built for its own kernel, from their directory.
+check_eq "module() takes RPMEM_MODULE_DIR's modules when it is set (make bench)" \
+	"/bench/fs/rext2/rext2.ko" "$(RPMEM_MODULE_DIR=/bench module fs/rext2/rext2.ko)"
+check_eq "module() takes the tree's otherwise" \
+	"$RPMEM_TOP/fs/rext2/rext2.ko" "$(RPMEM_MODULE_DIR='' module fs/rext2/rext2.ko)"
 finish
