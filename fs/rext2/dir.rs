@@ -437,15 +437,15 @@ impl Rext2 {
         Ok(())
     }
 
-    /// Adds entry `name` at `off` of `buf`, block `lblk`; returns the new
-    /// entry's offset and the room left in the block. The directory's new
-    /// times share the entry's first ordering point: nothing depends on
-    /// them.
+    /// Adds entry `name` in `slot` of `buf` (found there by `find_slot_for`,
+    /// the block unchanged since); returns the new entry's offset and the
+    /// room left in the block. The directory's new times share the entry's
+    /// first ordering point: nothing depends on them.
     fn insert_entry(
         dir: &INode<'_, Self>,
         st: &mut IState,
         buf: &Buffer<'_>,
-        off: usize,
+        slot: &dirent::Slot,
         ino: u32,
         ft: u8,
         name: &[u8],
@@ -457,7 +457,7 @@ impl Rext2 {
         // (pmem has no sector atomicity: a torn single write could shorten
         // a `rec_len` without the entry behind it).
         let pending = buf
-            .modify(|b| dirent::insert_prepare(b, off, ino, ft, name, fmt))
+            .modify(|b| dirent::insert_prepare_in(b, slot, ino, ft, name, fmt))
             .map_err(|e| dir_err(dir, e))?;
         dir.touch_mtime();
         let ibuf = match Self::put_inode_locked(dir, st) {
@@ -541,8 +541,8 @@ impl Rext2 {
         };
         for lblk in candidates {
             let buf = Self::dir_block_in(dir, &st.di.block, lblk)?;
-            let Some(off) = buf
-                .read(|b| dirent::find_slot(b, name, fmt))
+            let Some(slot) = buf
+                .read(|b| dirent::find_slot_for(b, name, fmt))
                 .map_err(|e| dir_err(dir, e))?
             else {
                 if st.index.is_some() {
@@ -552,7 +552,7 @@ impl Rext2 {
                 }
                 continue;
             };
-            let (new_off, room) = Self::insert_entry(dir, st, &buf, off, ino, ft, name)?;
+            let (new_off, room) = Self::insert_entry(dir, st, &buf, &slot, ino, ft, name)?;
             if let Some(idx) = &mut st.index {
                 if idx.reserve(1).is_err()
                     || !idx.add(name, lblk, new_off)

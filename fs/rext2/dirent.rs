@@ -341,20 +341,76 @@ fn check_name(name: &[u8]) -> Result<(), DirError> {
 /// offset of that entry (to pass to [`insert`]), `None` if the block is
 /// full, or [`DirError::Exists`] if the name is already there.
 pub fn find_slot(block: &[u8], name: &[u8], fmt: DirFormat) -> Result<Option<usize>, DirError> {
+    Ok(find_slot_for(block, name, fmt)?.map(|s| s.offset))
+}
+
+/// Where [`find_slot_for`] found room for a name, with what
+/// [`insert_prepare_in`] needs to know of the block, so that an insertion
+/// walks the block once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Slot {
+    /// Offset of the entry the new one goes into.
+    offset: usize,
+    /// That entry's inode number and record length, as found.
+    inode: u32,
+    rec_len: usize,
+    /// The record length of the name it was found for.
+    need: usize,
+    /// The block's [`room`] without that entry.
+    room_others: usize,
+}
+
+impl Slot {
+    /// Offset of the entry the new one goes into.
+    pub fn offset(&self) -> usize {
+        self.offset
+    }
+}
+
+/// [`find_slot`], keeping what [`insert_prepare_in`] needs: one walk of
+/// the block, which checks all of it (a block with a corrupt entry is
+/// refused even when the name is found before it, so that no editor
+/// changes a corrupt block).
+pub fn find_slot_for(block: &[u8], name: &[u8], fmt: DirFormat) -> Result<Option<Slot>, DirError> {
     check_name(name)?;
-    check_block(block, fmt)?;
     let need = rec_len_for(name.len());
-    let mut slot = None;
+    let mut slot: Option<Slot> = None;
+    let mut exists = None;
+    let mut room = 0;
     for e in all_entries(block, fmt) {
         let e = e?;
-        if e.inode != 0 && e.name == name {
-            return Err(DirError::Exists { offset: e.offset });
+        if e.inode != 0 && e.name == name && exists.is_none() {
+            exists = Some(e.offset);
         }
         if slot.is_none() && fits(&e, need) {
-            slot = Some(e.offset);
+            slot = Some(Slot {
+                offset: e.offset,
+                inode: e.inode,
+                rec_len: e.rec_len,
+                need,
+                room_others: 0,
+            });
+            continue;
         }
+        room = room.max(entry_room(&e));
     }
-    Ok(slot)
+    if let Some(offset) = exists {
+        return Err(DirError::Exists { offset });
+    }
+    Ok(slot.map(|s| Slot {
+        room_others: room,
+        ..s
+    }))
+}
+
+/// What a new entry could take of `e`: all of a free entry, the slack of
+/// an in-use one (as [`room`] counts it).
+fn entry_room(e: &DirEntry<'_>) -> usize {
+    if e.inode == 0 {
+        e.rec_len
+    } else {
+        e.rec_len.saturating_sub(used_len(e))
+    }
 }
 
 /// Bytes an in-use entry keeps when it is split: what its name needs, but
@@ -490,17 +546,53 @@ pub fn insert_prepare(
             return Err(DirError::Exists { offset: e.offset });
         }
         if e.offset == offset {
-            if !fits(&e, need) {
-                return Err(DirError::NoSpace);
-            }
-            target = Some((e.inode, e.rec_len, used_len(&e)));
-        } else if e.inode == 0 {
-            room = room.max(e.rec_len);
+            target = Some((e.inode, e.rec_len));
         } else {
-            room = room.max(e.rec_len.saturating_sub(used_len(&e)));
+            room = room.max(entry_room(&e));
         }
     }
-    let (old_inode, rec_len, used) = target.ok_or(DirError::NotAnEntry { offset })?;
+    let (old_inode, rec_len) = target.ok_or(DirError::NotAnEntry { offset })?;
+    let slot = Slot {
+        offset,
+        inode: old_inode,
+        rec_len,
+        need,
+        room_others: room,
+    };
+    insert_prepare_in(block, &slot, inode, ftype, name, fmt)
+}
+
+/// [`insert_prepare`] in the entry of `slot`, which [`find_slot_for`]
+/// found for `name` in this block as it is. The block is not walked
+/// again: the entry's inode number and record length are checked to be
+/// those found ([`DirError::NotAnEntry`] if not), and the name's length
+/// to be that of the name it was found for ([`DirError::BadName`]).
+pub fn insert_prepare_in(
+    block: &mut [u8],
+    slot: &Slot,
+    inode: u32,
+    ftype: u8,
+    name: &[u8],
+    fmt: DirFormat,
+) -> Result<Pending, DirError> {
+    check_name(name)?;
+    if inode == 0 || inode > fmt.inodes_count {
+        return Err(DirError::BadInode);
+    }
+    let need = rec_len_for(name.len());
+    let offset = slot.offset;
+    if need != slot.need {
+        return Err(DirError::BadName);
+    }
+    let e = parse_entry(block, offset, fmt)?;
+    if e.inode != slot.inode || e.rec_len != slot.rec_len {
+        return Err(DirError::NotAnEntry { offset });
+    }
+    if !fits(&e, need) {
+        return Err(DirError::NoSpace);
+    }
+    let (old_inode, rec_len, used) = (e.inode, e.rec_len, used_len(&e));
+    let room = slot.room_others;
     let ftype = if fmt.filetype { ftype } else { 0 };
     // The new entry is in use, with `need.max(MIN_REC_LEN)` bytes of its
     // record its own; a split entry keeps none to spare.

@@ -753,3 +753,98 @@ fn set_link_undo_at_each_step() {
         }
     }
 }
+
+/// `find_slot_for` and `insert_prepare_in` (one walk of the block) write
+/// the same bytes and return the same `Pending` as `find_slot` and
+/// `insert_prepare` (which walks it again), on a block filled and thinned
+/// out with names of many lengths; a slot whose entry changed since, or
+/// found for a name of another length, is refused, the block untouched.
+#[test]
+fn one_walk_insert_matches_two() {
+    let mut b = vec![0u8; 4096];
+    init_empty(&mut b).unwrap();
+    let mut seed = 7u32;
+    let mut next = || {
+        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+        seed >> 8
+    };
+    let mut live: Vec<String> = Vec::new();
+    for round in 0..2000u32 {
+        if !live.is_empty() && next() % 3 == 0 {
+            let name = live.swap_remove(next() as usize % live.len());
+            let off = find_entry(&b, name.as_bytes(), FMT)
+                .unwrap()
+                .unwrap()
+                .offset;
+            remove(&mut b, off, FMT).unwrap();
+            continue;
+        }
+        let name = format!("{round}-{}", "y".repeat(next() as usize % 60));
+        let (old, new) = (
+            find_slot(&b, name.as_bytes(), FMT),
+            find_slot_for(&b, name.as_bytes(), FMT),
+        );
+        assert_eq!(old, new.map(|s| s.map(|s| s.offset())), "round {round}");
+        let Some(slot) = new.unwrap() else {
+            continue;
+        };
+        let ino = 11 + round % 900;
+        let (mut one, mut two) = (b.clone(), b.clone());
+        let p1 = insert_prepare_in(&mut one, &slot, ino, FT_REG_FILE, name.as_bytes(), FMT);
+        let p2 = insert_prepare(
+            &mut two,
+            slot.offset(),
+            ino,
+            FT_REG_FILE,
+            name.as_bytes(),
+            FMT,
+        );
+        assert_eq!(p1, p2, "round {round}");
+        assert_eq!(one, two, "round {round}");
+        // A name of another length, or the same slot once the block has
+        // changed under it, is refused.
+        let mut c = b.clone();
+        let longer = format!("{name}-longer");
+        assert_eq!(
+            insert_prepare_in(&mut c, &slot, ino, FT_REG_FILE, longer.as_bytes(), FMT),
+            Err(DirError::BadName)
+        );
+        assert_eq!(c, b);
+        let p = p1.unwrap();
+        insert_commit(&mut one, &p);
+        assert_eq!(p.room(), room(&one, FMT).unwrap(), "round {round}");
+        // The entry of the slot changed: shorter once split, in use once
+        // a free one is reused.
+        let mut again = one.clone();
+        assert_eq!(
+            insert_prepare_in(&mut again, &slot, ino, FT_REG_FILE, name.as_bytes(), FMT),
+            Err(DirError::NotAnEntry {
+                offset: slot.offset()
+            })
+        );
+        assert_eq!(again, one);
+        b = one;
+        live.push(name);
+    }
+    assert!(live.len() > 20, "the block filled up: {}", live.len());
+}
+
+/// `find_slot_for` checks the whole block: a name found before a corrupt
+/// entry is not reported as existing, the block is refused.
+#[test]
+fn find_slot_for_checks_the_whole_block() {
+    let mut bad = simple();
+    let first = names(&bad, FMT)[0].3.clone();
+    bad[28] = 3;
+    assert_eq!(
+        find_slot_for(&bad, first.as_bytes(), FMT),
+        Err(DirError::Corrupt(Corrupt::DirRecLenUnaligned {
+            offset: 24,
+            rec_len: 0x0f03,
+        }))
+    );
+    assert_eq!(
+        find_slot(&simple(), first.as_bytes(), FMT),
+        Err(DirError::Exists { offset: 0 })
+    );
+}
