@@ -695,12 +695,13 @@ impl Rext2 {
             buf.modify(|b| dirent::restore(b, gone));
             let _ = buf.sync();
         }
+        // `dirent::remove` walked the whole block, and counted its room.
+        let room = match (&removed, &synced) {
+            (Ok(gone), Ok(())) => Some(gone.room()),
+            _ => None,
+        };
         let r = removed.and(synced);
-        // `dirent::remove` checked the whole block, so its room is found
-        // (were it not, the removal is durable all the same: the index is
-        // only dropped).
-        let room = r.is_ok().then(|| buf.read(|b| dirent::room(b, fmt)).ok());
-        let keep = match (room.flatten(), &mut st.index) {
+        let keep = match (room, &mut st.index) {
             (Some(room), Some(idx)) => idx.remove(name, lblk, off) && idx.set_room(lblk, room),
             _ => false,
         };

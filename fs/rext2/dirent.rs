@@ -453,35 +453,49 @@ fn write_entry(block: &mut [u8], offs: usize, inode: u32, ftype: u8, name: &[u8]
 struct Located {
     /// Offset and record length of the entry before it, if any.
     prev: Option<(usize, usize)>,
+    /// What of the entry before it its own name keeps (0 if it is free).
+    prev_used: usize,
     /// Its record length.
     rec_len: usize,
     /// Its inode.
     inode: u32,
+    /// The block's [`room`] without it and the entry before it.
+    room_others: usize,
 }
 
 /// The entry starting exactly at `offset`, and the one before it. The
 /// whole block is checked, the entries after it too: no editor changes a
 /// corrupt block, so that a change, once written, is never followed by an
-/// error from the same block (its [`room`], which the caller reads next).
+/// error from the same block.
 fn locate(block: &[u8], offset: usize, fmt: DirFormat) -> Result<Located, DirError> {
-    let mut prev = None;
+    let mut prev: Option<(usize, usize, usize, usize)> = None;
     let mut found = None;
+    let mut room = 0;
     for e in all_entries(block, fmt) {
         let e = e?;
         if found.is_some() || e.offset > offset {
+            room = room.max(entry_room(&e));
             continue;
         }
         if e.offset == offset {
-            found = Some(Located {
-                prev,
-                rec_len: e.rec_len,
-                inode: e.inode,
-            });
+            found = Some((e.rec_len, e.inode));
         } else {
-            prev = Some((e.offset, e.rec_len));
+            // The entry before becomes one of the others.
+            if let Some((.., r)) = prev {
+                room = room.max(r);
+            }
+            let used = if e.inode == 0 { 0 } else { used_len(&e) };
+            prev = Some((e.offset, e.rec_len, used, entry_room(&e)));
         }
     }
-    found.ok_or(DirError::NotAnEntry { offset })
+    let (rec_len, inode) = found.ok_or(DirError::NotAnEntry { offset })?;
+    Ok(Located {
+        prev: prev.map(|(o, l, ..)| (o, l)),
+        prev_used: prev.map_or(0, |(_, _, u, _)| u),
+        rec_len,
+        inode,
+        room_others: room,
+    })
 }
 
 /// An entry written by [`insert_prepare`] but not yet part of the block.
@@ -675,18 +689,22 @@ pub fn remove(block: &mut [u8], offset: usize, fmt: DirFormat) -> Result<Removed
         return Err(DirError::NotAnEntry { offset });
     }
     let mut prev = None;
+    // What a new entry could take of the record that takes the entry in.
+    let mut freed = found.rec_len;
     if let Some((poffs, old)) = found.prev {
         let merged =
             u16::try_from(offset + found.rec_len - poffs).map_err(|_| DirError::BadBlockSize)?;
         // `old` was read from the block's 16-bit field.
         prev = Some((poffs, old as u16));
         write_u16(block, poffs + 4, merged);
+        freed = usize::from(merged).saturating_sub(found.prev_used);
     }
     write_u32(block, offset, 0);
     Ok(Removed {
         offset,
         inode: found.inode,
         prev,
+        room: found.room_others.max(freed),
     })
 }
 
@@ -701,6 +719,16 @@ pub struct Removed {
     /// The entry before it, which took in its record: offset and old
     /// `rec_len`.
     prev: Option<(usize, u16)>,
+    /// The block's [`room`] without the entry.
+    room: usize,
+}
+
+impl Removed {
+    /// The block's [`room`] once the entry is removed: counted by the
+    /// walk that found it, so that the block needs no second walk.
+    pub fn room(&self) -> usize {
+        self.room
+    }
 }
 
 /// Takes back a [`remove`] whose write failed, on the block it changed,

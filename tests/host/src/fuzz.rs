@@ -277,11 +277,16 @@ fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
         let name_len = 1 + usize::from(k.u8()) % 40;
         let name: Vec<u8> = (0..name_len).map(|i| b'a' + (i % 26) as u8).collect();
         let ino = 1 + k.u32() % geo.inodes_count.max(1);
-        match dirent::find_slot(&block, &name, fmt) {
+        match dirent::find_slot_for(&block, &name, fmt) {
             Ok(Some(slot)) => {
                 assert!(valid);
-                let p = dirent::insert_prepare(&mut block, slot, ino, 1, &name, fmt)
+                // The one-walk prepare (rext2's) writes what the one that
+                // walks again does.
+                let mut twice = block.clone();
+                let p2 = dirent::insert_prepare(&mut twice, slot.offset(), ino, 1, &name, fmt);
+                let p = dirent::insert_prepare_in(&mut block, &slot, ino, 1, &name, fmt)
                     .expect("slot fits");
+                assert_eq!((Ok(p), &block), (p2, &twice), "insert_prepare_in");
                 // A commit taken back leaves the prepared block.
                 let prepared = block.clone();
                 dirent::insert_commit(&mut block, &p);
@@ -302,8 +307,10 @@ fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
                 let r = dirent::remove(&mut block, at, fmt).expect("remove");
                 dirent::restore(&mut block, &r);
                 assert_eq!(block, before, "restore");
-                dirent::remove(&mut block, at, fmt).expect("remove");
+                let r = dirent::remove(&mut block, at, fmt).expect("remove");
                 dirent::check_block(&block, fmt).expect("valid after remove");
+                // The room the removal's walk counted is the block's.
+                assert_eq!(dirent::room(&block, fmt), Ok(r.room()));
                 assert!(dirent::find_entry(&block, &name, fmt)
                     .expect("valid")
                     .is_none());

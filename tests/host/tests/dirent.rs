@@ -759,6 +759,7 @@ fn set_link_undo_at_each_step() {
 /// `insert_prepare` (which walks it again), on a block filled and thinned
 /// out with names of many lengths; a slot whose entry changed since, or
 /// found for a name of another length, is refused, the block untouched.
+/// Each removal counts the block's room as `room` does after it.
 #[test]
 fn one_walk_insert_matches_two() {
     let mut b = vec![0u8; 4096];
@@ -776,7 +777,8 @@ fn one_walk_insert_matches_two() {
                 .unwrap()
                 .unwrap()
                 .offset;
-            remove(&mut b, off, FMT).unwrap();
+            let gone = remove(&mut b, off, FMT).unwrap();
+            assert_eq!(gone.room(), room(&b, FMT).unwrap(), "round {round}");
             continue;
         }
         let name = format!("{round}-{}", "y".repeat(next() as usize % 60));
