@@ -7,7 +7,12 @@
  *                             (open, write, close), N stats with a warm
  *                             dentry cache and N with DIR evicted too
  *                             (drop_caches), and N unlinks, in a new
- *                             directory DIR
+ *                             directory DIR; then the same creates,
+ *                             appends and unlinks each made durable
+ *                             before the next, as an application that
+ *                             needs it does: fsync of the file and of
+ *                             DIR after a create, of the file after an
+ *                             append, of DIR after an unlink
  *   metabench fill DIR M N    creates fill-M..fill-(N-1) in DIR, untimed
  *                             (the directory grows between measurements)
  *   metabench ops DIR K       one untimed lookup in DIR (fill-00000000),
@@ -71,9 +76,16 @@ static double run(const char *op, const char *dir, const char *prefix, long firs
 	static char data[1024];
 	char path[4096];
 	struct stat st;
-	double t0 = now_us();
+	double t0;
 	long i;
-	int fd;
+	int fd, dfd = -1;
+
+	if (!strcmp(op, "create-sync") || !strcmp(op, "unlink-sync")) {
+		dfd = open(dir, O_RDONLY | O_DIRECTORY);
+		if (dfd < 0)
+			die("open", dir);
+	}
+	t0 = now_us();
 
 	for (i = first; i < first + n; i++) {
 		name(path, sizeof(path), dir, prefix, i);
@@ -93,9 +105,24 @@ static double run(const char *op, const char *dir, const char *prefix, long firs
 		} else if (!strcmp(op, "unlink")) {
 			if (unlink(path))
 				die("unlink", path);
+		} else if (!strcmp(op, "create-sync")) {
+			fd = open(path, O_CREAT | O_EXCL | O_WRONLY, 0644);
+			if (fd < 0 || fsync(fd) || close(fd) || fsync(dfd))
+				die("create-sync", path);
+		} else if (!strcmp(op, "append-sync")) {
+			fd = open(path, O_WRONLY | O_APPEND);
+			if (fd < 0 || write(fd, data, sizeof(data)) != sizeof(data) || fsync(fd) ||
+			    close(fd))
+				die("append-sync", path);
+		} else if (!strcmp(op, "unlink-sync")) {
+			if (unlink(path) || fsync(dfd))
+				die("unlink-sync", path);
 		}
 	}
-	return (now_us() - t0) / n;
+	t0 = (now_us() - t0) / n;
+	if (dfd >= 0)
+		close(dfd);
+	return t0;
 }
 
 /*
@@ -138,6 +165,11 @@ static void report(const char *dir, long k, int append, int evicted)
 		printf("stat-evicted %.1f\n", run("stat", dir, "f", 0, k));
 	}
 	printf("unlink %.1f\n", run("unlink", dir, "f", 0, k));
+	if (append) {
+		printf("create-sync %.1f\n", run("create-sync", dir, "s", 0, k));
+		printf("append-sync %.1f\n", run("append-sync", dir, "s", 0, k));
+		printf("unlink-sync %.1f\n", run("unlink-sync", dir, "s", 0, k));
+	}
 }
 
 /* One read or write in each 2 MiB of path, through a shared mapping. */

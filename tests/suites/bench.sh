@@ -36,7 +36,7 @@ missing=$(
 		done
 	done <<EOT
 raw randread-4k,randwrite-4k,seqread-1m,seqwrite-1m rpmem,nd_pmem
-files create,append,stat-warm,stat-evicted,unlink ${all// /,}
+files create,append,stat-warm,stat-evicted,unlink,create-sync,append-sync,unlink-sync ${all// /,}
 dir-100 ${meta// /,} ${all// /,}
 dir-200 ${meta// /,} ${all// /,}
 fio randread-4k,randwrite-4k,seqread-1m,seqwrite-1m,mmapread-4k,mmapread-1m,mmapwrite-1m ${all// /,}
