@@ -397,22 +397,30 @@ impl Rext2 {
             let st = &mut *guard;
             if Self::indexed(dir, st) {
                 if let Some(idx) = &st.index {
+                    let mut found = Ok(None);
                     for loc in dirindex::probe(&idx.slots, idx.hash(name)) {
                         let (lblk, off) = dirindex::unpack(loc);
                         let buf = Self::dir_block_in(dir, &st.di.block, lblk)?;
-                        let hit = buf
-                            .read(|b| {
-                                dirent::entry_at(b, off, fmt).map(|e| {
-                                    e.filter(|e| e.inode != 0 && e.name == name)
-                                        .map(|e| e.inode)
-                                })
-                            })
-                            .map_err(|c| corrupt(sb, dir.ino(), c))?;
-                        if let Some(ino) = hit {
-                            return Ok(Some((buf, lblk, off, ino)));
+                        // The index has the entry's offset from a block
+                        // checked whole: only the entry itself is checked.
+                        let hit = buf.read(|b| {
+                            dirent::entry_at_indexed(b, off, fmt)
+                                .map(|e| (e.inode != 0 && e.name == name).then_some(e.inode))
+                        });
+                        match hit {
+                            Ok(None) => continue,
+                            Ok(Some(ino)) => found = Ok(Some((buf, lblk, off, ino))),
+                            Err(c) => found = Err(c),
                         }
+                        break;
                     }
-                    return Ok(None);
+                    if found.is_err() {
+                        // The block changed under the index: the next
+                        // lookup scans, and finds the name or reports what
+                        // is wrong with the block.
+                        st.index = None;
+                    }
+                    return found.map_err(|c| corrupt(sb, dir.ino(), c));
                 }
             }
         }

@@ -249,6 +249,23 @@ pub fn entry_at(
     Ok(None)
 }
 
+/// The entry that starts at `offset` of `block`, free or in use, checked
+/// on its own as the walk checks each entry (its header, its inode
+/// number's range, its record and name inside the block) without walking
+/// the entries before it: for an offset that the directory index took
+/// from a block it checked whole, and that every change of the block
+/// since kept an entry start. Only the offset is trusted: a block changed
+/// by other means (a write to the device, a block that a corrupt image
+/// shares with another file, a failed write whose buffer was reclaimed)
+/// may yield an entry that the walk would not reach, or an error.
+pub fn entry_at_indexed(
+    block: &[u8],
+    offset: usize,
+    fmt: DirFormat,
+) -> Result<DirEntry<'_>, Corrupt> {
+    parse_entry(block, offset, fmt)
+}
+
 /// The longest record a new entry could take in `block`: what
 /// [`find_slot`] would find room for (a new entry of `rec_len_for(n)`
 /// bytes fits if this is at least that). The whole block is checked.

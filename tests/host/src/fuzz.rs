@@ -270,6 +270,11 @@ fn exercise_dirents(geo: &Geometry, data: &[u8], k: &mut Knobs<'_>) {
         // their meaning for the corpus.
         check_scan(data, fmt, data.len() % 61);
         let _ = dirent::find_entry(data, b"name-3", fmt);
+        // At an offset the data picks: an error, or an entry inside it.
+        let off = usize::from(data.first().copied().unwrap_or(0)) * 4 % data.len().max(1);
+        if let Ok(e) = dirent::entry_at_indexed(data, off, fmt) {
+            assert!(off + e.rec_len <= data.len() && e.name.len() + 8 <= e.rec_len);
+        }
         let _ = dirent::is_empty_dir_block(data, 2, fmt);
 
         // Edits on a copy: a valid block must stay valid.

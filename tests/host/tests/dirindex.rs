@@ -189,9 +189,11 @@ impl Dir {
     fn find(&self, name: &[u8]) -> Option<(u64, usize, u32)> {
         for loc in probe(&self.slots, name_hash(self.seed, name)) {
             let (lblk, off) = unpack(loc);
-            let e = dirent::entry_at(&self.blocks[lblk as usize], off, FMT)
-                .unwrap()
-                .unwrap();
+            // As rext2's `find`: the entry alone, checked at its offset,
+            // and the same as the walk to it finds.
+            let b = &self.blocks[lblk as usize];
+            let e = dirent::entry_at_indexed(b, off, FMT).unwrap();
+            assert_eq!(Some(e), dirent::entry_at(b, off, FMT).unwrap());
             if e.inode != 0 && e.name == name {
                 return Some((lblk, off, e.inode));
             }
@@ -354,4 +356,49 @@ fn entry_at_finds_only_entry_starts() {
     // A corrupt record on the way is reported.
     b[4] = 3;
     assert!(dirent::entry_at(&b, at, FMT).is_err());
+}
+
+/// The entry at an offset an index has, checked alone: what the walk to
+/// it finds; at any other offset an error or an entry that is whole
+/// inside the block (never a panic); and each check the walk makes on an
+/// entry is made on it.
+#[test]
+fn entry_at_indexed_checks_the_entry() {
+    let mut b = vec![0u8; BS];
+    dirent::make_empty_dir(&mut b, 2, 2, FMT).unwrap();
+    let mut at = Vec::new();
+    for i in 0..40u32 {
+        let name = format!("name-{i}-{}", "z".repeat(i as usize % 23));
+        let off = dirent::find_slot(&b, name.as_bytes(), FMT)
+            .unwrap()
+            .unwrap();
+        at.push(dirent::insert(&mut b, off, 33 + i, 1, name.as_bytes(), FMT).unwrap());
+    }
+    for e in dirent::all_entries(&b, FMT) {
+        let e = e.unwrap();
+        assert_eq!(dirent::entry_at_indexed(&b, e.offset, FMT), Ok(e));
+    }
+    for off in 0..BS + 8 {
+        if let Ok(e) = dirent::entry_at_indexed(&b, off, FMT) {
+            assert_eq!(e.offset, off);
+            assert!(off + e.rec_len <= BS && e.name.len() + 8 <= e.rec_len);
+            assert!(e.inode <= FMT.inodes_count);
+        }
+    }
+    assert!(dirent::entry_at_indexed(&b, BS - 4, FMT).is_err());
+    assert!(dirent::entry_at_indexed(&b, BS, FMT).is_err());
+    let (e3, last) = (at[3], *at.last().unwrap());
+    // An inode number out of range.
+    let mut c = b.clone();
+    c[e3..e3 + 4].copy_from_slice(&(FMT.inodes_count + 1).to_le_bytes());
+    assert!(dirent::entry_at_indexed(&c, e3, FMT).is_err());
+    // A name longer than its record.
+    let mut c = b.clone();
+    let rec_len = usize::from(u16::from_le_bytes([c[e3 + 4], c[e3 + 5]]));
+    c[e3 + 6] = (rec_len - 8 + 1) as u8;
+    assert!(dirent::entry_at_indexed(&c, e3, FMT).is_err());
+    // A record that runs past the block.
+    let mut c = b.clone();
+    c[last + 4..last + 6].copy_from_slice(&4096u16.to_le_bytes());
+    assert!(dirent::entry_at_indexed(&c, last, FMT).is_err());
 }
