@@ -286,15 +286,10 @@ pub fn scan(
     let mut best = 0;
     for e in all_entries(block, fmt) {
         let e = e?;
-        let r = if e.inode == 0 {
-            e.rec_len
-        } else {
-            if !f(&e) {
-                return Ok(None);
-            }
-            e.rec_len.saturating_sub(used_len(&e))
-        };
-        best = best.max(r);
+        if e.inode != 0 && !f(&e) {
+            return Ok(None);
+        }
+        best = best.max(entry_room(&e));
     }
     Ok(Some(best))
 }
@@ -430,6 +425,16 @@ fn entry_room(e: &DirEntry<'_>) -> usize {
     }
 }
 
+/// Checks the name and inode number of a new entry; returns the record
+/// length it needs.
+fn check_new_entry(name: &[u8], inode: u32, fmt: DirFormat) -> Result<usize, DirError> {
+    check_name(name)?;
+    if inode == 0 || inode > fmt.inodes_count {
+        return Err(DirError::BadInode);
+    }
+    Ok(rec_len_for(name.len()))
+}
+
 /// Bytes an in-use entry keeps when it is split: what its name needs, but
 /// never less than [`MIN_REC_LEN`] (an entry with an empty name would
 /// otherwise be left with an invalid `rec_len` of 8).
@@ -563,11 +568,7 @@ pub fn insert_prepare(
     name: &[u8],
     fmt: DirFormat,
 ) -> Result<Pending, DirError> {
-    check_name(name)?;
-    if inode == 0 || inode > fmt.inodes_count {
-        return Err(DirError::BadInode);
-    }
-    let need = rec_len_for(name.len());
+    let need = check_new_entry(name, inode, fmt)?;
     let mut target = None;
     // The room of every other entry, as `room` counts it.
     let mut room = 0;
@@ -606,11 +607,7 @@ pub fn insert_prepare_in(
     name: &[u8],
     fmt: DirFormat,
 ) -> Result<Pending, DirError> {
-    check_name(name)?;
-    if inode == 0 || inode > fmt.inodes_count {
-        return Err(DirError::BadInode);
-    }
-    let need = rec_len_for(name.len());
+    let need = check_new_entry(name, inode, fmt)?;
     let offset = slot.offset;
     if need != slot.need {
         return Err(DirError::BadName);
