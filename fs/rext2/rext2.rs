@@ -206,8 +206,9 @@ fn corrupt(sb: &SuperBlock<Rext2>, ino: u64, c: Corrupt) -> Error {
     report(sb, ino, format_args!("{}", c.describe()))
 }
 
-/// Logs a corruption of the file system's own structures and turns it
-/// into `EUCLEAN`.
+/// Logs a corruption of the file system's own structures, marks the file
+/// system as having errors ([`Rext2::mark_error`]) and turns it into
+/// `EUCLEAN`.
 fn corrupt_sb(sb: &SuperBlock<Rext2>, c: Corrupt) -> Error {
     pr_err!(
         "{}: {} ({:?})\n",
@@ -215,10 +216,13 @@ fn corrupt_sb(sb: &SuperBlock<Rext2>, c: Corrupt) -> Error {
         c.describe(),
         c
     );
+    Rext2::mark_error(sb);
     EUCLEAN
 }
 
-/// Logs a problem with inode `ino` and returns `EUCLEAN`.
+/// Logs a problem with inode `ino`, marks the file system as having
+/// errors ([`Rext2::mark_error`], as `ext2_error()` does) and returns
+/// `EUCLEAN`.
 fn report(sb: &SuperBlock<Rext2>, ino: u64, what: core::fmt::Arguments<'_>) -> Error {
     pr_err!(
         "{}: inode {}: {}\n",
@@ -226,6 +230,7 @@ fn report(sb: &SuperBlock<Rext2>, ino: u64, what: core::fmt::Arguments<'_>) -> E
         ino,
         what
     );
+    Rext2::mark_error(sb);
     EUCLEAN
 }
 

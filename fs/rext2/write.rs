@@ -15,7 +15,7 @@
 
 use crate::{
     alloc::{Pending, PMD_BLOCKS},
-    bmap, corrupt, corrupt_sb, ondisk, IState, Rext2, BS,
+    bmap, corrupt, ondisk, IState, Rext2, BS,
 };
 use kernel::{
     alloc::KVVec,
@@ -615,20 +615,48 @@ impl Rext2 {
         let buf = sb.bread(0)?;
         let off = ondisk::SUPERBLOCK_OFFSET as usize;
         buf.modify(|b| match b.get_mut(off..off + ondisk::SUPERBLOCK_SIZE) {
-            Some(out) => raw.write_to(out).map_err(|c| corrupt_sb(sb, c)),
+            // Not `corrupt_sb`, which marks errors: that writes the
+            // superblock, whose lock is held here.
+            Some(out) => raw.write_to(out).map_err(|c| {
+                pr_err!(
+                    "{}: superblock not written: {}\n",
+                    sb.id().to_str().unwrap_or("?"),
+                    c.describe()
+                );
+                EUCLEAN
+            }),
             None => Err(EUCLEAN),
         })?;
         buf.sync()
     }
 
     /// Marks the file system as having errors, as `ext2_error()` does:
-    /// `s_state` gets [`ondisk::STATE_ERROR`], which the superblock's next
-    /// write (at the latest on unmount) keeps, so that `e2fsck -p` checks
-    /// the file system even after a clean unmount.
+    /// `s_state` gets [`ondisk::STATE_ERROR`] and, on a read-write mount,
+    /// the superblock is written at once (an ordering point of its own),
+    /// so that `e2fsck -p` checks the file system after a crash as after a
+    /// clean unmount. The first call writes; later ones find the state
+    /// set. A read-only mount only keeps it in memory, as C ext2 does.
+    ///
+    /// Takes the superblock lock: the caller must not hold it.
     pub(crate) fn mark_error(sb: &SuperBlock<Self>) {
-        let mut st = sb.data().sb.lock();
-        let state = st.raw.state();
-        st.raw.set_state(state | ondisk::STATE_ERROR);
+        {
+            let mut st = sb.data().sb.lock();
+            let state = st.raw.state();
+            if state & ondisk::STATE_ERROR != 0 {
+                return;
+            }
+            st.raw.set_state(state | ondisk::STATE_ERROR);
+        }
+        if sb.read_only() || sb.is_shut_down() {
+            return;
+        }
+        if let Err(e) = Self::write_superblock(sb, false) {
+            pr_warn!(
+                "{}: could not record the error in the superblock ({:?})\n",
+                sb.id().to_str().unwrap_or("?"),
+                e
+            );
+        }
     }
 
     /// A new `i_generation`.

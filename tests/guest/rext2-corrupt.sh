@@ -29,8 +29,19 @@ refused() {
 	ok "$1: the mount is refused"
 	check "$1: the log says '$3'" sh -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q '$3'"
 }
+# sb_state DEV: s_state of the superblock on the device's media (read
+# with O_DIRECT, past the page cache): 1 clean, 2 errors.
+sb_state() {
+	dd if="$1" bs=4096 count=1 iflag=direct status=none | od -An -tu2 -j 1082 -N 2 | tr -d ' '
+}
+# has_errors DEV: the superblock on the media has EXT2_ERROR_FS.
+has_errors() {
+	local s
+	s=$(sb_state "$1") && [ -n "$s" ] && [ $((s & 2)) -ne 0 ]
+}
 # fails NAME DEV CMD...: mounts, then CMD fails with EUCLEAN or EIO (or
-# ELOOP for a loop) and the log names the problem.
+# ELOOP for a loop) and the log names the problem; the read-only mount
+# leaves the error mark in memory and writes nothing.
 fails() {
 	local name=$1 dev=$2
 	shift 2
@@ -48,11 +59,14 @@ fails() {
 		check "$name: the log names the problem" sh -c \
 			"dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q -E 'rext2|loop'"
 	fi
+	check "$name: no error mark written on a read-only mount" eval "! has_errors $dev"
 	umount $M
 }
 
 # rw_fails NAME DEV WHAT CMD...: mounts read-write; CMD fails with
-# EUCLEAN and the log names the problem (WHAT); the good file is intact.
+# EUCLEAN and the log names the problem (WHAT); the file system is marked
+# as having errors on the device at once, as ext2_error() does, and still
+# after a clean unmount; the good file is intact.
 rw_fails() {
 	local name=$1 dev=$2 what=$3
 	shift 3
@@ -67,8 +81,12 @@ rw_fails() {
 		check "$name: $* fails with EUCLEAN" grep -q 'Structure needs cleaning' /tmp/err
 	fi
 	check "$name: the log says '$what'" sh -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q '$what'"
+	check "$name: the superblock on the device has the error mark at once" has_errors $dev
 	check "$name: the other file is intact" cmp -s $M/file "$SMALL/file"
 	check "$name: umount" umount $M
+	dumpe2fs -h $dev 2>/dev/null | grep '^Filesystem state:' >/tmp/state
+	check "$name: the superblock says 'clean with errors' after umount" \
+		grep -q 'clean with errors' /tmp/state
 }
 # map_read FILE: reads FILE's first page through a shared read mapping.
 map_read() {
