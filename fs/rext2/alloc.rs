@@ -33,10 +33,13 @@ fn put_gd<'a>(sb: &'a SuperBlock<Rext2>, g: u32, gd: &GroupDesc) -> Result<Buffe
     let d = sb.data();
     let (blk, off) = ondisk::group_desc_location(&d.geo, g).map_err(|c| corrupt_sb(sb, c))?;
     let buf = sb.bread(blk.into())?;
-    buf.modify(|b| match b.get_mut(off..off + ondisk::GROUP_DESC_SIZE) {
-        Some(out) => gd.write_to(out).map_err(|c| corrupt_sb(sb, c)),
-        None => Err(EUCLEAN),
-    })?;
+    let r = buf.modify(|b| match b.get_mut(off..off + ondisk::GROUP_DESC_SIZE) {
+        Some(out) => gd.write_to(out).map_err(Some),
+        None => Err(None),
+    });
+    // Reported with the buffer unlocked: marking errors writes the
+    // superblock.
+    r.map_err(|c| c.map_or(EUCLEAN, |c| corrupt_sb(sb, c)))?;
     Ok(buf)
 }
 

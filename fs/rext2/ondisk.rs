@@ -104,6 +104,12 @@ pub const STATE_VALID: u16 = 0x0001;
 /// `s_state`: errors detected.
 pub const STATE_ERROR: u16 = 0x0002;
 
+/// `s_errors`: go on after an error. (2 is remount read-only, which any
+/// other value means too.)
+pub const ERRORS_CONTINUE: u16 = 1;
+/// `s_errors`: panic after an error.
+pub const ERRORS_PANIC: u16 = 3;
+
 /// Compat feature: directory preallocation.
 pub const COMPAT_DIR_PREALLOC: u32 = 0x0001;
 /// Compat feature: AFS server inodes.

@@ -12,12 +12,12 @@
 //! synchronously, in an order that leaves at worst leaked blocks or inodes
 //! after a crash. See `Documentation/filesystems/rext2.rst`.
 
-use core::sync::atomic::AtomicU64;
+use core::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use kernel::{
     fs::blockfs::{
-        self, AclEntry, AclType, BareINode, Fallocate, GetINode, INode, INodeParams, INodeType,
-        LockedINode, Mapping, MountOptions, NewSuperBlock, NoFsScope, Stat, SuperBlock, Timespec,
-        Write, Written, XattrNs, XattrSet,
+        self, AclEntry, AclType, BareINode, ErrorsMode, Fallocate, GetINode, INode, INodeParams,
+        INodeType, LockedINode, Mapping, MountOptions, NewSuperBlock, NoFsScope, Stat, SuperBlock,
+        Timespec, Write, Written, XattrNs, XattrSet,
     },
     new_mutex,
     prelude::*,
@@ -87,6 +87,34 @@ struct SbData {
     sb: Pin<KBox<Mutex<SbState>>>,
     /// Serialises reference count changes of shared attribute blocks.
     xattr_lock: Pin<KBox<Mutex<()>>>,
+    /// What to do after an error ([`ErrorsMode`] as [`errors_code`]):
+    /// `-o errors=`, or else as `s_errors` says. A remount may change it.
+    errors: AtomicU8,
+    /// `s_errors` as mounted, for `show_options`.
+    default_errors: u16,
+    /// Set once the root inode is read: errors found before make the
+    /// mount fail, and are only logged.
+    mounted: AtomicBool,
+}
+
+/// [`ErrorsMode`] in a byte, for [`SbData::errors`].
+fn errors_code(mode: ErrorsMode) -> u8 {
+    match mode {
+        ErrorsMode::Continue => 0,
+        ErrorsMode::RemountRo => 1,
+        ErrorsMode::Panic => 2,
+    }
+}
+
+impl SbData {
+    /// What to do after an error.
+    fn errors(&self) -> ErrorsMode {
+        match self.errors.load(Ordering::Relaxed) {
+            0 => ErrorsMode::Continue,
+            2 => ErrorsMode::Panic,
+            _ => ErrorsMode::RemountRo,
+        }
+    }
 }
 
 /// The superblock fields rext2 changes, with the rest kept as read.
@@ -94,6 +122,9 @@ struct SbState {
     raw: Superblock,
     /// For `i_generation` of new inodes.
     generation: u32,
+    /// Whether a write of the superblock with the error mark (`s_state`'s
+    /// [`ondisk::STATE_ERROR`]) succeeded: until then each error writes.
+    error_on_disk: bool,
 }
 
 /// What an inode keeps besides the VFS inode.
@@ -603,6 +634,12 @@ impl blockfs::FileSystem for Rext2 {
         }
         let r_blocks = s.r_blocks_count();
         let generation = s.wtime() ^ s.mtime().rotate_left(16);
+        let errors = opts.errors.unwrap_or(match s.errors() {
+            ondisk::ERRORS_CONTINUE => ErrorsMode::Continue,
+            ondisk::ERRORS_PANIC => ErrorsMode::Panic,
+            // 2 (remount-ro), and as ext2_fill_super() any other value.
+            _ => ErrorsMode::RemountRo,
+        });
         // Without the feature, attribute calls fail with EOPNOTSUPP.
         if s.feature_compat() & ondisk::COMPAT_EXT_ATTR != 0 {
             sb.enable_xattrs(opts.acl);
@@ -616,8 +653,18 @@ impl blockfs::FileSystem for Rext2 {
             meta,
             r_blocks,
             fsid,
-            sb: KBox::pin_init(new_mutex!(SbState { raw: s, generation }), GFP_KERNEL)?,
+            default_errors: s.errors(),
+            sb: KBox::pin_init(
+                new_mutex!(SbState {
+                    raw: s,
+                    generation,
+                    error_on_disk: false,
+                }),
+                GFP_KERNEL,
+            )?,
             xattr_lock: KBox::pin_init(new_mutex!(()), GFP_KERNEL)?,
+            errors: AtomicU8::new(errors_code(errors)),
+            mounted: AtomicBool::new(false),
         })
     }
 
@@ -626,6 +673,7 @@ impl blockfs::FileSystem for Rext2 {
         if !root.is_dir() || Self::dir_blocks(&root) == 0 {
             return Err(corrupt(sb, root.ino(), Corrupt::BadRootInode));
         }
+        sb.data().mounted.store(true, Ordering::Release);
         Ok(root)
     }
 
@@ -691,6 +739,29 @@ impl blockfs::FileSystem for Rext2 {
 
     fn write_super(sb: &SuperBlock<Self>, clean: bool) -> Result {
         Self::write_superblock(sb, clean)
+    }
+
+    fn reconfigure(sb: &SuperBlock<Self>, errors: Option<ErrorsMode>) -> Result {
+        if let Some(errors) = errors {
+            sb.data()
+                .errors
+                .store(errors_code(errors), Ordering::Relaxed);
+        }
+        Ok(())
+    }
+
+    /// As ext2_show_options(): `errors=` unless it is `remount-ro` by the
+    /// superblock's default.
+    fn show_options(sb: &SuperBlock<Self>) -> Option<&'static CStr> {
+        let d = sb.data();
+        match (d.errors(), d.default_errors) {
+            (ErrorsMode::Continue, _) => Some(c",errors=continue"),
+            (ErrorsMode::Panic, _) => Some(c",errors=panic"),
+            (ErrorsMode::RemountRo, ondisk::ERRORS_CONTINUE | ondisk::ERRORS_PANIC) => {
+                Some(c",errors=remount-ro")
+            }
+            (ErrorsMode::RemountRo, _) => None,
+        }
     }
 }
 

@@ -17,9 +17,10 @@ use crate::{
     alloc::{Pending, PMD_BLOCKS},
     bmap, corrupt, ondisk, IState, Rext2, BS,
 };
+use core::sync::atomic::Ordering;
 use kernel::{
     alloc::KVVec,
-    fs::blockfs::{BareINode, Buffer, Head, INode, Mapping, SuperBlock},
+    fs::blockfs::{BareINode, Buffer, ErrorsMode, Head, INode, Mapping, SuperBlock},
     prelude::*,
 };
 use ondisk::Corrupt;
@@ -106,10 +107,13 @@ impl Rext2 {
         let isize = sb.data().geo.inode_size as usize;
         let ino = inode.ino();
         let (buf, off) = Self::inode_buffer(sb, ino)?;
-        let changed = buf.modify_if(|b| match b.get_mut(off..off + isize) {
-            Some(out) => di.write_changes(out).map_err(|c| corrupt(sb, ino, c)),
-            None => Err(EUCLEAN),
-        })?;
+        let changed = buf
+            .modify_if(|b| match b.get_mut(off..off + isize) {
+                Some(out) => di.write_changes(out).map_err(Some),
+                None => Err(None),
+            })
+            // With the buffer unlocked: marking errors writes the superblock.
+            .map_err(|c| c.map_or(EUCLEAN, |c| corrupt(sb, ino, c)))?;
         Ok(changed.then_some(buf))
     }
 
@@ -127,10 +131,12 @@ impl Rext2 {
     ) -> Result<Buffer<'a>> {
         let size = sb.data().geo.inode_size as usize;
         let (buf, off) = Self::inode_buffer(sb, ino)?;
-        buf.modify(|b| match b.get_mut(off..off + size) {
-            Some(out) => di.write_to(out).map_err(|c| corrupt(sb, ino, c)),
-            None => Err(EUCLEAN),
-        })?;
+        let r = buf.modify(|b| match b.get_mut(off..off + size) {
+            Some(out) => di.write_to(out).map_err(Some),
+            None => Err(None),
+        });
+        // With the buffer unlocked: marking errors writes the superblock.
+        r.map_err(|c| c.map_or(EUCLEAN, |c| corrupt(sb, ino, c)))?;
         Ok(buf)
     }
 
@@ -630,32 +636,53 @@ impl Rext2 {
         buf.sync()
     }
 
-    /// Marks the file system as having errors, as `ext2_error()` does:
-    /// `s_state` gets [`ondisk::STATE_ERROR`] and, on a read-write mount,
-    /// the superblock is written at once (an ordering point of its own),
-    /// so that `e2fsck -p` checks the file system after a crash as after a
-    /// clean unmount. The first call writes; later ones find the state
-    /// set. A read-only mount only keeps it in memory, as C ext2 does.
+    /// Marks the file system as having errors and acts on `errors=`, as
+    /// `ext2_error()` does. On a read-write mount `s_state` gets
+    /// [`ondisk::STATE_ERROR`] and the superblock is written at once (an
+    /// ordering point of its own), so that `e2fsck -p` checks the file
+    /// system after a crash as after a clean unmount; each error writes
+    /// until one such write succeeded, so that none returns before the
+    /// mark is durable. A frozen file system gets the mark in memory, and
+    /// on the device when it thaws or is unmounted; a read-only mount, as
+    /// in C ext2, gets none. Then `errors=panic` panics, and `errors=remount-ro` stops
+    /// all writes ([`SuperBlock::force_read_only`]). An error found while
+    /// mounting, which fails the mount, is only logged.
     ///
-    /// Takes the superblock lock: the caller must not hold it.
+    /// Takes the superblock lock and block 0's buffer: the caller must
+    /// hold neither, nor any other buffer's lock.
     pub(crate) fn mark_error(sb: &SuperBlock<Self>) {
-        {
-            let mut st = sb.data().sb.lock();
-            let state = st.raw.state();
-            if state & ondisk::STATE_ERROR != 0 {
-                return;
-            }
-            st.raw.set_state(state | ondisk::STATE_ERROR);
-        }
-        if sb.read_only() || sb.is_shut_down() {
+        let d = sb.data();
+        if !d.mounted.load(Ordering::Acquire) {
             return;
         }
-        if let Err(e) = Self::write_superblock(sb, false) {
-            pr_warn!(
-                "{}: could not record the error in the superblock ({:?})\n",
-                sb.id().to_str().unwrap_or("?"),
-                e
-            );
+        if !sb.read_only() {
+            let write = {
+                let mut st = d.sb.lock();
+                let state = st.raw.state();
+                st.raw.set_state(state | ondisk::STATE_ERROR);
+                !st.error_on_disk && !sb.is_shut_down() && !sb.is_frozen()
+            };
+            if write {
+                match Self::write_superblock(sb, false) {
+                    Ok(()) => d.sb.lock().error_on_disk = true,
+                    Err(e) => pr_warn!(
+                        "{}: could not record the error in the superblock ({:?})\n",
+                        sb.id().to_str().unwrap_or("?"),
+                        e
+                    ),
+                }
+            }
+        }
+        match d.errors() {
+            ErrorsMode::Panic => sb.panic_after_error(),
+            ErrorsMode::RemountRo if !sb.read_only() && !sb.is_emergency_ro() => {
+                pr_crit!(
+                    "{}: error: remounting filesystem read-only\n",
+                    sb.id().to_str().unwrap_or("?")
+                );
+                sb.force_read_only();
+            }
+            _ => {}
         }
     }
 

@@ -66,7 +66,8 @@ fails() {
 # rw_fails NAME DEV WHAT CMD...: mounts read-write; CMD fails with
 # EUCLEAN and the log names the problem (WHAT); the file system is marked
 # as having errors on the device at once, as ext2_error() does, and still
-# after a clean unmount; the good file is intact.
+# after a clean unmount; the good file is intact. The images have mke2fs's
+# s_errors, continue: the mount stays read-write, and says so.
 rw_fails() {
 	local name=$1 dev=$2 what=$3
 	shift 3
@@ -75,6 +76,8 @@ rw_fails() {
 		not_ok "$name: mounts read-write"
 		return
 	fi
+	check "$name: /proc/mounts shows errors=continue" \
+		grep -q "^$dev $M rext2 rw.*,errors=continue" /proc/mounts
 	if "$@" >/dev/null 2>/tmp/err; then
 		not_ok "$name: $* fails"
 	else
@@ -83,10 +86,73 @@ rw_fails() {
 	check "$name: the log says '$what'" sh -c "dmesg | tail -n +$((DMESG_MARK + 1)) | grep -q '$what'"
 	check "$name: the superblock on the device has the error mark at once" has_errors $dev
 	check "$name: the other file is intact" cmp -s $M/file "$SMALL/file"
+	check "$name: the mount stays read-write (errors=continue)" touch $M/after
+	check "$name: a remount sets errors=remount-ro" mount -o remount,errors=remount-ro $M
+	check "$name: /proc/mounts then shows errors=remount-ro" \
+		grep -q "^$dev $M rext2 rw.*,errors=remount-ro" /proc/mounts
 	check "$name: umount" umount $M
 	dumpe2fs -h $dev 2>/dev/null | grep '^Filesystem state:' >/tmp/state
 	check "$name: the superblock says 'clean with errors' after umount" \
 		grep -q 'clean with errors' /tmp/state
+}
+# remounts_ro NAME DEV WHAT OPTS SHOWN CMD...: as rw_fails, but mounted
+# with -o OPTS, under which errors mean remount-ro (an option, or the
+# superblock's s_errors), and /proc/mounts shows SHOWN ("" for nothing):
+# after CMD fails every write is refused (EROFS), a new file as a write
+# through a file opened before, /proc/mounts says emergency_ro, a remount
+# read-only is refused, reads go on, nothing but the superblock changes on
+# the device after the error (with APPEND=1, a file appended to before it,
+# with blocks allocated ahead, is closed after it: no trim), and the
+# superblock says "not clean with errors".
+remounts_ro() {
+	local name=$1 dev=$2 what=$3 opts=$4 shown=$5
+	shift 5
+	mark_dmesg
+	if ! mount -t rext2 -o "$opts" "$dev" $M 2>/tmp/err; then
+		not_ok "$name: mounts read-write with -o $opts"
+		return
+	fi
+	grep "^$dev $M rext2 rw," /proc/mounts >/tmp/line
+	check "$name: /proc/mounts has the mount, read-write" test -s /tmp/line
+	check_eq "$name: /proc/mounts shows '$shown'" "$shown" \
+		"$(grep -o ',errors=[a-z-]*' /tmp/line)"
+	exec 3>>$M/file
+	if [ "${APPEND:-0}" = 1 ]; then head -c 5000 /dev/urandom >&3; fi
+	cat $M/file >/tmp/expect
+	if "$@" >/dev/null 2>/tmp/err; then
+		not_ok "$name: $* fails"
+	else
+		check "$name: $* fails with EUCLEAN" grep -q 'Structure needs cleaning' /tmp/err
+	fi
+	dmesg | tail -n +$((DMESG_MARK + 1)) >/tmp/log
+	check "$name: the log says '$what'" grep -q "$what" /tmp/log
+	check "$name: the log says 'remounting filesystem read-only'" \
+		grep -q 'remounting filesystem read-only' /tmp/log
+	check "$name: /proc/mounts shows emergency_ro, on a read-write mount" \
+		grep -q "^$dev $M rext2 rw,.*,emergency_ro" /proc/mounts
+	dd if=$dev bs=4096 skip=1 iflag=direct status=none | md5sum >/tmp/md5-error
+	touch $M/after 2>/tmp/err
+	check "$name: a new file is refused with EROFS" grep -q 'Read-only file system' /tmp/err
+	(echo more >&3) 2>/tmp/err
+	check "$name: a write through a file opened before is refused with EROFS" \
+		grep -q 'Read-only file system' /tmp/err
+	exec 3>&-
+	# mount(8) would pass emergency_ro back from /proc/mounts, an
+	# unknown option: remount(2) with read-only alone.
+	check "$name: a remount read-only is refused with EROFS" python3 -c '
+import ctypes, sys
+libc = ctypes.CDLL(None, use_errno=True)
+r = libc.mount(None, sys.argv[1].encode(), None, 32 | 1, None)  # MS_REMOUNT | MS_RDONLY
+sys.exit(0 if r != 0 and ctypes.get_errno() == 30 else 1)  # EROFS' $M
+	check "$name: the other file still reads, unchanged" cmp -s $M/file /tmp/expect
+	check "$name: the superblock on the device has the error mark" has_errors $dev
+	check "$name: umount" umount $M
+	dd if=$dev bs=4096 skip=1 iflag=direct status=none | md5sum >/tmp/md5-umount
+	check "$name: nothing but the superblock written after the error" \
+		cmp -s /tmp/md5-error /tmp/md5-umount
+	dumpe2fs -h $dev 2>/dev/null | grep '^Filesystem state:' >/tmp/state
+	check "$name: the superblock says 'not clean with errors' after umount" \
+		grep -q 'not clean with errors' /tmp/state
 }
 # map_read FILE: reads FILE's first page through a shared read mapping.
 map_read() {
@@ -121,10 +187,13 @@ for ((k = 0; k < n; k++)); do
 		rw_fails "${names[$k]}" $dev "into file system metadata" truncate -s 0 $M/dir/entry
 		;;
 	"inode bitmap frees a live inode (rw create)")
-		rw_fails "${names[$k]}" $dev "marks an inode in use as free" touch $M/new
+		APPEND=1 remounts_ro "${names[$k]}" $dev "marks an inode in use as free" \
+			dax,errors=remount-ro ",errors=remount-ro" touch $M/new
 		;;
 	"block bitmap frees the inode table (rw write)")
-		rw_fails "${names[$k]}" $dev "marks a metadata block free" \
+		# remount-ro as the superblock's default: nothing to show.
+		check "${names[$k]}: tune2fs -e remount-ro" tune2fs -e remount-ro $dev
+		remounts_ro "${names[$k]}" $dev "marks a metadata block free" dax "" \
 			dd if=/dev/urandom of=$M/new bs=4096 count=4 conv=fsync status=none
 		;;
 	"indirect tree reaching one block 2^30 times (rw unlink)")
@@ -149,6 +218,11 @@ for ((k = 0; k < n; k++)); do
 		umount $M
 		;;
 	"good image after all that")
+		mark_dmesg
+		mount -t rext2 -o ro,dax,errors=bogus $dev $M >/tmp/err 2>&1
+		check_eq "errors=bogus is refused" 32 "$?"
+		dmesg | tail -n +$((DMESG_MARK + 1)) >>/tmp/err
+		check "... as a bad value of errors=" grep -q "Bad value for 'errors'" /tmp/err
 		check "the good image mounts after the bad ones" mount -t rext2 -o ro,dax $dev $M
 		check "and reads" cmp -s $M/file "$SMALL/file"
 		check "its directory lists" test -e $M/dir/entry

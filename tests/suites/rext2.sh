@@ -187,4 +187,25 @@ for ((k = 0; k < N; k++)); do printf '%s\n' "$(cat "$C/name$k")"; done >"$C/name
 check_eq "corrupt-image boot: guest checks ran, no kernel splat" 0 "$?"
 check "the block bitmap that a file pointed at still marks itself in use" \
 	sh -c "debugfs -R 'testb $BITMAP' '$BITMAP_IMG' 2>/dev/null | grep -q 'marked in use'"
+
+# 4. errors=panic: the first access that finds corruption panics the
+# kernel, after the error mark is on the device.
+PN=$WORK/panic
+mkdir -p "$PN"
+good "$PN/nvdimm0.img"
+debugfs -w -R "sif /file block[0] 999999" "$PN/nvdimm0.img" 2>/dev/null
+"$RUN" --nvdimms 1 --nvdimm-size 128M --keep-images "$PN" --timeout 300 -- \
+	bash -c '. "$RPMEM_TOP/tests/lib.sh"; insmod_rext2 && mkdir -p /mnt/p &&
+		mount -t rext2 -o dax,errors=panic /dev/rpmem0 /mnt/p &&
+		grep " /mnt/p " /proc/mounts && cat /mnt/p/file >/dev/null
+		echo "after the access"' \
+	>"$PN/out" 2>&1
+check_eq "errors=panic: the guest never reports a status (it panicked)" 126 "$?"
+check "errors=panic: /proc/mounts showed errors=panic" grep -q ',errors=panic' "$PN/out"
+check "errors=panic: the access did not return" sh -c "! grep -q 'after the access' '$PN/out'"
+log=$(sed -n 's/^qemu\/run: guest console log: //p' "$PN/out")
+check "errors=panic: the console says 'panic forced after error'" \
+	grep -q 'Kernel panic - not syncing: rext2 (device rpmem0): panic forced after error' "$log"
+dumpe2fs -h "$PN/nvdimm0.img" 2>/dev/null | grep '^Filesystem state:' >"$PN/state"
+check "errors=panic: the superblock has the error mark" grep -q 'not clean with errors' "$PN/state"
 finish

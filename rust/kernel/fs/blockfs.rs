@@ -124,6 +124,20 @@ pub enum DaxMode {
     Inode,
 }
 
+/// What a file system does once it found itself corrupt (`-o errors=`, as
+/// ext2 and ext4 spell it). The file system applies it; this module parses
+/// it and provides the means ([`SuperBlock::force_read_only`],
+/// [`SuperBlock::panic_after_error`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ErrorsMode {
+    /// `errors=continue`: fail the access and go on.
+    Continue,
+    /// `errors=remount-ro`: stop writing: the mount turns read-only.
+    RemountRo,
+    /// `errors=panic`: panic the kernel.
+    Panic,
+}
+
 /// Mount options understood by this module; anything else goes to the VFS
 /// (`ro`, `rw`, ...), which refuses what it does not know either.
 #[derive(Debug, Clone, Copy)]
@@ -134,6 +148,8 @@ pub struct MountOptions {
     pub read_only: bool,
     /// Whether POSIX ACLs are on (`acl`, the default, or `noacl`).
     pub acl: bool,
+    /// `errors=`, if given; otherwise the file system's default.
+    pub errors: Option<ErrorsMode>,
 }
 
 /// Statistics for `statfs`.
@@ -278,6 +294,19 @@ pub trait FileSystem: Sized + Send + Sync + 'static {
     /// `CAP_SYS_ADMIN` and write access to the mount.
     fn set_label(_sb: &SuperBlock<Self>, _label: &[u8]) -> Result {
         Err(ENOTTY)
+    }
+
+    /// Takes what a remount (`mount -o remount,...`) asks of the options
+    /// this module does not apply itself: `errors=`, if given. Called
+    /// after a change between read-only and read-write succeeded.
+    fn reconfigure(_sb: &SuperBlock<Self>, _errors: Option<ErrorsMode>) -> Result {
+        Ok(())
+    }
+
+    /// Options to show in `/proc/mounts` after this module's own, each
+    /// with its leading comma (`c",errors=remount-ro"`).
+    fn show_options(_sb: &SuperBlock<Self>) -> Option<&'static CStr> {
+        None
     }
 }
 

@@ -19,7 +19,7 @@ impl<T: FileSystem> Tables<T> {
     ) -> c_int {
         from_result(|| {
             // SAFETY: The VFS passes a positive dentry of ours.
-            unsafe { SuperBlock::<T>::live_raw((*dentry).d_sb)? };
+            unsafe { SuperBlock::<T>::writable_raw((*dentry).d_sb)? };
             // SAFETY: The VFS passes the mount's idmap, the dentry with its
             // inode locked, and the attributes to change.
             to_result(unsafe { bindings::setattr_prepare(idmap, dentry, attr) })?;
@@ -142,7 +142,7 @@ impl<T: FileSystem> Tables<T> {
                 }
                 (INode::<T>::from_raw((*dentry).d_inode), (*fa).flags)
             };
-            i.super_block().live()?;
+            i.super_block().writable()?;
             let old = T::INodeOps::attr_flags(i);
             let now = T::INodeOps::set_attr_flags(i, flags)?;
             // SAFETY: Our inode, locked; `inode_set_flags` changes the

@@ -8,11 +8,21 @@ use super::*;
 const OPT_DAX: c_int = 1;
 const OPT_DAX_TYPE: c_int = 2;
 const OPT_ACL: c_int = 3;
+const OPT_ERRORS: c_int = 4;
 
 /// The values of `dax=`, as `fs_parse` returns them.
 const DAX_ALWAYS: c_uint = 1;
 const DAX_NEVER: c_uint = 2;
 const DAX_INODE: c_uint = 3;
+
+/// `SB_FORCE` (`BIT(27)` in `include/linux/fs/super_types.h`, a macro
+/// bindgen does not see): a remount that may not fail.
+const SB_FORCE: c_uint = 1 << 27;
+
+/// The values of `errors=`, as `fs_parse` returns them.
+const ERRORS_CONTINUE: c_uint = 1;
+const ERRORS_RO: c_uint = 2;
+const ERRORS_PANIC: c_uint = 3;
 
 /// A NULL-terminated `constant_table`.
 pub(super) struct Constants<const N: usize>([bindings::constant_table; N]);
@@ -44,6 +54,17 @@ static DAX_VALUES: Constants<4> = Constants([
     },
 ]);
 
+/// `errors=`'s values, as ext2's `ext2_param_errors`.
+static ERRORS_VALUES: Constants<4> = Constants([
+    constant(c"continue", ERRORS_CONTINUE),
+    constant(c"remount-ro", ERRORS_RO),
+    constant(c"panic", ERRORS_PANIC),
+    bindings::constant_table {
+        name: core::ptr::null(),
+        value: 0,
+    },
+]);
+
 const fn spec(
     name: &'static CStr,
     typ: bindings::fs_param_type,
@@ -62,8 +83,9 @@ const fn spec(
 
 /// The mount options this module understands, as ext4 spells them
 /// (`fsparam_flag("dax")`, `fsparam_enum("dax", ...)`) and ext2
-/// (`fsparam_flag_no("acl")`); also `file_system_type::parameters`.
-pub(super) static PARAMS: ParamSpecs<4> = ParamSpecs([
+/// (`fsparam_flag_no("acl")`, `fsparam_enum("errors", ...)`); also
+/// `file_system_type::parameters`.
+pub(super) static PARAMS: ParamSpecs<5> = ParamSpecs([
     spec(c"dax", None, OPT_DAX, 0, core::ptr::null()),
     spec(
         c"dax",
@@ -78,6 +100,13 @@ pub(super) static PARAMS: ParamSpecs<4> = ParamSpecs([
         OPT_ACL,
         bindings::fs_param_neg_with_no,
         core::ptr::null(),
+    ),
+    spec(
+        c"errors",
+        Some(bindings::fs_param_is_enum),
+        OPT_ERRORS,
+        0,
+        ERRORS_VALUES.0.as_ptr().cast(),
     ),
     bindings::fs_parameter_spec {
         name: core::ptr::null(),
@@ -101,6 +130,7 @@ impl<T: FileSystem> Tables<T> {
                     dax: DaxMode::Default,
                     read_only: false,
                     acl: true,
+                    errors: None,
                 },
                 GFP_KERNEL,
             )?;
@@ -172,6 +202,15 @@ impl<T: FileSystem> Tables<T> {
                 // SAFETY: `fs_parse` succeeded and set `negated`.
                 opts.acl = !unsafe { result.assume_init().negated };
             }
+            OPT_ERRORS => {
+                // SAFETY: As for `OPT_DAX_TYPE`.
+                let v = unsafe { result.assume_init().__bindgen_anon_1.uint_32 };
+                opts.errors = Some(match v {
+                    ERRORS_CONTINUE => ErrorsMode::Continue,
+                    ERRORS_PANIC => ErrorsMode::Panic,
+                    _ => ErrorsMode::RemountRo,
+                });
+            }
             // Errors (`-ENOPARAM` included) go back to the VFS.
             _ => return opt,
         }
@@ -180,7 +219,8 @@ impl<T: FileSystem> Tables<T> {
 
     /// Remounts: switching to read-write marks the file system in use on
     /// disk (and may be refused), switching to read-only marks it clean
-    /// (the VFS has synced it).
+    /// (the VFS has synced it); then the file system takes the options it
+    /// applies itself ([`FileSystem::reconfigure`]).
     ///
     /// # Safety
     ///
@@ -196,17 +236,27 @@ impl<T: FileSystem> Tables<T> {
                     SuperBlock::<T>::from_raw((*(*fc).root).d_sb),
                 )
             };
-            if want_ro == sb.read_only() {
-                return Ok(0);
-            }
-            if want_ro {
-                T::write_super(sb, true)?;
-            } else {
-                if !Tables::<T>::READ_WRITE {
-                    return Err(EROFS);
+            if want_ro != sb.read_only() {
+                // As ext4: after an error stopped writes, the mount stays
+                // as it is until unmounted; but a forced read-only remount
+                // (emergency remount, SysRq-u) must not fail, and has
+                // nothing to write.
+                if sb.is_emergency_ro() {
+                    // SAFETY: As above.
+                    let force = unsafe { (*fc).sb_flags } & SB_FORCE != 0;
+                    return if want_ro && force { Ok(0) } else { Err(EROFS) };
                 }
-                T::write_super(sb, false)?;
+                if want_ro {
+                    T::write_super(sb, true)?;
+                } else {
+                    if !Tables::<T>::READ_WRITE {
+                        return Err(EROFS);
+                    }
+                    T::write_super(sb, false)?;
+                }
             }
+            // SAFETY: Our context.
+            T::reconfigure(sb, unsafe { Self::opts(fc) }.errors)?;
             Ok(0)
         })
     }
@@ -279,6 +329,7 @@ impl<T: FileSystem> Tables<T> {
                     part_off,
                     mode: opts.dax,
                     shutdown: core::sync::atomic::AtomicBool::new(false),
+                    emergency_ro: core::sync::atomic::AtomicBool::new(false),
                 },
                 GFP_KERNEL,
             )?;

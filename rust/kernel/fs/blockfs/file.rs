@@ -229,7 +229,7 @@ impl<T: FileSystem> Tables<T> {
         let inode = unsafe { bindings::file_inode(file) };
         // SAFETY: The inode of an open file of ours is valid.
         let i = unsafe { INode::<T>::from_raw(inode) };
-        if let Err(e) = i.super_block().live() {
+        if let Err(e) = i.super_block().writable() {
             return e.to_errno() as isize;
         }
         // SAFETY: The inode is valid and its lock not held by us; the guard
@@ -280,7 +280,7 @@ impl<T: FileSystem> Tables<T> {
         let i = unsafe { INode::<T>::from_raw(inode) };
         let r = (|| {
             let mode = Fallocate::from_mode(mode)?;
-            i.super_block().live()?;
+            i.super_block().writable()?;
             let (Ok(start), Ok(len)) = (u64::try_from(offset), u64::try_from(len)) else {
                 return Err(EINVAL);
             };
@@ -342,7 +342,7 @@ impl<T: FileSystem> Tables<T> {
         // SAFETY: The VFS passes an open file of ours.
         let inode = unsafe { bindings::file_inode(file) };
         // SAFETY: An open file's inode is valid; so is its superblock.
-        if let Err(e) = unsafe { SuperBlock::<T>::live_raw((*inode).i_sb) } {
+        if let Err(e) = unsafe { SuperBlock::<T>::writable_raw((*inode).i_sb) } {
             return e.to_errno();
         }
         // Blocks held for writes to come go before the inode is written,
@@ -395,7 +395,7 @@ impl<T: FileSystem> Tables<T> {
 
     /// Calls [`Operations::trim`] on a regular file under freeze
     /// protection; does nothing on a read-only, shut down or frozen file
-    /// system.
+    /// system, or once an error stopped writes.
     ///
     /// # Safety
     ///
@@ -408,7 +408,7 @@ impl<T: FileSystem> Tables<T> {
         let i = unsafe { INode::<T>::from_raw(inode) };
         let sb = i.super_block();
         if sb.read_only()
-            || sb.is_shut_down()
+            || sb.writable().is_err()
             || u32::from(i.mode()) & bindings::S_IFMT != bindings::S_IFREG
         {
             return Ok(());
@@ -468,6 +468,7 @@ impl<T: FileSystem> Tables<T> {
                     }
                     user.reader().read_slice(&mut buf)?;
                     let len = buf.iter().position(|&b| b == 0).ok_or(EINVAL)?;
+                    sb.writable()?;
                     // SAFETY: `file` is open; released below.
                     to_result(unsafe { bindings::mnt_want_write_file(file) })?;
                     let r = T::set_label(sb, &buf[..len]);

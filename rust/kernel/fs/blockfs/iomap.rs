@@ -151,6 +151,13 @@ impl<T: FileSystem> Tables<T> {
         // SAFETY: As the caller guarantees: the inode is alive while it has
         // folios under write-back.
         let inode = unsafe { (*wpc).inode };
+        // Once an error stopped writes, dirty folios go nowhere: iomap ends
+        // their write-back with the error, which fsync then reports (as
+        // `ext4_writepages` in ext4's emergency state).
+        // SAFETY: As above: an inode of ours, on a mounted superblock.
+        if unsafe { SuperBlock::<T>::from_raw((*inode).i_sb) }.is_emergency_ro() {
+            return EROFS.to_errno() as isize;
+        }
         // SAFETY: As above, and `wpc.iomap` is ours to fill.
         let iomap = unsafe { &raw mut (*wpc).iomap };
         // SAFETY: As above; no source map for a plain mapping.
@@ -283,6 +290,13 @@ impl<T: FileSystem> Tables<T> {
         file: *mut bindings::file,
         span: *mut bindings::sector_t,
     ) -> c_int {
+        // SAFETY: `swapon` passes an open file of ours, with its inode.
+        let sb = unsafe { (*bindings::file_inode(file)).i_sb };
+        // Swap writes go straight to the device: not once writes stopped.
+        // SAFETY: A mounted superblock of ours (it has an open file).
+        if let Err(e) = unsafe { SuperBlock::<T>::writable_raw(sb) } {
+            return e.to_errno();
+        }
         // SAFETY: As the caller guarantees; `swapon` holds the inode lock,
         // which keeps the block map still while it is walked.
         unsafe { bindings::iomap_swapfile_activate(sis, file, span, &Self::TABLES.iomap_ops) }
@@ -383,6 +397,11 @@ impl<T: FileSystem> Tables<T> {
             let len = u64::try_from(length).map_err(|_| EINVAL)?;
             // Writes (and write faults) allocate; zeroing skips holes.
             let write = flags & bindings::IOMAP_WRITE != 0 && flags & bindings::IOMAP_ZERO == 0;
+            if flags & bindings::IOMAP_WRITE != 0 {
+                // Also through files and mappings opened before an error
+                // stopped writes.
+                i.super_block().writable()?;
+            }
             let m = if write && flags & bindings::IOMAP_NOWAIT != 0 {
                 // Allocating writes metadata synchronously: RWF_NOWAIT
                 // writes only go where blocks exist.

@@ -80,7 +80,7 @@ impl<T: FileSystem> Tables<T> {
                     NewDentry::from_raw(dentry),
                 )
             };
-            d.super_block().live()?;
+            d.super_block().writable()?;
             T::DirOps::create(&idmap, d, dentry, mode & 0o7777)?;
             Ok(0)
         })
@@ -107,7 +107,7 @@ impl<T: FileSystem> Tables<T> {
                     NewDentry::from_raw(dentry),
                 )
             };
-            d.super_block().live()?;
+            d.super_block().writable()?;
             let (major, minor) = (rdev >> 20, rdev & 0xfffff);
             let typ = match u32::from(mode) & bindings::S_IFMT {
                 bindings::S_IFREG => INodeType::Reg,
@@ -143,7 +143,7 @@ impl<T: FileSystem> Tables<T> {
                     CStr::from_char_ptr(target),
                 )
             };
-            d.super_block().live()?;
+            d.super_block().writable()?;
             T::DirOps::symlink(&idmap, d, dentry, target.to_bytes())?;
             Ok(0)
         })
@@ -169,7 +169,7 @@ impl<T: FileSystem> Tables<T> {
                     NewDentry::from_raw(dentry),
                 )
             };
-            d.super_block().live()?;
+            d.super_block().writable()?;
             T::DirOps::mkdir(&idmap, d, dentry, mode & 0o7777).map(|_| ())
         })();
         // The dentry given is the one instantiated: NULL says so.
@@ -200,7 +200,7 @@ impl<T: FileSystem> Tables<T> {
                     TmpFile::from_raw(file),
                 )
             };
-            d.super_block().live()?;
+            d.super_block().writable()?;
             T::DirOps::tmpfile(&idmap, d, file, mode & 0o7777)?;
             Ok(0)
         })
@@ -227,7 +227,7 @@ impl<T: FileSystem> Tables<T> {
                     NewDentry::from_raw(dentry),
                 )
             };
-            d.super_block().live()?;
+            d.super_block().writable()?;
             T::DirOps::link(i, d, dentry)?;
             Ok(0)
         })
@@ -247,7 +247,7 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: The VFS passes our locked directory and a positive
             // dentry in it, whose inode is locked.
             let (d, dentry) = unsafe { (INode::<T>::from_raw(dir), Dentry::from_raw(dentry)) };
-            d.super_block().live()?;
+            d.super_block().writable()?;
             T::DirOps::unlink(d, &dentry)?;
             Ok(0)
         })
@@ -265,7 +265,7 @@ impl<T: FileSystem> Tables<T> {
         from_result(|| {
             // SAFETY: As in `unlink`.
             let (d, dentry) = unsafe { (INode::<T>::from_raw(dir), Dentry::from_raw(dentry)) };
-            d.super_block().live()?;
+            d.super_block().writable()?;
             T::DirOps::rmdir(d, &dentry)?;
             Ok(0)
         })
@@ -300,7 +300,7 @@ impl<T: FileSystem> Tables<T> {
                     Dentry::from_raw(new_dentry),
                 )
             };
-            od.super_block().live()?;
+            od.super_block().writable()?;
             T::DirOps::rename(&idmap, od, &old, nd, &new, flags)?;
             Ok(0)
         })

@@ -111,6 +111,11 @@ pub(super) struct SbInfo<T: FileSystem> {
     /// on every operation that would read or write the file system's data
     /// or metadata fails with `EIO`, and nothing more is written.
     pub(super) shutdown: core::sync::atomic::AtomicBool,
+    /// Set by [`SuperBlock::force_read_only`] (an error under
+    /// `errors=remount-ro`): from then on every operation that would write
+    /// fails with `EROFS`, nothing more is written but the file system's
+    /// error mark, and the mount stays so until unmounted.
+    pub(super) emergency_ro: core::sync::atomic::AtomicBool,
 }
 
 impl<T: FileSystem> SbInfo<T> {
@@ -423,6 +428,27 @@ impl<T: FileSystem> SuperBlock<T> {
         }
     }
 
+    /// [`Self::live`], and `EROFS` once [`Self::force_read_only`] stopped
+    /// writes: what every operation that would write checks first.
+    pub(super) fn writable(&self) -> Result {
+        self.live()?;
+        if self.is_emergency_ro() {
+            Err(EROFS)
+        } else {
+            Ok(())
+        }
+    }
+
+    /// [`Self::writable`] for callbacks that have only the C superblock.
+    ///
+    /// # Safety
+    ///
+    /// `sb` is a mounted superblock of `T` whose data is set.
+    pub(super) unsafe fn writable_raw(sb: *mut bindings::super_block) -> Result {
+        // SAFETY: As the caller guarantees.
+        unsafe { Self::from_raw(sb) }.writable()
+    }
+
     /// [`Self::live`] for callbacks that have only the C superblock.
     ///
     /// # Safety
@@ -445,6 +471,57 @@ impl<T: FileSystem> SuperBlock<T> {
                 "{}: shut down: no more reads or writes\n",
                 self.id().to_str().unwrap_or("?")
             ));
+        }
+    }
+
+    /// Stops all writes at once, for `errors=remount-ro`: from then on
+    /// every operation that would write fails with `EROFS` (new calls, and
+    /// writes through files and mappings already open), calls under way
+    /// finish, and unmounting leaves the file system as it is on disk (not
+    /// marked clean). As ext4's emergency read-only state, not C ext2's
+    /// `SB_RDONLY` behind the VFS's back, which a frozen file system would
+    /// never thaw from. `/proc/mounts` shows `emergency_ro`; a remount
+    /// between read-only and read-write is refused (`EROFS`).
+    pub fn force_read_only(&self) {
+        self.info()
+            .emergency_ro
+            .store(true, core::sync::atomic::Ordering::Release);
+    }
+
+    /// Whether [`Self::force_read_only`] stopped writes.
+    pub fn is_emergency_ro(&self) -> bool {
+        self.info()
+            .emergency_ro
+            .load(core::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Whether the file system is frozen (`FIFREEZE`), or far enough into
+    /// a freeze that the file system's own `freeze_fs` runs: nothing more
+    /// may be written to the device then (before, while the freeze syncs,
+    /// writes still go out). A snapshot, which a freeze or thaw may change
+    /// at once: `unfreeze_fs` writes the superblock again.
+    pub fn is_frozen(&self) -> bool {
+        // SAFETY: `raw` is a valid superblock (type invariant), so the
+        // field is valid for reads; the VFS changes it under `s_umount`,
+        // which we do not hold: a racy, advisory read, done once (as
+        // `READ_ONCE`).
+        let frozen = unsafe {
+            core::ptr::read_volatile(core::ptr::addr_of!((*self.raw()).s_writers.frozen))
+        };
+        u32::from(frozen) >= bindings::SB_FREEZE_FS
+    }
+
+    /// Panics the kernel after an error of this file system, as
+    /// `errors=panic` asks: `<name> (<device>): panic forced after error`.
+    pub fn panic_after_error(&self) -> ! {
+        // SAFETY: The format takes two NUL-terminated strings, which `NAME`
+        // and `s_id` (type invariant: a valid superblock) are.
+        unsafe {
+            bindings::panic(
+                c"%s (device %s): panic forced after error\n".as_char_ptr(),
+                T::NAME.as_char_ptr(),
+                (*self.raw()).s_id.as_ptr(),
+            )
         }
     }
 

@@ -87,13 +87,14 @@ impl<T: FileSystem> Tables<T> {
             let i = unsafe { BareINode::<T>::from_raw(inode) };
             if nlink == 0 {
                 // An inode without links whose last user is gone: free it.
-                // After a shutdown nothing is written: e2fsck reclaims it, as
-                // after a crash.
-                if !i.super_block().is_shut_down() {
+                // After a shutdown, or once an error stopped writes, nothing
+                // is written: e2fsck reclaims it, as after a crash.
+                if i.super_block().writable().is_ok() {
                     Self::delete(i);
                 }
             } else if T::FileOps::HAS_TRIM
                 && u32::from(mode) & bindings::S_IFMT == bindings::S_IFREG
+                && i.super_block().writable().is_ok()
             {
                 Self::trim_evicted(i);
             }
@@ -178,9 +179,12 @@ impl<T: FileSystem> Tables<T> {
         // still open: the file system's data (which may hold buffers) and
         // the DAX device go here.
         let s = unsafe { SuperBlock::<T>::from_raw(sb) };
-        // A file system shut down stays as it was then: not clean.
+        // A file system shut down stays as it was then: not clean. One
+        // whose writes an error stopped is written not clean, once more:
+        // the error mark may not be on the device yet (a freeze or a
+        // failed write deferred it).
         if !s.read_only() && !s.is_shut_down() {
-            if let Err(e) = T::write_super(s, true) {
+            if let Err(e) = T::write_super(s, !s.is_emergency_ro()) {
                 fs_err::<T>(format_args!(
                     "{}: cannot mark the file system clean: {:?}\n",
                     s.id().to_str().unwrap_or("?"),
@@ -257,6 +261,14 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: As above.
             unsafe { bindings::seq_puts(m, c",noacl".as_char_ptr()) };
         }
+        if sb.is_emergency_ro() {
+            // SAFETY: As above.
+            unsafe { bindings::seq_puts(m, c",emergency_ro".as_char_ptr()) };
+        }
+        if let Some(more) = T::show_options(sb) {
+            // SAFETY: As above.
+            unsafe { bindings::seq_puts(m, more.as_char_ptr()) };
+        }
         0
     }
 
@@ -277,7 +289,7 @@ impl<T: FileSystem> Tables<T> {
             if i.super_block().read_only() {
                 return Ok(0);
             }
-            i.super_block().live()?;
+            i.super_block().writable()?;
             T::write_inode(i)?;
             Ok(0)
         })
@@ -293,7 +305,7 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: A mounted superblock of ours.
             let s = unsafe { SuperBlock::<T>::from_raw(sb) };
             if !s.read_only() {
-                s.live()?;
+                s.writable()?;
                 T::write_super(s, false)?;
             }
             Ok(0)
@@ -314,6 +326,10 @@ impl<T: FileSystem> Tables<T> {
             // SAFETY: As the caller guarantees.
             let s = unsafe { SuperBlock::<T>::from_raw(sb) };
             s.live()?;
+            // After an error stopped writes, the device stays as it is.
+            if s.is_emergency_ro() {
+                return Ok(0);
+            }
             // SAFETY: `s_remove_count` is an atomic of the mounted
             // superblock, counting inodes without links not yet evicted.
             let open_unlinked =
@@ -336,7 +352,18 @@ impl<T: FileSystem> Tables<T> {
         from_result(|| {
             // SAFETY: As the caller guarantees.
             let s = unsafe { SuperBlock::<T>::from_raw(sb) };
-            if !s.is_shut_down() {
+            if s.is_emergency_ro() {
+                // An error while frozen stopped writes: the superblock goes
+                // out once more, for the error mark, and whatever happens
+                // the file system thaws (a failed thaw would keep it frozen).
+                if let Err(e) = T::write_super(s, false) {
+                    fs_err::<T>(format_args!(
+                        "{}: cannot write the superblock at thaw: {:?}\n",
+                        s.id().to_str().unwrap_or("?"),
+                        e
+                    ));
+                }
+            } else if !s.is_shut_down() {
                 T::write_super(s, false)?;
             }
             Ok(0)

@@ -454,7 +454,7 @@ impl<T: FileSystem> Tables<T> {
                 bindings::XATTR_REPLACE => XattrSet::Replace,
                 _ => XattrSet::Any,
             };
-            i.super_block().live()?;
+            i.super_block().writable()?;
             T::XattrOps::set_xattr(i, Self::xattr_ns(handler), name.to_bytes(), value, how)?;
             i.touch_ctime();
             T::write_inode(i)?;
@@ -567,7 +567,7 @@ impl<T: FileSystem> Tables<T> {
             let inode = unsafe { (*dentry).d_inode };
             // SAFETY: A positive dentry holds a reference to its inode.
             let i = unsafe { INode::<T>::from_raw(inode) };
-            i.super_block().live()?;
+            i.super_block().writable()?;
             let mut acl = acl;
             let mut mode = i.mode();
             if t == AclType::Access && !acl.is_null() {
